@@ -57,10 +57,33 @@ class Settings(BaseSettings):
     utm_query: str = "utm_source=segmentio&utm_medium=docs&utm_campaign=partners"
     catalog_url_prefix: str = "https://segment.com/catalog/integrations/"
 
+    # Documentation linter (REVIEW_RULES section 3)
+    docs_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest doc page linted (larger: one finding).")
+    docs_max_nesting: int = Field(20, ge=4, le=100, description="Deepest list/blockquote nesting parsed.")
+    docs_max_findings_per_check: int = Field(25, ge=1, description="Findings listed per check and page.")
+    svg_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest inline logo or mark SVG analysed.")
+    svg_max_depth: int = Field(100, ge=2, description="Deepest element nesting accepted in an SVG.")
+    mark_square_tolerance: float = Field(0.01, ge=0, lt=1, description="Relative width/height difference a square mark may have.")
+
     # Outbound HTTP (the safe client)
     allowed_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CIDRs the outbound client may reach despite the private-address guard."
     )
+    http_connect_timeout_seconds: float = Field(5.0, gt=0)
+    http_read_timeout_seconds: float = Field(10.0, gt=0, description="Longest wait for any one read.")
+    http_max_seconds: float = Field(
+        20.0, gt=0, description="Longest one request may take, headers and body (stops servers that drip)."
+    )
+    http_max_response_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Cap on a response body.")
+    http_max_redirects: int = Field(5, ge=0, le=20)
+
+    # Partner page, launch post and link check (REVIEW_RULES section 1)
+    platform_name: str = Field("Segment", description="The platform a partner page may name instead of the app.")
+    link_host_concurrency: int = Field(10, ge=1, description="Requests in flight to one host at once.")
+    link_request_interval_ms: int = Field(50, ge=0, description="Least time between two request starts to one host.")
+    link_retries: int = Field(2, ge=0, le=10, description="Retries on transport errors, 429 and 5xx.")
+    link_retry_after_max_seconds: float = Field(10.0, ge=0, description="Cap on a server's Retry-After.")
+    link_accepted_status: str = Field("200-299", description="Status codes a live link may answer, e.g. `200-299,403`.")
 
     @field_validator("allowed_networks", mode="before")
     @classmethod

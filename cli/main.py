@@ -1,0 +1,155 @@
+"""The `partner-review` command.
+
+cyclopts (already installed with Prefect) parses the command line; rich prints. Prefect itself is
+imported only by the commands that run flows, so `check`, `checks` and `schema` start fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+from cyclopts import App, Parameter
+
+app = App(name="partner-review", help="Review pipeline for third-party integrations, on Prefect 3.")
+db = App(name="db", help="Database schema commands.")
+app.command(db)
+
+
+def fail(message: str) -> int:
+    """A usage or input error: one line on stderr, exit status 2."""
+    print(f"partner-review: {message}", file=sys.stderr)
+    return 2
+
+
+def load_submission_file(path: Path):
+    """Read and validate a submission file, or raise SystemExit(2) with a one-line reason."""
+    from models.submission import InvalidSubmission, parse_submission
+
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SystemExit(fail(f"{path}: no such file"))
+    except OSError as error:
+        raise SystemExit(fail(f"{path}: cannot be read ({error.strerror or error})"))
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SystemExit(fail(f"{path}: not valid JSON ({error})"))
+    try:
+        return parse_submission(data)
+    except InvalidSubmission as error:
+        raise SystemExit(fail(f"{path}: not a valid submission: {error}"))
+
+
+@app.command
+def check(
+    file: Path,
+    *,
+    format: Annotated[Literal["table", "json"], Parameter(name="--format")] = "table",
+    offline: bool = False,
+) -> int:
+    """Run the checks on a submission file, without any server.
+
+    Exit status: 0 no blocker failed, 1 a blocker failed, 2 usage error or invalid file.
+
+    Parameters
+    ----------
+    file
+        The submission JSON file.
+    format
+        `table` for people, `json` for programs (the contract's shape).
+    offline
+        Skip every check that needs the network (each skipped result says so).
+    """
+    from models.checks import verdict
+    from tasks import report
+    from tasks.pipeline import run_checks
+
+    submission = load_submission_file(file)
+    results = asyncio.run(run_checks(submission, offline=offline))
+    if format == "json":
+        print(json.dumps(report.as_json(results), indent=2))
+    else:
+        report.print_table(results, title=f"{submission.app.name} v{submission.version}")
+    return 1 if verdict(results) == "fail" else 0
+
+
+@app.command
+def checks(*, markdown: bool = False) -> int:
+    """Print the check reference (every check's id, stage, severity, title and remedy).
+
+    Parameters
+    ----------
+    markdown
+        Print the markdown that docs/checks.md holds.
+    """
+    from cli.reference import reference_markdown, reference_table
+
+    if markdown:
+        print(reference_markdown(), end="")
+    else:
+        reference_table()
+    return 0
+
+
+@app.command
+def schema() -> int:
+    """Print the submission JSON Schema."""
+    from models.submission import Submission
+
+    print(json.dumps(Submission.model_json_schema(), indent=2))
+    return 0
+
+
+@db.command
+def upgrade() -> int:
+    """Create or migrate the store's tables to the newest schema."""
+    from models.settings import get_settings
+    from models.store import upgrade as run_upgrade
+
+    url = get_settings().resolved_database_url
+    run_upgrade(url)
+    print(f"database at {url.split('@')[-1]} is at the newest schema")
+    return 0
+
+
+@app.command
+def demo(*, keep: bool = False) -> int:
+    """Review the bundled sample submission end to end on the embedded default (ephemeral Prefect, SQLite).
+
+    Parameters
+    ----------
+    keep
+        Keep the demo's data directory (store, key) instead of a fresh temporary one.
+    """
+    from cli.demo import run_demo
+
+    return run_demo(keep=keep)
+
+
+@app.command
+def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
+    """Run the webhook receiver and serve the deployments against the configured Prefect API.
+
+    Parameters
+    ----------
+    host
+        Address the receiver listens on.
+    port
+        Port the receiver listens on.
+    """
+    from deployments.serve import serve_all
+
+    return serve_all(host=host, port=port)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

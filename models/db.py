@@ -1,0 +1,138 @@
+"""The SQL tables (SQLAlchemy 2 typed ORM). Alembic migrations in migrations/ create them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import DateTime, TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every engine (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class AppRow(Base):
+    __tablename__ = "apps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubmissionRow(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("app_id", "version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    version: Mapped[int]
+    state: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]]  # the submission with every secret masked
+    sealed_secrets: Mapped[bytes] = mapped_column(LargeBinary)  # Fernet token
+    previous_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"))
+    received_at: Mapped[datetime]
+    ack_due_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    ack_on_time: Mapped[bool | None]
+
+
+class DeliveryRow(Base):
+    __tablename__ = "deliveries"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # X-Partner-Review-Delivery
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DispatchRow(Base):
+    """Outbox: the intent to start a review run, dispatched until Prefect accepts it."""
+
+    __tablename__ = "dispatches"
+    __table_args__ = (Index("ix_dispatches_status", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), unique=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | dispatched
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_at: Mapped[datetime | None]
+
+
+class ReviewRunRow(Base):
+    __tablename__ = "review_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed
+    verdict: Mapped[str | None] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class CheckResultRow(Base):
+    __tablename__ = "check_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_run_id: Mapped[int] = mapped_column(ForeignKey("review_runs.id"), index=True)
+    check_id: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    outcome: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]]
+
+
+class TransitionRow(Base):
+    __tablename__ = "transitions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationRow(Base):
+    """Outbox of messages; `key` makes each message happen once per submission and event."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))  # smtp | outbox
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,85 @@
+"""The dispatcher: starts a review run for every persisted delivery, retrying until it succeeds.
+
+The dispatch outbox row is written in the same transaction as the delivery, so a delivery that
+was answered 2xx is never lost: if the Prefect API is down the row stays pending and the next
+pass (every `dispatch_interval_seconds`) tries again. The delivery id is the flow run's
+idempotency key, so a retried dispatch cannot start a second run.
+
+Modes (PARTNER_REVIEW_DISPATCH): `deployment` creates a run of the review deployment through the
+Prefect API; `local` runs the review flow in this process (the demo, single-process setups);
+`off` leaves dispatches pending for another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from models.settings import Settings
+from models.store import Dispatch, Store
+
+log = logging.getLogger("partner_review.dispatch")
+
+
+class Dispatcher:
+    def __init__(self, store: Store, settings: Settings):
+        self.store, self.settings = store, settings
+        self._wake = asyncio.Event()
+
+    def kick(self) -> None:
+        """Ask for a pass now instead of at the next interval."""
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.dispatch_pending()
+            except Exception:  # the loop must survive anything one pass meets
+                log.exception("dispatch pass failed; retrying in %s s", self.settings.dispatch_interval_seconds)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_interval_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def dispatch_pending(self) -> int:
+        """One pass over the outbox; returns how many dispatches succeeded."""
+        pending = await asyncio.to_thread(self.store.pending_dispatches)
+        done = 0
+        for item in pending:
+            if self.settings.dispatch == "deployment":
+                done += await self._to_deployment(item)
+            elif self.settings.dispatch == "local":
+                done += await self._locally(item)
+        return done
+
+    async def _to_deployment(self, item: Dispatch) -> int:
+        from prefect.client.orchestration import get_client
+
+        try:
+            async with get_client() as client:
+                deployment = await client.read_deployment_by_name(self.settings.review_deployment)
+                run = await client.create_flow_run_from_deployment(
+                    deployment.id, parameters={"submission_id": item.submission_id},
+                    idempotency_key=item.delivery_id,
+                )
+        except Exception as error:  # API down, deployment missing...: stays pending
+            log.warning("dispatch of delivery %s failed (%s); will retry", item.delivery_id, error)
+            await asyncio.to_thread(self.store.dispatch_failed, item.id, f"{type(error).__name__}: {error}")
+            return 0
+        await asyncio.to_thread(self.store.dispatch_done, item.id, str(run.id))
+        return 1
+
+    async def _locally(self, item: Dispatch) -> int:
+        if not await asyncio.to_thread(self.store.claim_dispatch, item.id):
+            return 0
+        state = await asyncio.to_thread(run_review_here, item.submission_id)
+        await asyncio.to_thread(self.store.dispatch_done, item.id, str(state.state_details.flow_run_id))
+        return 1
+
+
+def run_review_here(submission_id: str):
+    """Run the review flow in this process (own event loop, own thread); returns its final state."""
+    from flows.review import review_submission
+
+    return asyncio.run(review_submission(submission_id, return_state=True))
