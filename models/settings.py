@@ -85,6 +85,40 @@ class Settings(BaseSettings):
     link_retry_after_max_seconds: float = Field(10.0, ge=0, description="Cap on a server's Retry-After.")
     link_accepted_status: str = Field("200-299", description="Status codes a live link may answer, e.g. `200-299,403`.")
 
+    # End-to-end destination test and Spec adherence (REVIEW_RULES sections 4-5); the event and
+    # batch size limits are the volume_*_max_* settings below.
+    e2e_timeout_seconds: float = Field(5.0, gt=0, description="A destination must answer each event within this time.")
+    e2e_transport_retries: int = Field(
+        1, ge=0, le=5, description="Re-sends after a connection error (never after an answer or a timeout)."
+    )
+    e2e_max_response_bytes: int = Field(1024 * 1024, ge=1024, description="Largest answer read from a destination.")
+    e2e_concurrency: int = Field(4, ge=1, le=64, description="Requests in flight at once per destination.")
+    spec_message_id_max_chars: int = Field(100, ge=1, description="Longest messageId the Spec allows.")
+    spec_events_url_max_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Largest events_url payload read.")
+    spec_max_events: int = Field(10_000, ge=1, description="Events checked per source at most.")
+    spec_examples_per_rule: int = Field(5, ge=1, le=100, description="Offending events shown per Spec rule.")
+
+    # High-data-volume test (REVIEW_RULES section 5)
+    volume_rate: float = Field(200.0, gt=0, description="Target requests/s of the load test.")
+    volume_duration_seconds: float = Field(20.0, gt=0, description="How long the load test sends.")
+    volume_max_rate: float = Field(
+        1000.0, gt=0, description="Highest target accepted: Segment's recommended maximum requests/s."
+    )
+    volume_max_duration_seconds: float = Field(600.0, gt=0, description="Longest load test accepted.")
+    volume_timeout_seconds: float = Field(5.0, gt=0, description="Total time one request may take (the 5 s answer rule).")
+    volume_p99_seconds: float = Field(5.0, gt=0, description="Highest p99 latency that passes, from the intended send time.")
+    volume_max_error_ratio: float = Field(0.01, ge=0, le=1, description="Error share that fails (errors must stay under it).")
+    volume_min_rate_ratio: float = Field(0.95, gt=0, le=1, description="Share of the target rate that must be achieved.")
+    volume_batch: bool = Field(False, description="Send batches to the batch endpoint instead of single events.")
+    volume_batch_size: int = Field(100, ge=1, le=2500, description="Events per batch request in batch mode.")
+    volume_batch_max_events: int = Field(2500, ge=1, description="Spec limit: events per batch.")
+    volume_batch_max_bytes: int = Field(500 * 1024, ge=1024, description="Spec limit: bytes per batch request.")
+    volume_event_max_bytes: int = Field(32 * 1024, ge=256, description="Spec limit: bytes per event.")
+    volume_connections: int = Field(256, ge=1, le=10_000, description="Requests in flight at most (open connections).")
+    volume_rate_per_process: float = Field(
+        2000.0, gt=0, description="Rate one load process is trusted to hold; above it the rate is split across processes."
+    )
+
     @field_validator("allowed_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:
