@@ -6,45 +6,15 @@ process on Prefect's ephemeral API with a fresh SQLite store; the report is prin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import socket
-import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "submission.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def receiver(port: int):
-    """The webhook receiver under uvicorn on 127.0.0.1:port, in a background thread."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config("webhooks.app:app", host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="receiver", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the receiver did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def _environment(data_dir: Path) -> str:
@@ -76,11 +46,12 @@ def run_demo(*, keep: bool = False) -> int:
 
     from models.store import get_store
     from tasks import report
+    from webhooks.server import running
     from webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     body = json.dumps(json.loads(EXAMPLE.read_text())).encode()
     console.print(f"[bold]partner-review demo[/]  store: {data_dir / 'partner-review.db'}")
-    with receiver(free_port()) as base:
+    with running() as base:
         delivery = f"demo-{uuid.uuid4()}"
         answer = httpx.post(f"{base}/webhooks/submissions", content=body, timeout=30, headers={
             "content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)})

@@ -26,3 +26,85 @@ def shared_dir() -> Path:
             pytest.fail(f"{SHARED} is missing but PARTNER_REVIEW_REQUIRE_SHARED=1 (CI needs ../shared)")
         pytest.skip(f"{SHARED} is absent (a fresh clone without ../shared beside it)")
     return SHARED
+
+
+def _clear_caches() -> None:
+    from models.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """A fresh data directory and webhook secret; settings re-read. Yields the secret."""
+    monkeypatch.setenv("PARTNER_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PARTNER_REVIEW_WEBHOOK_SECRET", "test-webhook-secret")
+    monkeypatch.delenv("PARTNER_REVIEW_DATABASE_URL", raising=False)
+    _clear_caches()
+    yield "test-webhook-secret"
+    _clear_caches()
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("PARTNER_REVIEW_TEST_POSTGRES_URL")
+
+
+@pytest.fixture
+def pg_url(monkeypatch):
+    """A PostgreSQL URL on a fresh schema of its own (dropped afterwards)."""
+    base = postgres_url()
+    if not base:
+        if os.environ.get("PARTNER_REVIEW_REQUIRE_SHARED") == "1":
+            pytest.fail("PARTNER_REVIEW_TEST_POSTGRES_URL is not set but CI must test PostgreSQL")
+        pytest.skip("PostgreSQL tests need PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, env, tmp_path, monkeypatch):
+    """A migrated store on each engine: SQLite always, PostgreSQL where a URL is given."""
+    from models.store import Store, _stores
+
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        monkeypatch.setenv("PARTNER_REVIEW_DATABASE_URL", url)
+        _clear_caches()
+    from models.settings import get_settings
+
+    s = Store(get_settings())
+    _stores[s.url] = s  # get_store() in the code under test finds this one
+    yield s
+    _stores.pop(s.url, None)
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the whole session (starting one costs about 10 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        from prefect.settings import PREFECT_API_URL
+
+        os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+        yield PREFECT_API_URL.value()
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.fixture
+def example() -> dict:
+    import json
+
+    return json.loads((EXAMPLES / "submission.json").read_text())

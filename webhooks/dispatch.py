@@ -55,6 +55,7 @@ class Dispatcher:
 
     async def _to_deployment(self, item: Dispatch) -> int:
         from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
 
         try:
             async with get_client() as client:
@@ -63,12 +64,17 @@ class Dispatcher:
                     deployment.id, parameters={"submission_id": item.submission_id},
                     idempotency_key=item.delivery_id,
                 )
-        except Exception as error:  # API down, deployment missing...: stays pending
-            log.warning("dispatch of delivery %s failed (%s); will retry", item.delivery_id, error)
-            await asyncio.to_thread(self.store.dispatch_failed, item.id, f"{type(error).__name__}: {error}")
-            return 0
-        await asyncio.to_thread(self.store.dispatch_done, item.id, str(run.id))
-        return 1
+        except ObjectNotFound:
+            reason = (f"deployment '{self.settings.review_deployment}' is not on the Prefect API "
+                      "(is `partner-review serve` running?)")
+        except Exception as error:  # API down, timeouts...: the dispatch stays pending
+            reason = f"Prefect API: {type(error).__name__}: {error}"
+        else:
+            await asyncio.to_thread(self.store.dispatch_done, item.id, str(run.id))
+            return 1
+        log.warning("dispatch of delivery %s failed (%s); will retry", item.delivery_id, reason)
+        await asyncio.to_thread(self.store.dispatch_failed, item.id, reason)
+        return 0
 
     async def _locally(self, item: Dispatch) -> int:
         if not await asyncio.to_thread(self.store.claim_dispatch, item.id):

@@ -1,0 +1,127 @@
+"""The store on both engines: SQLite always, PostgreSQL where PARTNER_REVIEW_TEST_POSTGRES_URL is set."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from models.checks import Result
+from models.lifecycle import IllegalTransition, State
+from models.store import NotFound, VersionConflict, iter_rows
+from models.submission import parse_submission
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def record(store, example, delivery="d-1", version=None):
+    if version:
+        example = {**example, "version": version}
+    submission = parse_submission(example)
+    return store.record_delivery(delivery, b"body", submission, received_at=NOW, ack_due_at=NOW + timedelta(days=2))
+
+
+def test_delivery_is_recorded_with_submission_dispatch_and_transition(store, example):
+    intake = record(store, example)
+    assert intake.created and intake.status == "submitted"
+    stored = store.get_submission(intake.submission_id)
+    assert stored.slug == "acme-analytics" and stored.state == State.submitted
+    assert stored.received_at == NOW
+    assert [d.delivery_id for d in store.pending_dispatches()] == ["d-1"]
+    assert [(t.from_state, t.to_state, t.actor) for t in store.transitions(intake.submission_id)] == [
+        (None, "submitted", "partner")]
+
+
+def test_redelivery_returns_the_original_and_records_nothing(store, example):
+    first = record(store, example)
+    again = record(store, example)
+    assert again.submission_id == first.submission_id and not again.created
+    assert len(store.pending_dispatches()) == 1
+
+
+def test_same_version_from_another_delivery_conflicts(store, example):
+    record(store, example)
+    with pytest.raises(VersionConflict, match="version 1 of 'acme-analytics' was already submitted"):
+        record(store, example, delivery="d-2")
+
+
+def test_secrets_are_sealed_not_stored_in_plain_columns(store, example):
+    intake = record(store, example)
+    blob = repr(list(iter_rows(store)))
+    assert "s3cret-for-reviewers" not in blob and "acme-api-key-for-review" not in blob
+    stored = store.get_submission(intake.submission_id)
+    assert stored.submission.destinations[0].auth.secret.get_secret_value() == "acme-api-key-for-review"
+
+
+def test_transitions_are_rows_and_illegal_ones_raise(store, example):
+    sid = record(store, example).submission_id
+    assert store.transition(sid, State.acknowledged, actor="bot", reason="ack sent")
+    assert not store.transition(sid, State.acknowledged, actor="bot")  # already there: no new row
+    with pytest.raises(IllegalTransition):
+        store.transition(sid, State.public, actor="bot")
+    assert store.get_submission(sid).state == State.acknowledged
+    assert [t.to_state for t in store.transitions(sid)] == ["submitted", "acknowledged"]
+
+
+def test_resubmission_links_to_the_previous_version(store, example):
+    first = record(store, example).submission_id
+    for target in (State.acknowledged, State.in_review, State.changes_requested):
+        store.transition(first, target, actor="reviewer")
+    second = record(store, example, delivery="d-2", version=2)
+    assert second.status == "resubmitted"
+    assert store.get_submission(second.submission_id).previous_id == first
+
+
+def test_acknowledgment_is_recorded_once_with_its_timeliness(store, example):
+    sid = record(store, example).submission_id
+    assert store.acknowledge(sid, NOW + timedelta(hours=1))
+    assert not store.acknowledge(sid, NOW + timedelta(days=5))
+    stored = store.get_submission(sid)
+    assert stored.acknowledged_at == NOW + timedelta(hours=1) and stored.ack_on_time is True
+
+
+def test_late_acknowledgment_is_marked_late(store, example):
+    sid = record(store, example).submission_id
+    store.acknowledge(sid, NOW + timedelta(days=3))
+    assert store.get_submission(sid).ack_on_time is False
+
+
+def test_notifications_are_unique_per_key(store, example):
+    sid = record(store, example).submission_id
+    kwargs = dict(submission_id=sid, kind="acknowledgment", recipient="a@b.c", subject="s", body="b", channel="outbox")
+    first = store.enqueue_notification("ack:x", **kwargs)
+    second = store.enqueue_notification("ack:x", **kwargs)
+    assert first.id == second.id and len(store.notifications(sid)) == 1
+    store.mark_sent("ack:x")
+    assert store.get_notification("ack:x").status == "sent"
+
+
+def test_dispatch_outbox_retries_then_completes(store, example):
+    record(store, example)
+    (item,) = store.pending_dispatches()
+    store.dispatch_failed(item.id, "ConnectError: API down")
+    (again,) = store.pending_dispatches()
+    assert again.attempts == 1
+    store.dispatch_done(again.id, "00000000-0000-0000-0000-000000000001")
+    assert store.pending_dispatches() == []
+
+
+def test_claim_is_won_once(store, example):
+    record(store, example)
+    (item,) = store.pending_dispatches()
+    assert store.claim_dispatch(item.id) and not store.claim_dispatch(item.id)
+
+
+def test_results_are_replaced_on_a_retried_run(store, example):
+    sid = record(store, example).submission_id
+    run = store.start_review_run(sid, "11111111-1111-1111-1111-111111111111")
+    assert store.start_review_run(sid, "11111111-1111-1111-1111-111111111111") == run
+    result = Result(check="CAT-001", stage="catalog", severity="blocker", outcome="fail", message="m",
+                    evidence={"field": "app.name"})
+    store.save_results(run, [result], "fail")
+    store.save_results(run, [result], "fail")
+    review, results = store.latest_review(sid)
+    assert review.verdict == "fail" and review.status == "completed" and results == [result]
+
+
+def test_unknown_submission_is_not_found(store):
+    with pytest.raises(NotFound):
+        store.get_submission("nope")
