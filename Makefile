@@ -1,0 +1,23 @@
+# The README's two commands: `make demo` and `make test`. Each creates or reuses .venv.
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: demo test test-slow checks-doc
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/partner-review demo
+
+test: $(STAMP)
+	$(BIN)/pytest -m "not server and not browser and not scaleout"
+
+checks-doc: $(STAMP)
+	$(BIN)/partner-review checks --markdown > docs/checks.md

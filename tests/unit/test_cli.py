@@ -1,0 +1,75 @@
+"""The `partner-review` command as a user runs it: exit codes, JSON shape, no Prefect on the check path."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_check_json_offline_on_the_bundled_submission():
+    done = run("check", str(EXAMPLES / "submission.json"), "--format", "json", "--offline")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["verdict"] == "pass"
+    assert set(report["results"][0]) == {"check", "stage", "severity", "outcome", "message", "evidence"}
+    network = [r for r in report["results"] if r["outcome"] == "skip" and "offline" in r["message"].lower()]
+    stages = {r["stage"] for r in report["results"]}
+    assert "catalog" in stages
+    assert all(r["stage"] != "catalog" for r in network)
+
+
+def test_check_exits_1_when_a_blocker_fails():
+    done = run("check", str(EXAMPLES / "invalid" / "catalog-problems.json"), "--format", "json", "--offline")
+    assert done.returncode == 1
+    failed = {r["check"] for r in json.loads(done.stdout)["results"] if r["outcome"] == "fail"}
+    assert {"CAT-002", "CAT-005"} <= failed
+
+
+@pytest.mark.parametrize("name,words", [
+    ("does-not-exist.json", "no such file"),
+    ("invalid/not-json.json", "not valid JSON"),
+    ("invalid/unknown-field.json", "unknown field"),
+    ("invalid/missing-app.json", "app: required field is missing"),
+])
+def test_check_exits_2_with_one_line_for_bad_files(name, words):
+    done = run("check", str(EXAMPLES / name))
+    assert done.returncode == 2
+    assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_check_usage_error_exits_2():
+    assert run("check").returncode == 2
+    assert run("check", str(EXAMPLES / "submission.json"), "--format", "xml").returncode == 2
+
+
+def test_check_path_does_not_import_prefect():
+    code = ("import sys, asyncio, json; from cli.main import load_submission_file; from pathlib import Path; "
+            "from tasks.pipeline import run_checks; from tasks import report; "
+            f"s = load_submission_file(Path({str(EXAMPLES / 'submission.json')!r})); "
+            "asyncio.run(run_checks(s, offline=True)); "
+            "print('prefect' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
+
+
+def test_schema_prints_the_json_schema():
+    done = run("schema")
+    schema = json.loads(done.stdout)
+    assert schema["title"] == "Submission" and schema["additionalProperties"] is False
+
+
+def test_checks_reference_matches_docs_checks_md():
+    done = run("checks", "--markdown")
+    assert done.returncode == 0
+    assert (ROOT / "docs" / "checks.md").read_text() == done.stdout, \
+        "docs/checks.md is stale: run `make checks-doc`"
