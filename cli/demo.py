@@ -34,7 +34,27 @@ def _environment(data_dir: Path) -> str:
     return secret
 
 
-def run_demo(*, keep: bool = False) -> int:
+def wait_for(condition, failure: str, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"partner-review demo: {failure} within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _try_resume(submission_id: str, decision) -> bool:
+    from cli.decide import Refused, resume
+
+    try:
+        resume(submission_id, decision)
+    except Refused as error:
+        if "not waiting" in str(error):
+            return False
+        raise SystemExit(f"partner-review demo: the decision was refused: {error}")
+    return True
+
+
+def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
     from rich.console import Console
     from rich.markup import escape
 
@@ -44,6 +64,7 @@ def run_demo(*, keep: bool = False) -> int:
 
     import httpx
 
+    from models.decision import Decision
     from models.store import get_store
     from tasks import report
     from webhooks.server import running
@@ -62,15 +83,14 @@ def run_demo(*, keep: bool = False) -> int:
         submission_id = answer.json()["submission_id"]
         console.print("reviewing (Prefect's ephemeral API starts on first use; about 10-20 s)...")
         store = get_store()
-        deadline = time.monotonic() + 600
-        while True:
-            latest = store.latest_review(submission_id)
-            if latest and latest[0].status == "completed":
-                break
-            if time.monotonic() > deadline:
-                console.print("[red]the review did not finish within 10 minutes[/]")
-                return 1
-            time.sleep(0.5)
+        wait_for(lambda: (r := store.latest_review(submission_id)) and r[0].status == "completed",
+                 "the automated checks did not finish")
+        console.print(f"the demo plays the reviewer: decision '{decision}', as `partner-review decide` sends it")
+        verdict = Decision(decision=decision.replace("-", "_"), reviewer="demo (auto-decision)",
+                           comment="Decided by `partner-review demo`.")
+        wait_for(lambda: _try_resume(submission_id, verdict), "the review never waited for a decision")
+        wait_for(lambda: store.dispatches()[0].status == "dispatched", "the review did not finish")
+    latest = store.latest_review(submission_id)
     run, results = latest
     stored = store.get_submission(submission_id)
     report.print_table(results, title=f"{stored.submission.app.name} v{stored.version}", console=console)

@@ -118,17 +118,22 @@ def upgrade() -> int:
 
 
 @app.command
-def demo(*, keep: bool = False) -> int:
+def demo(*, keep: bool = False, decision: Literal["approve", "request-changes", "reject"] = "approve") -> int:
     """Review the bundled sample submission end to end on the embedded default (ephemeral Prefect, SQLite).
+
+    The review waits for a reviewer like any other; with no one at the Prefect UI, the demo plays
+    the reviewer and sends `decision` exactly as `partner-review decide` does.
 
     Parameters
     ----------
     keep
         Keep the demo's data directory (store, key) instead of a fresh temporary one.
+    decision
+        The reviewer's decision the demo sends once the automated checks are done.
     """
     from cli.demo import run_demo
 
-    return run_demo(keep=keep)
+    return run_demo(keep=keep, decision=decision)
 
 
 @app.command
@@ -145,6 +150,67 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     from deployments.serve import serve_all
 
     return serve_all(host=host, port=port)
+
+
+@app.command
+def decide(
+    submission_id: str,
+    *,
+    approve: bool = False,
+    request_changes: bool = False,
+    reject: bool = False,
+    comment: str = "",
+    reviewer: str | None = None,
+    waive: list[str] | None = None,
+    reason: list[str] | None = None,
+    expires: list[str] | None = None,
+) -> int:
+    """Decide a review waiting in Prefect: resumes its flow run with the decision.
+
+    Parameters
+    ----------
+    submission_id
+        The submission to decide.
+    approve
+        Approve: the app becomes Public Beta.
+    request_changes
+        Ask the partner for changes (each blocker is sent with its remedy).
+    reject
+        Reject the submission.
+    comment
+        Sent to the partner with the decision.
+    reviewer
+        Who decides (default: $USER).
+    waive
+        A failing check id to accept; give --reason and --expires for each.
+    reason
+        Why the waived check's failure is acceptable (one per --waive).
+    expires
+        Last day the waiver applies, YYYY-MM-DD (one per --waive).
+    """
+    import os
+
+    from pydantic import ValidationError
+
+    from cli.decide import main as run_decide
+    from models.decision import Decision
+
+    chosen = [name for name, on in (("approve", approve), ("request_changes", request_changes), ("reject", reject)) if on]
+    if len(chosen) != 1:
+        return fail("give exactly one of --approve, --request-changes, --reject")
+    waive, reason, expires = waive or [], reason or [], expires or []
+    if not (len(waive) == len(reason) == len(expires)):
+        return fail("each --waive needs its own --reason and --expires")
+    try:
+        decision = Decision(
+            decision=chosen[0], comment=comment, reviewer=reviewer or os.environ.get("USER") or "reviewer",
+            waivers=[{"check_id": c, "reason": r, "expires": e} for c, r, e in zip(waive, reason, expires)],
+        )
+    except ValidationError as error:
+        from models.submission import field_problems
+
+        return fail("; ".join(field_problems(error)))
+    return run_decide(submission_id, decision)
 
 
 def main() -> None:

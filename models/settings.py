@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "partner-review@localhost"
     reviewers_email: str = "reviewers@localhost"
+    slack_webhook_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook; each message is posted there too.")
+
+    # Reviewer decision (the flow waits in the Prefect UI)
+    decision_timeout_days: int = Field(30, ge=1, description="A review not decided within this many days fails.")
+    decision_reminder_business_days: int = Field(2, ge=1, description="Remind the reviewers once after this long.")
 
     # Catalog (REVIEW_RULES section 2)
     description_max_chars: int = 500

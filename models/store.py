@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.checks import Result, Verdict
 from models.db import (
-    AppRow, CheckResultRow, DeliveryRow, DispatchRow, NotificationRow, ReviewRunRow,
-    SubmissionRow, TransitionRow, utcnow,
+    AppRow, CheckResultRow, DecisionRow, DeliveryRow, DispatchRow, NotificationRow, ReviewRunRow,
+    SubmissionRow, TransitionRow, WaiverRow, utcnow,
 )
 from models.lifecycle import State, check_transition
 from models.sealing import Sealer
@@ -43,6 +43,18 @@ class VersionConflict(ValueError):
 
 class NotFound(LookupError):
     pass
+
+
+class AlreadyDecided(ValueError):
+    """A review run has its decision already; a second one is refused."""
+
+
+@dataclass(frozen=True)
+class Waiver:
+    check_id: str
+    reason: str
+    owner: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True)
@@ -332,14 +344,54 @@ class Store:
                 select(ReviewRunRow).where(ReviewRunRow.submission_id == submission_id)
                 .order_by(ReviewRunRow.id.desc()).limit(1)
             ).scalar_one_or_none()
-            if run is None:
-                return None
+        return (run, self.results_of(run.id)) if run else None
+
+    def results_of(self, review_run_id: int) -> list[Result]:
+        with self.session() as session:
             rows = session.execute(
-                select(CheckResultRow).where(CheckResultRow.review_run_id == run.id).order_by(CheckResultRow.id)
+                select(CheckResultRow).where(CheckResultRow.review_run_id == review_run_id).order_by(CheckResultRow.id)
             ).scalars()
-            results = [Result(check=r.check_id, stage=r.stage, severity=r.severity, outcome=r.outcome,
-                              message=r.message, evidence=r.evidence) for r in rows]
-            return run, results
+            return [Result(check=r.check_id, stage=r.stage, severity=r.severity, outcome=r.outcome,
+                           message=r.message, evidence=r.evidence) for r in rows]
+
+    def review_run(self, review_run_id: int) -> ReviewRunRow:
+        with self.session() as session:
+            run = session.get(ReviewRunRow, review_run_id)
+            if run is None:
+                raise NotFound(f"no review run {review_run_id}")
+            return run
+
+    # Decisions and waivers ------------------------------------------------------------------
+
+    def record_decision(self, review_run_id: int, submission_id: str, *, decision: str, reviewer: str,
+                        comment: str) -> None:
+        """Record a run's decision; AlreadyDecided when it has one."""
+        try:
+            with self.session() as session, session.begin():
+                session.add(DecisionRow(review_run_id=review_run_id, submission_id=submission_id,
+                                        decision=decision, reviewer=reviewer, comment=comment))
+        except IntegrityError:
+            raise AlreadyDecided(f"review run {review_run_id} of submission {submission_id} is already decided") from None
+
+    def decision_of(self, review_run_id: int) -> DecisionRow | None:
+        with self.session() as session:
+            return session.execute(
+                select(DecisionRow).where(DecisionRow.review_run_id == review_run_id)
+            ).scalar_one_or_none()
+
+    def add_waiver(self, slug: str, waiver: Waiver, *, submission_id: str | None) -> None:
+        with self.session() as session, session.begin():
+            app_id = session.execute(select(AppRow.id).where(AppRow.slug == slug)).scalar_one()
+            session.add(WaiverRow(app_id=app_id, check_id=waiver.check_id, reason=waiver.reason, owner=waiver.owner,
+                                  expires_at=waiver.expires_at, submission_id=submission_id))
+
+    def waivers(self, slug: str) -> list[Waiver]:
+        """Every waiver ever granted for the app, newest last (expired ones included)."""
+        with self.session() as session:
+            rows = session.execute(
+                select(WaiverRow).join(AppRow).where(AppRow.slug == slug).order_by(WaiverRow.id)
+            ).scalars()
+            return [Waiver(r.check_id, r.reason, r.owner, r.expires_at) for r in rows]
 
     # Notification outbox --------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from models.lifecycle import State
 from models.settings import Settings
 from models.store import StoredSubmission, Store
+from tasks import messages
 from tasks.notify import Notifier
 
 
@@ -20,22 +21,9 @@ class Acknowledgment:
     on_time: bool
 
 
-def message(stored: StoredSubmission) -> tuple[str, str]:
-    app = stored.submission.app
-    subject = f"We received {app.name} v{stored.version} for review"
-    body = (
-        f"Hello,\n\n{app.name} (version {stored.version}) arrived on "
-        f"{stored.received_at:%Y-%m-%d %H:%M} UTC and is now in the review queue.\n"
-        f"Submission id: {stored.id}\n\n"
-        "Next: automated checks run first (catalog fields, documentation, your endpoint), "
-        "then a reviewer decides. You will hear from us when there is a decision or a change to make.\n"
-    )
-    return subject, body
-
-
 def acknowledge(store: Store, settings: Settings, stored: StoredSubmission, *, now: datetime) -> Acknowledgment:
     """Send the acknowledgment once, record when, and move the submission to `acknowledged`."""
-    subject, body = message(stored)
+    subject, body = messages.acknowledgment(stored)
     recipient = stored.submission.app.support_email or settings.reviewers_email
     notifier = Notifier(store, settings)
     note = notifier.send(

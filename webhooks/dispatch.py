@@ -25,6 +25,7 @@ class Dispatcher:
     def __init__(self, store: Store, settings: Settings):
         self.store, self.settings = store, settings
         self._wake = asyncio.Event()
+        self._local: set[asyncio.Task] = set()
 
     def kick(self) -> None:
         """Ask for a pass now instead of at the next interval."""
@@ -77,10 +78,18 @@ class Dispatcher:
         return 0
 
     async def _locally(self, item: Dispatch) -> int:
+        """Claim the dispatch and start its review in a thread; reviews waiting for a reviewer
+        do not hold up the next one."""
         if not await asyncio.to_thread(self.store.claim_dispatch, item.id):
             return 0
-        state = await asyncio.to_thread(run_review_here, item.submission_id)
-        await asyncio.to_thread(self.store.dispatch_done, item.id, str(state.state_details.flow_run_id))
+
+        async def review() -> None:
+            state = await asyncio.to_thread(run_review_here, item.submission_id)
+            await asyncio.to_thread(self.store.dispatch_done, item.id, str(state.state_details.flow_run_id))
+
+        task = asyncio.create_task(review())
+        self._local.add(task)
+        task.add_done_callback(self._local.discard)
         return 1
 
 

@@ -20,18 +20,48 @@ def submit(store, example, delivery="d-1"):
     return store.record_delivery(delivery, b"b", submission, received_at=NOW, ack_due_at=NOW + timedelta(days=2)).submission_id
 
 
+async def decide_when_waiting(sid, decision="approve", **fields):
+    """Play the reviewer: wait until the run waits for a decision, then resume it as `decide` does."""
+    import asyncio
+
+    from cli.decide import Refused, resume
+    from models.decision import Decision
+
+    verdict = Decision(decision=decision, reviewer="rita@reviewers.example", **fields)
+    for _ in range(600):
+        try:
+            return await asyncio.to_thread(resume, sid, verdict)
+        except Refused as error:
+            if "not waiting" not in str(error) and "no review run" not in str(error):
+                raise
+        await asyncio.sleep(0.2)
+    raise AssertionError("the review never waited for a decision")
+
+
+async def review(sid, decision="approve", **fields):
+    """Run the review flow to its end with the reviewer's decision."""
+    import asyncio
+
+    from flows.review import review_submission
+
+    running = asyncio.create_task(review_submission(sid))
+    await decide_when_waiting(sid, decision, **fields)
+    return await running
+
+
 async def test_review_records_results_artifacts_and_hands_over(prefect_harness, store, example):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    from flows.review import review_submission
 
     sid = submit(store, example)
-    outcome = await review_submission(sid)
-    assert outcome["verdict"] == "pass"
+    outcome = await review(sid)
+    assert outcome["verdict"] == "pass" and outcome["decision"] == "approve"
     stored = store.get_submission(sid)
-    assert stored.state == State.in_review and stored.ack_on_time is True
-    assert [t.to_state for t in store.transitions(sid)] == ["submitted", "acknowledged", "in_review"]
+    assert stored.state == State.public_beta and stored.ack_on_time is True
+    assert [(t.to_state, t.actor) for t in store.transitions(sid)] == [
+        ("submitted", "partner"), ("acknowledged", "partner-review"), ("in_review", "partner-review"),
+        ("public_beta", "rita@reviewers.example")]
     run, results = store.latest_review(sid)
     assert run.status == "completed" and run.flow_run_id and {r.stage for r in results} >= {"catalog"}
     async with get_client() as client:
@@ -40,15 +70,12 @@ async def test_review_records_results_artifacts_and_hands_over(prefect_harness, 
     assert artifacts and "Review of Acme Analytics v1: PASS" in artifacts[0].data
 
 
-async def test_rerun_sends_one_acknowledgment(prefect_harness, store, example):
-    from flows.review import review_submission
-
+async def test_approval_notifies_the_partner_once(prefect_harness, store, example):
     sid = submit(store, example)
-    await review_submission(sid)
-    await review_submission(sid)
+    await review(sid)
     notes = store.notifications(sid)
-    assert [(n.kind, n.status) for n in notes] == [("acknowledgment", "logged")]
-    assert store.get_submission(sid).state == State.in_review
+    assert [(n.kind, n.status) for n in notes] == [("acknowledgment", "logged"), ("approve", "logged")]
+    assert "approved for Public Beta" in notes[1].subject
 
 
 @pytest.fixture
@@ -81,7 +108,6 @@ def smtp(monkeypatch):
 
 
 async def test_acknowledgment_over_smtp_exactly_once_across_a_retry(prefect_harness, store, example, smtp, monkeypatch):
-    from flows.review import review_submission
 
     sid = submit(store, example)
     real, calls = store.acknowledge, []
@@ -93,9 +119,9 @@ async def test_acknowledgment_over_smtp_exactly_once_across_a_retry(prefect_harn
         return real(*args, **kwargs)
 
     monkeypatch.setattr(store, "acknowledge", fail_once_after_sending)
-    await review_submission(sid)
+    await review(sid)
     assert len(calls) == 2  # the task was retried
-    assert len(smtp) == 1
+    assert len(smtp) == 2  # acknowledgment and approval, each once
     message = smtp[0]
     assert message.rcpt_tos == ["support@acme.example"]
     assert b"We received Acme Analytics v1" in message.content
@@ -117,6 +143,9 @@ def test_delivery_through_the_receiver_ends_in_a_review(prefect_harness, store, 
             DELIVERY_HEADER: f"e2e-{time.time_ns()}", HEADER: sign("test-webhook-secret", body)})
         assert answer.status_code == 202
         sid = answer.json()["submission_id"]
+        import asyncio
+
+        asyncio.run(decide_when_waiting(sid))
         deadline = time.monotonic() + 120
         while store.dispatches()[0].status != "dispatched":
             assert time.monotonic() < deadline, "the review was not dispatched and finished"
@@ -124,7 +153,7 @@ def test_delivery_through_the_receiver_ends_in_a_review(prefect_harness, store, 
     latest = store.latest_review(sid)
     assert latest[0].status == "completed"
     assert latest[0].verdict == "pass"
-    assert store.get_submission(sid).state == State.in_review
+    assert store.get_submission(sid).state == State.public_beta
     (dispatch,) = store.dispatches()
     assert dispatch.status == "dispatched" and dispatch.flow_run_id == latest[0].flow_run_id
 

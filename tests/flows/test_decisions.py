@@ -1,0 +1,172 @@
+"""The reviewer's decision: applied once, refused with a reason when it cannot be taken."""
+
+import asyncio
+import json
+import threading
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from cli.decide import Refused, resume
+from models.decision import Decision
+from models.lifecycle import State
+from tests.flows.test_review_flow import decide_when_waiting, review, submit
+
+pytestmark = pytest.mark.prefect
+TOMORROW = date.today() + timedelta(days=30)
+
+
+def broken_website(example):
+    example["app"]["website"] = "http://acme.example"
+    return example
+
+
+async def start(sid):
+    from flows.review import review_submission
+
+    return asyncio.create_task(review_submission(sid))
+
+
+async def wait_until_waiting(store, sid):
+    from prefect.client.orchestration import get_client
+
+    for _ in range(600):
+        latest = store.latest_review(sid)
+        if latest and latest[0].flow_run_id:
+            async with get_client() as client:
+                state = (await client.read_flow_run(latest[0].flow_run_id)).state
+            if state and state.is_paused():
+                return latest[0]
+        await asyncio.sleep(0.2)
+    raise AssertionError("the review never waited")
+
+
+async def test_request_changes_tells_the_partner_every_blocker_with_its_remedy(prefect_harness, store, example):
+    sid = submit(store, broken_website(example))
+    outcome = await review(sid, "request_changes", comment="Please fix the website.")
+    assert outcome["state"] == "changes_requested"
+    (ack, note) = store.notifications(sid)
+    assert note.kind == "request_changes" and "Changes requested" in note.subject
+    assert "CAT-005" in note.body and "How to fix:" in note.body and "Please fix the website." in note.body
+
+
+async def test_approval_with_failing_blockers_is_refused_until_waived(prefect_harness, store, example):
+    sid = submit(store, broken_website(example))
+    running = await start(sid)
+    await wait_until_waiting(store, sid)
+    approve = Decision(decision="approve", reviewer="rita")
+    with pytest.raises(Refused, match="cannot approve while blockers fail: CAT-005"):
+        await asyncio.to_thread(resume, sid, approve)
+    assert store.get_submission(sid).state == State.in_review
+
+    waived = Decision(decision="approve", reviewer="rita", waivers=[
+        {"check_id": "CAT-005", "reason": "website moves to https next week", "expires": TOMORROW.isoformat()}])
+    await asyncio.to_thread(resume, sid, waived)
+    outcome = await running
+    assert outcome == {"submission_id": sid, "verdict": "pass", "decision": "approve", "state": "public_beta"}
+    (waiver,) = store.waivers("acme-analytics")
+    assert (waiver.check_id, waiver.owner) == ("CAT-005", "rita")
+
+
+@pytest.mark.parametrize("fields,words", [
+    ({"waivers": [{"check_id": "CAT-999", "reason": "no such check", "expires": TOMORROW.isoformat()}]},
+     "unknown check id 'CAT-999'"),
+    ({"waivers": [{"check_id": "CAT-005", "reason": "already over", "expires": "2020-01-01"}]},
+     "not in the future"),
+])
+async def test_bad_waivers_are_refused_and_nothing_changes(prefect_harness, store, example, fields, words):
+    sid = submit(store, broken_website(example))
+    running = await start(sid)
+    await wait_until_waiting(store, sid)
+    with pytest.raises(Refused, match=words):
+        await asyncio.to_thread(resume, sid, Decision(decision="request_changes", reviewer="r", **fields))
+    assert store.get_submission(sid).state == State.in_review and store.waivers("acme-analytics") == []
+    await decide_when_waiting(sid, "reject")
+    assert (await running)["state"] == "rejected"
+
+
+async def test_second_decision_and_not_waiting_are_refused(prefect_harness, store, example):
+    sid = submit(store, example)
+    with pytest.raises(Refused, match="no review run"):
+        await asyncio.to_thread(resume, sid, Decision(decision="approve", reviewer="r"))
+    await review(sid)
+    with pytest.raises(Refused, match="already decided"):
+        await asyncio.to_thread(resume, sid, Decision(decision="reject", reviewer="r"))
+    assert store.get_submission(sid).state == State.public_beta
+    with pytest.raises(Refused, match="no submission"):
+        await asyncio.to_thread(resume, "nope", Decision(decision="reject", reviewer="r"))
+
+
+async def test_a_refused_decision_from_the_ui_is_asked_again(prefect_harness, store, example):
+    """The UI's form bypasses `decide`: the flow itself refuses and pauses again."""
+    from prefect.flow_runs import aresume_flow_run
+
+    sid = submit(store, broken_website(example))
+    running = await start(sid)
+    run = await wait_until_waiting(store, sid)
+    await aresume_flow_run(run.flow_run_id, run_input={"decision": "approve", "reviewer": "ui-user"})
+    await asyncio.sleep(1)
+    await wait_until_waiting(store, sid)  # paused again, for a new decision
+    assert store.get_submission(sid).state == State.in_review and store.decision_of(run.id) is None
+    await aresume_flow_run(run.flow_run_id, run_input={"decision": "request_changes", "reviewer": "ui-user"})
+    assert (await running)["state"] == "changes_requested"
+
+
+async def test_resubmission_reports_what_changed(prefect_harness, store, example):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    first = submit(store, broken_website(json.loads(json.dumps(example))))
+    await review(first, "request_changes")
+    example["version"] = 2
+    example["app"]["docs"]["segment_markdown"] += "\n## Getting started\n\n1. Find the API Key in Settings.\n"
+    second = submit(store, example, delivery="d-2")
+    assert store.get_submission(second).previous_id == first
+    assert store.get_submission(second).state == State.resubmitted
+    running = await start(second)
+    await wait_until_waiting(store, second)
+    async with get_client() as client:
+        (artifact,) = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["review-acme-analytics"])), limit=1,
+            sort="CREATED_DESC")
+    assert "Resubmission of submission" in artifact.data
+    assert "Checks fixed since v1&#58; CAT\\-005" in artifact.data
+    assert "app\\.website" in artifact.data and "Getting started" in artifact.data
+    await decide_when_waiting(second, "approve")
+    assert (await running)["state"] == "public_beta"
+
+
+@pytest.fixture
+def slack(monkeypatch):
+    """A Slack-compatible incoming webhook on loopback that keeps what it receives."""
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("PARTNER_REVIEW_SLACK_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
+    from models.settings import get_settings
+
+    get_settings.cache_clear()
+    yield received
+    server.shutdown()
+    get_settings.cache_clear()
+
+
+async def test_slack_webhook_gets_each_message_once(prefect_harness, store, example, slack):
+    sid = submit(store, example)
+    await review(sid)
+    texts = [m["text"] for m in slack]
+    assert len(texts) == 2
+    assert "We received Acme Analytics v1" in texts[0] and "approved for Public Beta" in texts[1]
+    assert {n.channel for n in store.notifications(sid)} == {"outbox", "slack"}
