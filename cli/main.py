@@ -17,6 +17,8 @@ from cyclopts import App, Parameter
 app = App(name="partner-review", help="Review pipeline for third-party integrations, on Prefect 3.")
 db = App(name="db", help="Database schema commands.")
 app.command(db)
+activity = App(name="activity", help="Customer activity (adoption) commands.")
+app.command(activity)
 
 
 def fail(message: str) -> int:
@@ -211,6 +213,33 @@ def decide(
 
         return fail("; ".join(field_problems(error)))
     return run_decide(submission_id, decision)
+
+
+@activity.command(name="import")
+def import_activity(file: Path) -> int:
+    """Import customer activity from a CSV or JSON-lines file; idempotent per (app, workspace, day).
+
+    Parameters
+    ----------
+    file
+        CSV with header app,workspace_id,day,events_delivered,events_failed, or JSON lines.
+    """
+    from models.activity import UnknownApp
+    from models.store import get_store
+    from tasks.adoption import BadActivity, read_file
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return fail(f"{file}: no such file")
+    except (OSError, UnicodeDecodeError) as error:
+        return fail(f"{file}: cannot be read ({error})")
+    try:
+        counts = get_store().record_activity(read_file(text, name=file.name))
+    except (BadActivity, UnknownApp) as error:
+        return fail(f"{file}: {error}; nothing was imported")
+    print(f"{file}: {counts['inserted']} new, {counts['updated']} corrected, {counts['unchanged']} already known")
+    return 0
 
 
 def main() -> None:

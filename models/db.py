@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
@@ -163,3 +163,17 @@ class WaiverRow(Base):
     expires_at: Mapped[datetime]
     submission_id: Mapped[str | None] = mapped_column(ForeignKey("submissions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActivityRow(Base):
+    """One workspace's deliveries through an app on one day (idempotent per app, workspace, day)."""
+
+    __tablename__ = "activity"
+    __table_args__ = (UniqueConstraint("app_id", "workspace_id", "day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"), index=True)
+    workspace_id: Mapped[str] = mapped_column(String(200))
+    day: Mapped[date]
+    events_delivered: Mapped[int]
+    events_failed: Mapped[int]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

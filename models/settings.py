@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     decision_timeout_days: int = Field(30, ge=1, description="A review not decided within this many days fails.")
     decision_reminder_business_days: int = Field(2, ge=1, description="Remind the reviewers once after this long.")
 
+    # Adoption and graduation (REVIEW_RULES section 1, Project rule)
+    active_min_days: int = Field(3, ge=1, description="Days with a delivered event that make a workspace active.")
+    active_window_days: int = Field(30, ge=1, description="Trailing window those days are counted in.")
+    graduation_min_customers: int = Field(3, ge=1, description="Active customers needed to graduate to Public.")
+    max_activity_records: int = Field(10_000, ge=1, description="Records accepted in one activity webhook body.")
+
     # Catalog (REVIEW_RULES section 2)
     description_max_chars: int = 500
     description_max_images: int = 2

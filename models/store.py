@@ -11,7 +11,7 @@ import hashlib
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.checks import Result, Verdict
+from models.activity import Activity, UnknownApp
 from models.db import (
-    AppRow, CheckResultRow, DecisionRow, DeliveryRow, DispatchRow, NotificationRow, ReviewRunRow,
+    ActivityRow, AppRow, CheckResultRow, DecisionRow, DeliveryRow, DispatchRow, NotificationRow, ReviewRunRow,
     SubmissionRow, TransitionRow, WaiverRow, utcnow,
 )
 from models.lifecycle import State, check_transition
@@ -392,6 +393,55 @@ class Store:
                 select(WaiverRow).join(AppRow).where(AppRow.slug == slug).order_by(WaiverRow.id)
             ).scalars()
             return [Waiver(r.check_id, r.reason, r.owner, r.expires_at) for r in rows]
+
+    # Customer activity ----------------------------------------------------------------------
+
+    def record_activity(self, records: list[Activity]) -> dict[str, int]:
+        """Upsert activity per (app, workspace, day): a repeated row changes nothing, a corrected
+        row replaces the old one, so nothing is counted twice. UnknownApp if any app is unknown."""
+        counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+        with self.session() as session, session.begin():
+            slugs = {r.app for r in records}
+            apps = dict(session.execute(select(AppRow.slug, AppRow.id).where(AppRow.slug.in_(slugs))).all())
+            missing = sorted(slugs - apps.keys())
+            if missing:
+                raise UnknownApp(f"no app with slug {', '.join(repr(m) for m in missing)} in the catalog")
+            for r in records:
+                row = session.execute(select(ActivityRow).where(
+                    ActivityRow.app_id == apps[r.app], ActivityRow.workspace_id == r.workspace_id,
+                    ActivityRow.day == r.day)).scalar_one_or_none()
+                if row is None:
+                    session.add(ActivityRow(app_id=apps[r.app], workspace_id=r.workspace_id, day=r.day,
+                                            events_delivered=r.events_delivered, events_failed=r.events_failed))
+                    session.flush()
+                    counts["inserted"] += 1
+                elif (row.events_delivered, row.events_failed) != (r.events_delivered, r.events_failed):
+                    row.events_delivered, row.events_failed = r.events_delivered, r.events_failed
+                    counts["updated"] += 1
+                else:
+                    counts["unchanged"] += 1
+        return counts
+
+    def active_days(self, slug: str, *, until: date, window_days: int) -> dict[str, int]:
+        """Per workspace, the distinct days with at least one delivered event in the window ending `until`."""
+        from sqlalchemy import func
+
+        since = until - timedelta(days=window_days - 1)
+        with self.session() as session:
+            rows = session.execute(
+                select(ActivityRow.workspace_id, func.count(func.distinct(ActivityRow.day)))
+                .join(AppRow).where(AppRow.slug == slug, ActivityRow.events_delivered > 0,
+                                    ActivityRow.day >= since, ActivityRow.day <= until)
+                .group_by(ActivityRow.workspace_id)
+            ).all()
+            return dict(rows)
+
+    def submissions_in(self, *states: State) -> list[str]:
+        """Ids of the submissions now in any of `states`, oldest first."""
+        with self.session() as session:
+            return list(session.execute(
+                select(SubmissionRow.id).where(SubmissionRow.state.in_([str(s) for s in states]))
+                .order_by(SubmissionRow.received_at)).scalars())
 
     # Notification outbox --------------------------------------------------------------------
 

@@ -20,11 +20,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from models.activity import Activity, UnknownApp
 from models.calendar import add_business_days
 from models.settings import get_settings
 from models.store import NotFound, Store, StoreError, VersionConflict, get_store
 from models.submission import InvalidSubmission, Submission, parse_submission
 from models.sealing import SealError
+from tasks.adoption import BadActivity, parse_records
 from webhooks import signing
 from webhooks.dispatch import Dispatcher
 
@@ -36,10 +38,6 @@ STORE_ERRORS = (SQLAlchemyError, StoreError, SealError, OSError)
 class Refused(Exception):
     def __init__(self, status: int, error: str, **extra: Any):
         self.status, self.body = status, {"error": error, **extra}
-
-
-def _submission_schema() -> dict[str, Any]:
-    return Submission.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
 @contextlib.asynccontextmanager
@@ -95,6 +93,21 @@ def _delivery_id(request: Request) -> str:
     return value
 
 
+async def _signed_json(request: Request) -> tuple[bytes, Any]:
+    """The raw body and its decoded JSON, once its size and signature are verified."""
+    settings = get_settings()
+    body = await _read_body(request, settings.max_body_bytes)
+    try:
+        signing.verify(request.headers.get(signing.HEADER), body, settings.webhook_secret.get_secret_value(),
+                       tolerance=settings.webhook_tolerance_seconds)
+    except signing.SignatureError as error:
+        raise Refused(401, str(error)) from None
+    try:
+        return body, json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise Refused(400, f"body is not valid JSON: {error}") from None
+
+
 @app.post(
     "/webhooks/submissions",
     status_code=202,
@@ -109,17 +122,8 @@ def _delivery_id(request: Request) -> str:
 )
 async def receive_submission(request: Request) -> JSONResponse:
     settings = get_settings()
-    body = await _read_body(request, settings.max_body_bytes)
     delivery_id = _delivery_id(request)
-    try:
-        signing.verify(request.headers.get(signing.HEADER), body, settings.webhook_secret.get_secret_value(),
-                       tolerance=settings.webhook_tolerance_seconds)
-    except signing.SignatureError as error:
-        raise Refused(401, str(error)) from None
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise Refused(400, f"body is not valid JSON: {error}") from None
+    body, data = await _signed_json(request)
     try:
         submission = parse_submission(data)
     except InvalidSubmission as error:
@@ -146,6 +150,37 @@ async def receive_submission(request: Request) -> JSONResponse:
     if dispatcher is not None:
         dispatcher.kick()
     return JSONResponse(answer, status_code=202)
+
+
+@app.post(
+    "/webhooks/activity",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [{"$ref": "#/components/schemas/Activity"},
+                  {"type": "array", "items": {"$ref": "#/components/schemas/Activity"}}]}}}}},
+    responses={401: {"description": "Missing, malformed, wrong or stale signature"},
+               413: {"description": "Body over the size limit"},
+               422: {"description": "A record breaks the schema or names an unknown app; nothing was stored"},
+               503: {"description": "Not stored; retry later"}},
+)
+async def receive_activity(request: Request) -> JSONResponse:
+    """Customer activity, one record or a list; idempotent per (app, workspace, day)."""
+    _, data = await _signed_json(request)
+    items = data if isinstance(data, list) else [data]
+    limit = get_settings().max_activity_records
+    if len(items) > limit:
+        raise Refused(413, f"at most {limit} activity records per request")
+    try:
+        records = parse_records([(f"record {i}", item) for i, item in enumerate(items)])
+        store = await run_in_threadpool(get_store)
+        counts = await run_in_threadpool(store.record_activity, records)
+    except BadActivity as error:
+        raise Refused(422, "activity records break the schema; nothing was stored", fields=error.problems) from None
+    except UnknownApp as error:
+        raise Refused(422, f"{error}; nothing was stored") from None
+    except STORE_ERRORS as error:
+        log.error("activity not stored: %s", error)
+        raise Refused(503, "the activity could not be stored right now; retry later") from None
+    return JSONResponse(counts, status_code=200)
 
 
 @app.get("/healthz")
@@ -191,10 +226,11 @@ def _openapi() -> dict[str, Any]:
     from fastapi.openapi.utils import get_openapi
 
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    submission = _submission_schema()
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components.update(submission.pop("$defs", {}))
-    components["Submission"] = submission
+    for model in (Submission, Activity):
+        model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(model_schema.pop("$defs", {}))
+        components[model.__name__] = model_schema
     app.openapi_schema = schema
     return schema
 
