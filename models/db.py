@@ -90,6 +90,7 @@ class ReviewRunRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="review", server_default="review")  # review | graduation | recheck
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed
     verdict: Mapped[str | None] = mapped_column(String(8))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -311,8 +311,9 @@ class Store:
 
     # Review runs and results ----------------------------------------------------------------
 
-    def start_review_run(self, submission_id: str, flow_run_id: str | None) -> int:
-        """The review run of a flow run; a retried flow run reuses its row."""
+    def start_review_run(self, submission_id: str, flow_run_id: str | None, *, kind: str = "review") -> int:
+        """The review run of a flow run; a retried flow run reuses its row. Scheduled checks
+        (`graduation`, `recheck`) record their runs with kind set and no flow run id of their own."""
         with self.session() as session, session.begin():
             if flow_run_id:
                 found = session.execute(
@@ -320,7 +321,7 @@ class Store:
                 ).scalar_one_or_none()
                 if found:
                     return found.id
-            row = ReviewRunRow(submission_id=submission_id, flow_run_id=flow_run_id)
+            row = ReviewRunRow(submission_id=submission_id, flow_run_id=flow_run_id, kind=kind)
             session.add(row)
             session.flush()
             return row.id
@@ -339,10 +340,10 @@ class Store:
                 .values(status="completed", verdict=verdict, finished_at=utcnow())
             )
 
-    def latest_review(self, submission_id: str) -> tuple[ReviewRunRow, list[Result]] | None:
+    def latest_review(self, submission_id: str, *, kind: str = "review") -> tuple[ReviewRunRow, list[Result]] | None:
         with self.session() as session:
             run = session.execute(
-                select(ReviewRunRow).where(ReviewRunRow.submission_id == submission_id)
+                select(ReviewRunRow).where(ReviewRunRow.submission_id == submission_id, ReviewRunRow.kind == kind)
                 .order_by(ReviewRunRow.id.desc()).limit(1)
             ).scalar_one_or_none()
         return (run, self.results_of(run.id)) if run else None

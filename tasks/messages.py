@@ -57,3 +57,22 @@ def decision_reminder(stored: StoredSubmission, waiting_days: int) -> tuple[str,
     return (f"Reminder: {_name(stored)} waits for a decision", (
         f"{_name(stored)} (submission {stored.id}) has waited {waiting_days} business days for a reviewer.\n"
         f"Decide in the Prefect UI or with: partner-review decide {stored.id} --approve|--request-changes|--reject\n"))
+
+
+def acknowledgment_overdue(stored: StoredSubmission, due_at) -> tuple[str, str]:
+    return (f"Overdue: {_name(stored)} is not acknowledged", (
+        f"{_name(stored)} (submission {stored.id}) arrived {stored.received_at:%Y-%m-%d %H:%M} UTC and was due "
+        f"an acknowledgment by {due_at:%Y-%m-%d %H:%M} UTC. Check the review-submission runs in Prefect.\n"))
+
+
+def graduated(stored: StoredSubmission) -> tuple[str, str]:
+    return (f"{stored.submission.app.name} is now Public", (
+        f"Hello,\n\n{stored.submission.app.name} graduated from Public Beta to Public: the 'Enable with Segment' "
+        "OAuth button is live and enough customers actively use the integration. Thank you!\n"))
+
+
+def oauth_request(stored: StoredSubmission, missing: list[str]) -> tuple[str, str]:
+    return (f"Next step for {stored.submission.app.name}: the 'Enable with Segment' button", (
+        f"Hello,\n\nTo graduate {stored.submission.app.name} from Public Beta to Public, implement the "
+        "'Enable with Segment' OAuth button. What is missing now:\n"
+        + "\n".join(f"- {m}" for m in missing) + "\n"))

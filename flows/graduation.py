@@ -1,0 +1,52 @@
+"""graduation_check: every Public Beta app, checked for OAuth and adoption; graduates or reports the gap."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from prefect import flow, task
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from flows.stages import blocking
+from models.checks import Result
+from models.lifecycle import State
+from models.settings import get_settings
+from models.store import get_store
+from tasks import graduation, report
+
+
+@task(name="check-graduation", cache_policy=NO_CACHE, retries=1)
+async def check_app(submission_id: str, today: date) -> tuple[str, list[Result]]:
+    store, settings = get_store(), get_settings()
+    stored = store.get_submission(submission_id)
+    results = await graduation.graduation_results(store, settings, stored, today=today)
+    run_id = store.start_review_run(submission_id, None, kind="graduation")
+    store.save_results(run_id, results, "pass" if all(not r.blocks for r in results) else "fail")
+    return stored.slug, results
+
+
+settle = blocking(
+    lambda submission_id, results: graduation.settle(get_store(), get_settings(),
+                                                     get_store().get_submission(submission_id), results),
+    name="graduate-or-ask", retries=2)
+
+
+@flow(name="graduation-check")
+async def graduation_check(at: datetime | None = None) -> dict:
+    """`at` replaces the current time (tests, backfills); scheduled runs leave it empty."""
+    today = (at or datetime.now(timezone.utc)).date()
+    lines = ["# Public Beta apps and their distance to Public", "",
+             "| app | OAuth | button page | active customers | outcome |", "|---|---|---|---|---|"]
+    outcomes = {}
+    for sid in get_store().submissions_in(State.public_beta):
+        slug, results = await check_app(sid, today)
+        outcome = await settle(sid, results)
+        outcomes[slug] = outcome
+        cells = [report.escape(r.message, 200) if r.outcome != "pass" else "ok" for r in results]
+        lines.append(f"| {report.escape(slug, 100)} | " + " | ".join(cells) + f" | {outcome} |")
+    if not outcomes:
+        lines.append("| (no Public Beta apps) | | | | |")
+    await acreate_markdown_artifact(key="graduation", markdown="\n".join(lines) + "\n",
+                                    description=f"Graduation check of {today}")
+    return outcomes
