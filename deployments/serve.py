@@ -1,21 +1,24 @@
-"""Serve every deployment from this process (no work pool needed) beside the webhook receiver.
-
-`prefect.yaml` describes the same deployments for a process work pool; issue-level scheduling
-(SLA watch, graduation, re-checks) joins this list as those flows are built.
-"""
+"""Serve every deployment from this process (no work pool needed) beside the webhook receiver."""
 
 from __future__ import annotations
 
 import os
 import threading
 
-REVIEW_DEPLOYMENT = "review-submission"
+from deployments.definitions import DEFINITIONS, TIMEZONE
 
 
 def deployments() -> list:
-    from flows.review import review_submission
+    """Runner deployments for DEFINITIONS, built the way `prefect.yaml` declares them."""
+    from prefect.schedules import Cron
 
-    return [review_submission.to_deployment(name=REVIEW_DEPLOYMENT, description="Started by the webhook receiver's dispatcher.")]
+    return [
+        d.flow().to_deployment(
+            name=d.name, description=d.description, parameters=d.parameters,
+            schedules=[Cron(d.cron, timezone=TIMEZONE)] if d.cron else None,
+        )
+        for d in DEFINITIONS
+    ]
 
 
 def serve_all(*, host: str, port: int) -> int:
