@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test test-slow checks-doc
+.PHONY: demo test docs
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,5 +19,6 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -m "not server and not browser and not scaleout"
 
-checks-doc: $(STAMP)
+docs: $(STAMP)
 	$(BIN)/partner-review checks --markdown > docs/checks.md
+	$(BIN)/partner-review settings --markdown > docs/settings.md

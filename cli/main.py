@@ -99,6 +99,24 @@ def checks(*, markdown: bool = False) -> int:
 
 
 @app.command
+def settings(*, markdown: bool = False) -> int:
+    """Print the settings in force (secrets masked).
+
+    Parameters
+    ----------
+    markdown
+        Print the reference that docs/settings.md holds instead.
+    """
+    from cli.reference import settings_markdown, settings_table
+
+    if markdown:
+        print(settings_markdown(), end="")
+    else:
+        settings_table()
+    return 0
+
+
+@app.command
 def schema() -> int:
     """Print the submission JSON Schema."""
     from models.submission import Submission

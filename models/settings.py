@@ -25,30 +25,30 @@ class Settings(BaseSettings):
 
     # Webhook receiver
     webhook_secret: SecretStr = Field(SecretStr(""), description="Shared HMAC key for signed webhooks.")
-    webhook_tolerance_seconds: int = Field(300, ge=1)
-    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    webhook_tolerance_seconds: int = Field(300, ge=1, description="Largest clock difference a signature timestamp may have.")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest webhook body accepted (413 above).")
     api_token: SecretStr | None = Field(None, description="Bearer token for GET /submissions/{id}.")
     dispatch: str = Field(
         "deployment",
         pattern="^(deployment|local|off)$",
         description="How the receiver starts reviews: a Prefect deployment run, an in-process flow run, or not at all.",
     )
-    review_deployment: str = Field("review-submission/review-submission")
-    dispatch_interval_seconds: float = Field(5.0, gt=0)
+    review_deployment: str = Field("review-submission/review-submission", description="Deployment the dispatcher starts (flow/deployment).")
+    dispatch_interval_seconds: float = Field(5.0, gt=0, description="How often pending dispatches are retried.")
 
     # Acknowledgment (REVIEW_RULES section 1)
-    ack_business_days: int = Field(2, ge=0)
-    holiday_country: str = "US"
-    timezone: str = "America/Los_Angeles"
+    ack_business_days: int = Field(2, ge=0, description="Business days within which a submission is acknowledged.")
+    holiday_country: str = Field("US", description="Country whose public holidays are not business days (`holidays` codes).")
+    timezone: str = Field("America/Los_Angeles", description="Timezone business days are counted in.")
 
     # Notifications
-    smtp_host: str | None = None
-    smtp_port: int = 25
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-    mail_from: str = "partner-review@localhost"
-    reviewers_email: str = "reviewers@localhost"
+    smtp_host: str | None = Field(None, description="SMTP server; unset: messages are recorded in the outbox and logged.")
+    smtp_port: int = Field(25, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP login (with smtp_password).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    mail_from: str = Field("partner-review@localhost", description="From address of every message.")
+    reviewers_email: str = Field("reviewers@localhost", description="Where escalations and reminders go.")
     slack_webhook_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook; each message is posted there too.")
 
     # Reviewer decision (the flow waits in the Prefect UI)
@@ -62,11 +62,11 @@ class Settings(BaseSettings):
     max_activity_records: int = Field(10_000, ge=1, description="Records accepted in one activity webhook body.")
 
     # Catalog (REVIEW_RULES section 2)
-    description_max_chars: int = 500
-    description_max_images: int = 2
-    oauth_max_redirect_uris: int = 5
-    utm_query: str = "utm_source=segmentio&utm_medium=docs&utm_campaign=partners"
-    catalog_url_prefix: str = "https://segment.com/catalog/integrations/"
+    description_max_chars: int = Field(500, description="Longest catalog description, in characters of text.")
+    description_max_images: int = Field(2, description="Images a catalog description may hold.")
+    oauth_max_redirect_uris: int = Field(5, description="OAuth redirect URIs allowed.")
+    utm_query: str = Field("utm_source=segmentio&utm_medium=docs&utm_campaign=partners", description="UTM parameters links to the platform must carry.")
+    catalog_url_prefix: str = Field("https://segment.com/catalog/integrations/", description="The catalog listing URL is this plus the slug.")
 
     # Documentation linter (REVIEW_RULES section 3)
     docs_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest doc page linted (larger: one finding).")

@@ -72,4 +72,14 @@ def test_checks_reference_matches_docs_checks_md():
     done = run("checks", "--markdown")
     assert done.returncode == 0
     assert (ROOT / "docs" / "checks.md").read_text() == done.stdout, \
-        "docs/checks.md is stale: run `make checks-doc`"
+        "docs/checks.md is stale: run `make docs`"
+
+
+def test_settings_reference_matches_docs_settings_md():
+    done = run("settings", "--markdown")
+    assert (ROOT / "docs" / "settings.md").read_text() == done.stdout, "docs/settings.md is stale: run `make docs`"
+
+
+def test_settings_table_masks_secrets():
+    done = run("settings", env={"PARTNER_REVIEW_WEBHOOK_SECRET": "hush-hush-value"})
+    assert done.returncode == 0 and "hush-hush-value" not in done.stdout
