@@ -1,0 +1,16 @@
+"""Sample partner destinations, conformant and faulty, for the demo, the tests and the benchmarks.
+
+    from partners import running
+    with running("drops-fields") as base_url:      # http://127.0.0.1:<free port>
+        ...  # POST {base_url}/v1/events with `Authorization: Bearer acme-api-key-for-review`
+
+`app(behaviour, **options)` builds the ASGI app, `serve(behaviour, host, port)` serves it until
+stopped (the `partner-review sample-partner` command), `BEHAVIOURS` names what each one does.
+"""
+
+from partners.app import SamplePartner, app
+from partners.behaviours import BEHAVIOURS, Behaviour
+from partners.credentials import DEFAULT_SECRET, Credentials
+from partners.server import running, serve
+
+__all__ = ["BEHAVIOURS", "Behaviour", "Credentials", "DEFAULT_SECRET", "SamplePartner", "app", "running", "serve"]

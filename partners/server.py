@@ -1,0 +1,54 @@
+"""Serving a sample partner: blocking (`serve`) or in a background thread for tests (`running`)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from typing import Any, Iterator
+
+import uvicorn
+
+from partners.app import app
+
+
+def serve(behaviour: str = "conformant", host: str = "127.0.0.1", port: int = 8765, **options: Any) -> None:
+    """Serve a sample partner until interrupted (the `sample-partner` command)."""
+    uvicorn.run(app(behaviour, **options), host=host, port=port, log_level="info", lifespan="on")
+
+
+@contextlib.contextmanager
+def running(behaviour: str = "conformant", *, host: str = "127.0.0.1", **options: Any) -> Iterator[str]:
+    """Run a sample partner on a free 127.0.0.1 port in a background thread; yields its base URL.
+
+    Tests observe the partner through HTTP (its read-back endpoint), as the review does.
+    The server is stopped and its thread joined on exit.
+    """
+    application = app(behaviour, **options)
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+    # and without it every answer waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        application, host=host, port=port, log_level="warning", access_log=False,
+        lifespan="on", loop="asyncio", timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"sample-partner-{behaviour}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"the sample partner {behaviour!r} did not start on {host}:{port}")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
