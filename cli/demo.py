@@ -24,14 +24,26 @@ def _environment(data_dir: Path) -> str:
         "PARTNER_REVIEW_WEBHOOK_SECRET": secret,
         "PARTNER_REVIEW_DISPATCH": "local",
         "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "1",
+        # The demo's partner runs on loopback, which the outbound guard refuses unless allowed.
+        "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
     })
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.pop("PARTNER_REVIEW_DATABASE_URL", None)
     from models.settings import get_settings
 
     get_settings.cache_clear()
     return secret
+
+
+def pointed_at(submission: dict, partner: str) -> dict:
+    """The bundled submission with its destination aimed at the local sample partner."""
+    for component in submission["components"]:
+        if component["type"] == "destination":
+            component["endpoint"] = f"{partner}/v1/events"
+            component["batch_endpoint"] = f"{partner}/v1/batch"
+    return submission
 
 
 def wait_for(condition, failure: str, timeout: float = 600) -> None:
@@ -70,9 +82,12 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
     from webhooks.server import running
     from webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
-    body = json.dumps(json.loads(EXAMPLE.read_text())).encode()
+    from partners import running as partner_running
+
     console.print(f"[bold]partner-review demo[/]  store: {data_dir / 'partner-review.db'}")
-    with running() as base:
+    with partner_running("conformant") as partner, running() as base:
+        body = json.dumps(pointed_at(json.loads(EXAMPLE.read_text()), partner)).encode()
+        console.print(f"sample partner (conformant) at {partner}; the destination's endpoints point there")
         delivery = f"demo-{uuid.uuid4()}"
         answer = httpx.post(f"{base}/webhooks/submissions", content=body, timeout=30, headers={
             "content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)})

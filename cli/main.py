@@ -98,6 +98,47 @@ def checks(*, markdown: bool = False) -> int:
     return 0
 
 
+@app.command(name="sample-partner")
+def sample_partner(*, behaviour: str = "conformant", port: int = 8765, host: str = "127.0.0.1") -> int:
+    """Serve a sample destination until stopped (endpoint /v1/events, batch /v1/batch).
+
+    Parameters
+    ----------
+    behaviour
+        conformant, slow, flaky, lenient, no-auth, rate-limited, drops-fields or wrong-content-type.
+    port
+        Port to listen on.
+    host
+        Address to listen on.
+    """
+    from partners import BEHAVIOURS, serve as serve_partner
+
+    if behaviour not in BEHAVIOURS:
+        return fail(f"unknown behaviour '{behaviour}' (one of: {', '.join(BEHAVIOURS)})")
+    serve_partner(behaviour, host, port)
+    return 0
+
+
+@app.command(name="load-test")
+def load_test(file: Path, *, rate: float | None = None, duration: float | None = None) -> int:
+    """Run the volume stage alone against a submission's destination, with a progress bar.
+
+    Exit status: 0 no blocker failed, 1 a blocker failed, 2 usage error or a refused target.
+
+    Parameters
+    ----------
+    file
+        The submission JSON file.
+    rate
+        Target requests per second (default: PARTNER_REVIEW_VOLUME_RATE).
+    duration
+        Seconds to send for (default: PARTNER_REVIEW_VOLUME_DURATION_SECONDS).
+    """
+    from tasks.volume import run_cli
+
+    return run_cli(str(file), rate=rate, duration=duration)
+
+
 @app.command
 def settings(*, markdown: bool = False) -> int:
     """Print the settings in force (secrets masked).

@@ -7,15 +7,43 @@ and the docs linter stay fast); this module is where Prefect meets it.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Awaitable, Callable
 
 from prefect import task
+from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks import pipeline
+from models.checks import Result
+from models.submission import Submission
+from tasks import pipeline, volume
+
+
+async def _load_test_with_progress(submission: Submission, *, offline: bool = False) -> list[Result]:
+    """The volume stage, with a progress artifact the UI updates while the load runs."""
+    if offline or not submission.destinations:
+        return await volume.load_test(submission, offline=offline)
+    artifact = await acreate_progress_artifact(0.0, description="Load test progress")
+    last = 0.0
+
+    async def progress(done: int, total: int, _snapshot: dict) -> None:
+        nonlocal last
+        if done == total or time.monotonic() - last >= 1.0:  # the UI needs no more than one update a second
+            last = time.monotonic()
+            await aupdate_progress_artifact(artifact, 100.0 * done / max(total, 1))
+
+    return await volume.load_test(submission, offline=offline, on_progress=progress)
+
+
+def _task(fn: Callable[..., Awaitable[Any]], name: str, **options: Any) -> Any:
+    return task(fn, name=name, cache_policy=NO_CACHE, **options)
+
 
 STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
-    pipeline.verify_catalog: task(pipeline.verify_catalog, name="verify-catalog-fields", cache_policy=NO_CACHE),
+    pipeline.verify_catalog: _task(pipeline.verify_catalog, "verify-catalog-fields"),
+    pipeline.test_destinations: _task(pipeline.test_destinations, "test-destination-end-to-end"),
+    pipeline.check_sources: _task(pipeline.check_sources, "check-source-spec-adherence"),
+    pipeline.load_test: _task(_load_test_with_progress, "test-high-data-volume"),
 }
 
 

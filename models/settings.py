@@ -94,7 +94,10 @@ class Settings(BaseSettings):
     link_request_interval_ms: int = Field(50, ge=0, description="Least time between two request starts to one host.")
     link_retries: int = Field(2, ge=0, le=10, description="Retries on transport errors, 429 and 5xx.")
     link_retry_after_max_seconds: float = Field(10.0, ge=0, description="Cap on a server's Retry-After.")
-    link_accepted_status: str = Field("200-299", description="Status codes a live link may answer, e.g. `200-299,403`.")
+    link_accepted_status: str = Field(
+        "200-299", pattern=r"^\s*\d{3}(\s*-\s*\d{3})?(\s*,\s*\d{3}(\s*-\s*\d{3})?)*\s*$",
+        description="Status codes a live link may answer, e.g. `200-299,403`.",
+    )
 
     # End-to-end destination test and Spec adherence (REVIEW_RULES sections 4-5); the event and
     # batch size limits are the volume_*_max_* settings below.

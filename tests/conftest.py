@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -72,22 +73,30 @@ def pg_url(monkeypatch):
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, env, tmp_path, monkeypatch):
-    """A migrated store on each engine: SQLite always, PostgreSQL where a URL is given."""
+@contextlib.contextmanager
+def opened_store(request, monkeypatch, engine: str):
+    """A migrated store on `engine`, registered so get_store() in the code under test finds it."""
     from models.store import Store, _stores
 
-    if request.param == "postgresql":
-        url = request.getfixturevalue("pg_url")
-        monkeypatch.setenv("PARTNER_REVIEW_DATABASE_URL", url)
+    if engine == "postgresql":
+        monkeypatch.setenv("PARTNER_REVIEW_DATABASE_URL", request.getfixturevalue("pg_url"))
         _clear_caches()
     from models.settings import get_settings
 
     s = Store(get_settings())
-    _stores[s.url] = s  # get_store() in the code under test finds this one
-    yield s
-    _stores.pop(s.url, None)
-    s.close()
+    _stores[s.url] = s
+    try:
+        yield s
+    finally:
+        _stores.pop(s.url, None)
+        s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, env, monkeypatch):
+    """A migrated store on each engine: SQLite always, PostgreSQL where a URL is given."""
+    with opened_store(request, monkeypatch, request.param) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,12 @@ async def test_review_records_results_artifacts_and_hands_over(prefect_harness, 
     assert artifacts and "Review of Acme Analytics v1: PASS" in artifacts[0].data
 
 
+async def test_review_on_postgresql(prefect_harness, pg_store, example):
+    sid = submit(pg_store, example)
+    outcome = await review(sid)
+    assert outcome["state"] == "public_beta" and pg_store.latest_review(sid)[0].verdict == "pass"
+
+
 async def test_approval_notifies_the_partner_once(prefect_harness, store, example):
     sid = submit(store, example)
     await review(sid)
@@ -187,8 +193,8 @@ async def test_dispatch_waits_for_the_prefect_api_and_uses_the_delivery_as_idemp
 
     import asyncio
 
-    (review,) = await asyncio.to_thread(deployments)  # built as `partner-review serve` builds it
-    await review.apply()
+    served = await asyncio.to_thread(deployments)  # built as `partner-review serve` builds them
+    await next(d for d in served if d.name == "review-submission").apply()
     assert await Dispatcher(store, settings).dispatch_pending() == 1
     (done,) = store.dispatches()
     async with get_client() as client:
