@@ -43,6 +43,8 @@ STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
     pipeline.verify_catalog: _task(pipeline.verify_catalog, "verify-catalog-fields"),
     pipeline.test_destinations: _task(pipeline.test_destinations, "test-destination-end-to-end"),
     pipeline.check_sources: _task(pipeline.check_sources, "check-source-spec-adherence"),
+    pipeline.lint_documentation: _task(pipeline.lint_documentation, "lint-documentation", retries=1),
+    pipeline.check_links: _task(pipeline.check_links, "check-partner-page-launch-post-and-links"),
     pipeline.load_test: _task(_load_test_with_progress, "test-high-data-volume"),
 }
 

@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     catalog_url_prefix: str = Field("https://segment.com/catalog/integrations/", description="The catalog listing URL is this plus the slug.")
 
     # Documentation linter (REVIEW_RULES section 3)
-    docs_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest doc page linted (larger: one finding).")
+    docs_max_bytes: int = Field(128 * 1024, ge=1024, description="Largest doc page linted (larger: one finding).")
     docs_max_nesting: int = Field(20, ge=4, le=100, description="Deepest list/blockquote nesting parsed.")
     docs_max_findings_per_check: int = Field(25, ge=1, description="Findings listed per check and page.")
     svg_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest inline logo or mark SVG analysed.")
@@ -80,13 +80,13 @@ class Settings(BaseSettings):
     allowed_networks: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CIDRs the outbound client may reach despite the private-address guard."
     )
-    http_connect_timeout_seconds: float = Field(5.0, gt=0)
+    http_connect_timeout_seconds: float = Field(5.0, gt=0, description="Longest wait for a connection.")
     http_read_timeout_seconds: float = Field(10.0, gt=0, description="Longest wait for any one read.")
     http_max_seconds: float = Field(
         20.0, gt=0, description="Longest one request may take, headers and body (stops servers that drip)."
     )
     http_max_response_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Cap on a response body.")
-    http_max_redirects: int = Field(5, ge=0, le=20)
+    http_max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed, each re-vetted.")
 
     # Partner page, launch post and link check (REVIEW_RULES section 1)
     platform_name: str = Field("Segment", description="The platform a partner page may name instead of the app.")

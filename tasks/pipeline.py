@@ -5,9 +5,10 @@ directly; the Prefect flow passes a `call` that runs each stage as its task. Eit
 stages run in the same order:
 
     catalog ─┐
-    spec ────┤  (at once)
-    e2e ─────┴─▶ docs (uses what the endpoint really accepted) ─┐
-                 volume (after e2e: a load test must not skew e2e latencies) ─┘
+    spec ────┤
+    links ───┤  (at once; the doc page's links and anchors come from the page itself)
+    e2e ─────┴─▶ docs   (compared with what the endpoint really accepted)
+                 volume (after e2e, so the load cannot skew e2e latencies)
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any, Awaitable, Callable
 from models.checks import Result
 from models.submission import Submission
 from tasks import catalog
+from tasks.docs_lint import lint_documentation, links_and_anchors
 from tasks.e2e import test_destinations
+from tasks.links import check_links
 from tasks.spec import check_sources
 from tasks.volume import load_test
 
@@ -37,13 +40,20 @@ async def run_checks(submission: Submission, *, offline: bool = False, call: Cal
     """Every automated stage for one submission; stages that do not depend on each other run at once."""
 
     async def destination_side() -> list[Result]:
-        e2e_results, _accepted = await call(test_destinations, submission, offline=offline)
-        volume_results = await call(load_test, submission, offline=offline)
-        return list(e2e_results) + list(volume_results)
+        e2e_results, accepted = await call(test_destinations, submission, offline=offline)
+        tested = any(r.outcome != "skip" for r in e2e_results)  # else there is nothing to compare the docs with
+        docs_results, volume_results = await asyncio.gather(
+            call(lint_documentation, submission, accepted_calls=set(accepted) if tested else None, offline=offline),
+            call(load_test, submission, offline=offline),
+        )
+        return list(e2e_results) + list(docs_results) + list(volume_results)
 
-    catalog_results, spec_results, destination_results = await asyncio.gather(
+    markdown = submission.app.docs.segment_markdown
+    doc_links, doc_anchors = links_and_anchors(markdown) if markdown else ([], set())
+    catalog_results, spec_results, link_results, destination_results = await asyncio.gather(
         call(verify_catalog, submission),
         call(check_sources, submission, offline=offline),
+        call(check_links, submission, doc_links=doc_links, doc_anchors=doc_anchors, offline=offline),
         destination_side(),
     )
-    return list(catalog_results) + list(destination_results) + list(spec_results)
+    return list(catalog_results) + list(destination_results) + list(spec_results) + list(link_results)
