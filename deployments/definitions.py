@@ -31,4 +31,6 @@ DEFINITIONS = [
                "Open acknowledgment and decision promises; escalates overdue ones.", cron="0 * * * *"),
     Definition("graduation-check", "flows/graduation.py:graduation_check",
                "Public Beta apps with OAuth and enough active customers graduate to Public.", cron="0 6 * * *"),
+    Definition("recheck-live", "flows/recheck.py:recheck_live",
+               "Live apps' pages, links and docs checked again; regressions go to the reviewers.", cron="0 7 * * 1"),
 ]

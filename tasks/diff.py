@@ -30,7 +30,8 @@ class Diff:
         ]
 
 
-def _status(results: list[Result]) -> dict[str, str]:
+def worst_outcomes(results: list[Result]) -> dict[str, str]:
+    """Each check's worst outcome (a check may report several findings)."""
     worst: dict[str, str] = {}
     for r in results:
         if r.check not in worst or _RANK[r.outcome] > _RANK[worst[r.check]]:
@@ -60,7 +61,7 @@ def _sections(markdown: str | None) -> dict[str, str]:
 def compare(previous: dict[str, Any], previous_results: list[Result], current: dict[str, Any],
             current_results: list[Result], *, previous_id: str, previous_version: int) -> Diff:
     """`previous` and `current` are the masked submission payloads (secrets never compared)."""
-    before, after = _status(previous_results), _status(current_results)
+    before, after = worst_outcomes(previous_results), worst_outcomes(current_results)
     fixed = sorted(c for c, o in after.items() if o == "pass" and before.get(c) in ("fail", "error"))
     broken = sorted(c for c, o in after.items() if o in ("fail", "error") and before.get(c) == "pass")
     old_fields: dict[str, Any] = {}

@@ -1,0 +1,44 @@
+"""recheck_live: every Public Beta and Public app's partner page, launch post, links and docs,
+checked again; regressions are recorded on the app and sent to the reviewers."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from models.checks import verdict
+from models.lifecycle import State
+from models.settings import get_settings
+from models.store import get_store
+from tasks import pipeline, report
+from tasks.recheck import regressions, report_regressions
+
+
+@task(name="recheck-app", cache_policy=NO_CACHE, retries=1)
+async def recheck_app(submission_id: str) -> tuple[str, list[str]]:
+    store, settings = get_store(), get_settings()
+    stored = store.get_submission(submission_id)
+    markdown = stored.submission.app.docs.segment_markdown
+    links, anchors = pipeline.links_and_anchors(markdown) if markdown else ([], set())
+    results = (list(await pipeline.lint_documentation(stored.submission))
+               + list(await pipeline.check_links(stored.submission, doc_links=links, doc_anchors=anchors)))
+    previous = store.latest_review(submission_id, kind="recheck") or store.latest_review(submission_id)
+    found = regressions(previous[1] if previous else [], results)
+    run_id = store.start_review_run(submission_id, None, kind="recheck")
+    store.save_results(run_id, results, verdict(results))
+    report_regressions(store, settings, stored, found)
+    return stored.slug, sorted({r.check for r in found})
+
+
+@flow(name="recheck-live")
+async def recheck_live() -> dict[str, list[str]]:
+    """Weekly: regressions per live app (empty lists when nothing broke)."""
+    found = {}
+    for sid in get_store().submissions_in(State.public_beta, State.public):
+        slug, regressed = await recheck_app(sid)
+        found[slug] = regressed
+    lines = ["# Weekly re-check of live apps", "", "| app | regressions |", "|---|---|"]
+    lines += [f"| {report.escape(slug, 100)} | {', '.join(ids) or 'none'} |" for slug, ids in found.items()]
+    await acreate_markdown_artifact(key="recheck-live", markdown="\n".join(lines) + "\n")
+    return found
