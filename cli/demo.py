@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tempfile
 import time
@@ -37,8 +38,27 @@ def _environment(data_dir: Path) -> str:
     return secret
 
 
-def pointed_at(submission: dict, partner: str) -> dict:
-    """The bundled submission with its destination aimed at the local sample partner."""
+# The partner's own web addresses in the bundled submission: https://acme.example and its
+# subdomains (app.acme.example in the docs), not e-mail addresses (no scheme) nor segment.com.
+_PARTNER_SITE = re.compile(r"https://(?:[a-z0-9-]+\.)*acme\.example(?![a-z0-9.-])", re.IGNORECASE)
+
+
+def _on_site(value, base_url: str):
+    if isinstance(value, str):
+        return _PARTNER_SITE.sub(base_url, value)
+    if isinstance(value, list):
+        return [_on_site(item, base_url) for item in value]
+    if isinstance(value, dict):
+        return {key: _on_site(item, base_url) for key, item in value.items()}
+    return value
+
+
+def pointed_at(submission: dict, partner: str, site=None) -> dict:
+    """The bundled submission with its destination aimed at the local sample partner and, given a
+    running sample website (`partners.site_running()`), every https://acme.example URL (app fields
+    and the docs' markdown) aimed at that site."""
+    if site is not None:
+        submission["app"] = _on_site(submission["app"], site.base_url.rstrip("/"))
     for component in submission["components"]:
         if component["type"] == "destination":
             component["endpoint"] = f"{partner}/v1/events"
@@ -77,34 +97,42 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
     import httpx
 
     from models.decision import Decision
+    from models.settings import get_settings
     from models.store import get_store
     from tasks import report
     from webhooks.server import running
     from webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     from partners import running as partner_running
+    from partners import site_running
 
     console.print(f"[bold]partner-review demo[/]  store: {data_dir / 'partner-review.db'}")
-    with partner_running("conformant") as partner, running() as base:
-        body = json.dumps(pointed_at(json.loads(EXAMPLE.read_text()), partner)).encode()
-        console.print(f"sample partner (conformant) at {partner}; the destination's endpoints point there")
-        delivery = f"demo-{uuid.uuid4()}"
-        answer = httpx.post(f"{base}/webhooks/submissions", content=body, timeout=30, headers={
-            "content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)})
-        console.print(f"POST {base}/webhooks/submissions -> {answer.status_code} {answer.text}")
-        if answer.status_code != 202:
-            console.print("[red]the receiver refused the bundled submission[/]")
-            return 1
-        submission_id = answer.json()["submission_id"]
-        console.print("reviewing (Prefect's ephemeral API starts on first use; about 10-20 s)...")
-        store = get_store()
-        wait_for(lambda: (r := store.latest_review(submission_id)) and r[0].status == "completed",
-                 "the automated checks did not finish")
-        console.print(f"the demo plays the reviewer: decision '{decision}', as `partner-review decide` sends it")
-        verdict = Decision(decision=decision.replace("-", "_"), reviewer="demo (auto-decision)",
-                           comment="Decided by `partner-review demo`.")
-        wait_for(lambda: _try_resume(submission_id, verdict), "the review never waited for a decision")
-        wait_for(lambda: store.dispatches()[0].status == "dispatched", "the review did not finish")
+    with site_running() as site:
+        # The review trusts the site's private CA (verification stays on), in this process only.
+        os.environ["PARTNER_REVIEW_CA_FILE"] = str(site.ca_file)
+        get_settings.cache_clear()
+        with partner_running("conformant") as partner, running() as base:
+            body = json.dumps(pointed_at(json.loads(EXAMPLE.read_text()), partner, site)).encode()
+            console.print(f"sample partner (conformant) at {partner}; the destination's endpoints point there")
+            console.print(f"the partner's website (https://acme.example) is served locally at {site.base_url} "
+                          "over HTTPS; the review trusts its private CA")
+            delivery = f"demo-{uuid.uuid4()}"
+            answer = httpx.post(f"{base}/webhooks/submissions", content=body, timeout=30, headers={
+                "content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)})
+            console.print(f"POST {base}/webhooks/submissions -> {answer.status_code} {answer.text}")
+            if answer.status_code != 202:
+                console.print("[red]the receiver refused the bundled submission[/]")
+                return 1
+            submission_id = answer.json()["submission_id"]
+            console.print("reviewing (Prefect's ephemeral API starts on first use; about 10-20 s)...")
+            store = get_store()
+            wait_for(lambda: (r := store.latest_review(submission_id)) and r[0].status == "completed",
+                     "the automated checks did not finish")
+            console.print(f"the demo plays the reviewer: decision '{decision}', as `partner-review decide` sends it")
+            verdict = Decision(decision=decision.replace("-", "_"), reviewer="demo (auto-decision)",
+                               comment="Decided by `partner-review demo`.")
+            wait_for(lambda: _try_resume(submission_id, verdict), "the review never waited for a decision")
+            wait_for(lambda: store.dispatches()[0].status == "dispatched", "the review did not finish")
     latest = store.latest_review(submission_id)
     run, results = latest
     stored = store.get_submission(submission_id)

@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     )
     http_max_response_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Cap on a response body.")
     http_max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed, each re-vetted.")
+    ca_file: Path | None = Field(None, description="Extra CA certificates (PEM) the outbound client trusts, e.g. a private CA")
 
     # Partner page, launch post and link check (REVIEW_RULES section 1)
     platform_name: str = Field("Segment", description="The platform a partner page may name instead of the app.")

@@ -6,11 +6,15 @@
 
 `app(behaviour, **options)` builds the ASGI app, `serve(behaviour, host, port)` serves it until
 stopped (the `partner-review sample-partner` command), `BEHAVIOURS` names what each one does.
+`site_running()` serves the partner's sample website (partner page, launch post, docs, OAuth
+button page) over HTTPS on loopback; see `partners.site`.
 """
 
 from partners.app import SamplePartner, app
 from partners.behaviours import BEHAVIOURS, Behaviour
 from partners.credentials import DEFAULT_SECRET, Credentials
 from partners.server import running, serve
+from partners.site import SampleSite, site_running
 
-__all__ = ["BEHAVIOURS", "Behaviour", "Credentials", "DEFAULT_SECRET", "SamplePartner", "app", "running", "serve"]
+__all__ = ["BEHAVIOURS", "Behaviour", "Credentials", "DEFAULT_SECRET", "SamplePartner", "SampleSite", "app", "running", "serve",
+           "site_running"]

@@ -59,10 +59,25 @@ DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=5.0)
 
 
-@functools.cache
 def default_ssl_context() -> ssl.SSLContext:
-    """The system's trust store, loaded once per process."""
-    return httpx.create_ssl_context()
+    """The system's trust store plus the `ca_file` setting's certificates when set (e.g. a private
+    CA); verification stays on. Built once per process for each CA file (and its version)."""
+    ca_file = get_settings().ca_file
+    if ca_file is None:
+        return _ssl_context(None, 0)
+    try:
+        version = ca_file.stat().st_mtime_ns
+    except OSError:
+        version = 0  # _ssl_context raises for a missing file, with its name
+    return _ssl_context(ca_file, version)
+
+
+@functools.cache
+def _ssl_context(ca_file, version: int) -> ssl.SSLContext:
+    context = httpx.create_ssl_context()
+    if ca_file is not None:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
 
 
 @functools.cache

@@ -75,6 +75,7 @@ def catalog_urls(submission: Submission) -> list[tuple[str, str]]:
 def collect(submission: Submission, doc_links: Iterable[tuple[str, int]], settings: Settings) -> list[Link]:
     """The distinct links to check, in order of first appearance, each with the check that reports it."""
     domain = pages.platform_domain(settings)
+    base = submission.app.docs.segment_url or ""
     links: dict[str, Link] = {}
     for place, url in catalog_urls(submission):
         check = PLATFORM_PAGE if on_domain(url, domain) else CATALOG_LINK
@@ -83,7 +84,9 @@ def collect(submission: Submission, doc_links: Iterable[tuple[str, int]], settin
         url = url.strip()
         if not url:
             continue
-        link = links.setdefault(url, Link(url, DOC_LINK))
+        web = _kind(url) in ("web", "relative")
+        platform = web and on_domain(urljoin(base, url) if _kind(url) == "relative" else url, domain)
+        link = links.setdefault(url, Link(url, PLATFORM_PAGE if platform else DOC_LINK))
         link.places.append(f"documentation line {line}")
         link.lines.append(line)
     return list(links.values())

@@ -1,6 +1,8 @@
-"""Flows review the bundled submission against a real sample partner on loopback."""
+"""Flows review the bundled submission against a real sample partner and the partner's sample
+website (HTTPS, a private CA the outbound client is told to trust) on loopback."""
 
 import json
+import os
 
 import pytest
 
@@ -15,6 +17,27 @@ def conformant_partner():
         yield base_url
 
 
+@pytest.fixture(scope="session")
+def sample_site():
+    """The partner's sample website for the session, its CA trusted through PARTNER_REVIEW_CA_FILE
+    (the variable is restored and settings re-read when the session ends)."""
+    from models.settings import get_settings
+    from partners import site_running
+
+    with site_running() as site:
+        before = os.environ.get("PARTNER_REVIEW_CA_FILE")
+        os.environ["PARTNER_REVIEW_CA_FILE"] = str(site.ca_file)
+        get_settings.cache_clear()
+        try:
+            yield site
+        finally:
+            if before is None:
+                os.environ.pop("PARTNER_REVIEW_CA_FILE", None)
+            else:
+                os.environ["PARTNER_REVIEW_CA_FILE"] = before
+            get_settings.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def short_load_test(monkeypatch):
     """The volume stage at a test's pace; its thresholds stay the defaults."""
@@ -23,10 +46,11 @@ def short_load_test(monkeypatch):
 
 
 @pytest.fixture
-def example(conformant_partner, env) -> dict:
+def example(conformant_partner, sample_site, env) -> dict:
+    """The bundled submission: its destination on the conformant partner, its web pages on the site."""
     from cli.demo import pointed_at
 
-    return pointed_at(json.loads((EXAMPLES / "submission.json").read_text()), conformant_partner)
+    return pointed_at(json.loads((EXAMPLES / "submission.json").read_text()), conformant_partner, sample_site)
 
 
 @pytest.fixture(params=["sqlite"])

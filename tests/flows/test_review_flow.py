@@ -51,7 +51,7 @@ async def review(sid, decision="approve", **fields):
 
 async def test_review_records_results_artifacts_and_hands_over(prefect_harness, store, example):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
 
     sid = submit(store, example)
@@ -66,7 +66,8 @@ async def test_review_records_results_artifacts_and_hands_over(prefect_harness, 
     assert run.status == "completed" and run.flow_run_id and {r.stage for r in results} >= {"catalog"}
     async with get_client() as client:
         artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["review-acme-analytics"])))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["review-acme-analytics"]),
+                                           flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id])))
     assert artifacts and "Review of Acme Analytics v1: PASS" in artifacts[0].data
 
 
