@@ -23,8 +23,8 @@ async def recheck_app(submission_id: str) -> tuple[str, list[str]]:
     links, anchors = pipeline.links_and_anchors(markdown) if markdown else ([], set())
     results = (list(await pipeline.lint_documentation(stored.submission))
                + list(await pipeline.check_links(stored.submission, doc_links=links, doc_anchors=anchors)))
-    previous = store.latest_review(submission_id, kind="recheck") or store.latest_review(submission_id)
-    found = regressions(previous[1] if previous else [], results)
+    launched = store.latest_review(submission_id)  # the review the app was approved on is the baseline
+    found = regressions(launched[1] if launched else [], results)
     run_id = store.start_review_run(submission_id, None, kind="recheck")
     store.save_results(run_id, results, verdict(results))
     report_regressions(store, settings, stored, found)
@@ -33,7 +33,8 @@ async def recheck_app(submission_id: str) -> tuple[str, list[str]]:
 
 @flow(name="recheck-live")
 async def recheck_live() -> dict[str, list[str]]:
-    """Weekly: regressions per live app (empty lists when nothing broke)."""
+    """Weekly: per live app, the checks that passed at approval and fail now (a regression stays
+    listed every week until fixed; the reviewers are mailed once per set)."""
     found = {}
     for sid in get_store().submissions_in(State.public_beta, State.public):
         slug, regressed = await recheck_app(sid)

@@ -76,7 +76,11 @@ def default_ssl_context() -> ssl.SSLContext:
 def _ssl_context(ca_file, version: int) -> ssl.SSLContext:
     context = httpx.create_ssl_context()
     if ca_file is not None:
-        context.load_verify_locations(cafile=str(ca_file))
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as error:
+            # An operator's misconfiguration: every https fetch reports it instead of crashing the review.
+            raise OutboundError(f"PARTNER_REVIEW_CA_FILE {ca_file} cannot be used ({error})", url="") from None
     return context
 
 

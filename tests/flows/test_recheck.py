@@ -1,0 +1,40 @@
+"""The weekly re-check finds a live app's pages gone and tells the reviewers once."""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from models.lifecycle import State
+from models.submission import parse_submission
+from tests.conftest import EXAMPLES
+from tests.flows.test_review_flow import review
+
+pytestmark = pytest.mark.prefect
+
+
+async def test_recheck_reports_a_regression_once(prefect_harness, store, conformant_partner, monkeypatch, tmp_path):
+    from cli.demo import pointed_at
+    from flows.recheck import recheck_live
+    from models.settings import get_settings
+    from partners import site_running
+
+    now = datetime.now(timezone.utc)
+    with site_running() as site:  # this app's own website, which goes away after launch
+        ca_file = tmp_path / "site-ca.pem"  # outlives the site, as an operator's CA file would
+        ca_file.write_bytes(site.ca_file.read_bytes())
+        monkeypatch.setenv("PARTNER_REVIEW_CA_FILE", str(ca_file))
+        get_settings.cache_clear()
+        submission = pointed_at(json.loads((EXAMPLES / "submission.json").read_text()), conformant_partner, site)
+        sid = store.record_delivery("d-1", b"b", parse_submission(submission), received_at=now,
+                                    ack_due_at=now + timedelta(days=2)).submission_id
+        await review(sid, "approve")
+        assert store.get_submission(sid).state == State.public_beta
+        assert await recheck_live() == {"acme-analytics": []}
+    regressed = await recheck_live()  # the site is down now
+    assert {"LNK-001", "LNK-005"} <= set(regressed["acme-analytics"])
+    assert (await recheck_live())["acme-analytics"] == regressed["acme-analytics"]
+    mails = [n for n in store.notifications(sid) if n.kind == "regression"]
+    assert len(mails) == 1 and "LNK-001" in mails[0].subject and mails[0].recipient == "reviewers@localhost"
+    run, results = store.latest_review(sid, kind="recheck")
+    assert run.verdict == "fail" and any(r.check == "LNK-001" and r.outcome == "fail" for r in results)
