@@ -20,6 +20,7 @@ async def test_recheck_reports_a_regression_once(prefect_harness, store, conform
     from partners import site_running
 
     now = datetime.now(timezone.utc)
+    monkeypatch.setenv("PARTNER_REVIEW_LINK_RETRIES", "0")  # a refused connection is final here
     with site_running() as site:  # this app's own website, which goes away after launch
         ca_file = tmp_path / "site-ca.pem"  # outlives the site, as an operator's CA file would
         ca_file.write_bytes(site.ca_file.read_bytes())
