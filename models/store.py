@@ -125,13 +125,26 @@ def _engine(url: str) -> Engine:
 
 
 def upgrade(url: str) -> None:
-    """Bring the database at `url` to the newest schema (Alembic `upgrade head`)."""
+    """Bring the database at `url` to the newest schema (Alembic `upgrade head`).
+
+    Every process that opens the store calls this, so concurrent first starts are serialized:
+    SQLite through the write lock the migration's transaction takes (BEGIN IMMEDIATE), PostgreSQL
+    through a transaction-scoped advisory lock. The later process then finds the schema current.
+    """
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import text
 
     config = Config(str(MIGRATIONS / "alembic.ini"))
-    config.attributes["url"] = url
-    command.upgrade(config, "head")
+    engine = _engine(url)
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(74021731)"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
 
 
 class Store:

@@ -125,3 +125,24 @@ def test_results_are_replaced_on_a_retried_run(store, example):
 def test_unknown_submission_is_not_found(store):
     with pytest.raises(NotFound):
         store.get_submission("nope")
+
+
+def _upgrade(url):
+    from models.store import upgrade
+
+    upgrade(url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_concurrent_first_starts_migrate_once(engine, tmp_path, request):
+    """Every process that opens the store migrates it; six starting at once on a fresh database must all succeed."""
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path / 'race.db'}" if engine == "sqlite" else request.getfixturevalue("pg_url")
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_upgrade, args=(url,)) for _ in range(6)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(120)
+    assert [p.exitcode for p in processes] == [0] * 6
