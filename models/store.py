@@ -222,8 +222,8 @@ class Store:
                 session.flush()
                 session.add(DispatchRow(delivery_id=delivery_id, submission_id=row.id))
                 return Intake(row.id, initial, True)
-        except IntegrityError:
-            # A concurrent redelivery of the same id won the race; answer with its submission.
+        except (IntegrityError, VersionConflict):
+            # A concurrent copy of the same delivery won the race: answer with its submission.
             existing = self.find_delivery(delivery_id)
             if existing:
                 return existing
@@ -303,6 +303,13 @@ class Store:
                 .values(status="claimed", attempts=DispatchRow.attempts + 1)
             ).rowcount
             return claimed == 1
+
+    def release_claims(self) -> int:
+        """Return claimed in-process dispatches to pending (their process is gone); how many."""
+        with self.session() as session, session.begin():
+            return session.execute(
+                update(DispatchRow).where(DispatchRow.status == "claimed").values(status="pending")
+            ).rowcount
 
     def dispatch_done(self, dispatch_id: int, flow_run_id: str | None) -> None:
         with self.session() as session, session.begin():

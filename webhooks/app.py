@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from models.activity import Activity, UnknownApp
 from models.calendar import add_business_days
@@ -78,10 +79,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise Refused(413, f"body is larger than the {limit} byte limit")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Refused(413, f"body is larger than the {limit} byte limit")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise Refused(413, f"body is larger than the {limit} byte limit")
+    except ClientDisconnect:
+        raise Refused(400, "the sender disconnected before the body was complete") from None
     return bytes(body)
 
 

@@ -26,6 +26,7 @@ class Dispatcher:
         self.store, self.settings = store, settings
         self._wake = asyncio.Event()
         self._local: set[asyncio.Task] = set()
+        self._recovered = False
 
     def kick(self) -> None:
         """Ask for a pass now instead of at the next interval."""
@@ -45,6 +46,13 @@ class Dispatcher:
 
     async def dispatch_pending(self) -> int:
         """One pass over the outbox; returns how many dispatches succeeded."""
+        if self.settings.dispatch == "local" and not self._recovered:
+            # In-process reviews claimed by a process that is gone (a crash, a kill) run again;
+            # their side effects are idempotent, so a rerun finishes what the first began.
+            released = await asyncio.to_thread(self.store.release_claims)
+            if released:
+                log.warning("%d in-process review(s) left unfinished by an earlier process will run again", released)
+            self._recovered = True
         pending = await asyncio.to_thread(self.store.pending_dispatches)
         done = 0
         for item in pending:
@@ -84,8 +92,14 @@ class Dispatcher:
             return 0
 
         async def review() -> None:
-            state = await asyncio.to_thread(run_review_here, item.submission_id)
-            await asyncio.to_thread(self.store.dispatch_done, item.id, str(state.state_details.flow_run_id))
+            try:
+                state = await asyncio.to_thread(run_review_here, item.submission_id)
+                flow_run_id = str(state.state_details.flow_run_id)
+            except Exception as error:  # e.g. the Prefect API refused the run: try again next pass
+                log.warning("in-process review of %s failed to run (%s); will retry", item.submission_id, error)
+                await asyncio.to_thread(self.store.dispatch_failed, item.id, f"{type(error).__name__}: {error}")
+                return
+            await asyncio.to_thread(self.store.dispatch_done, item.id, flow_run_id)
 
         task = asyncio.create_task(review())
         self._local.add(task)
