@@ -1,0 +1,33 @@
+"""Hostile input: the receiver in process (ASGI), on a fresh SQLite store, dispatch off."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.flows.conftest import sample_site, short_load_test, store  # noqa: F401  reused for test_secrets.py
+
+SECRET = "hostile-webhook-secret"
+
+
+@pytest.fixture
+def receiver_client(tmp_path, monkeypatch):
+    """A Starlette TestClient on `webhooks.app:app`, with its own data directory and secret."""
+    from starlette.testclient import TestClient
+
+    from models.settings import get_settings
+    from models.store import _stores
+    from webhooks.app import app
+
+    monkeypatch.setenv("PARTNER_REVIEW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PARTNER_REVIEW_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
+    monkeypatch.setenv("PARTNER_REVIEW_API_TOKEN", "hostile-reader-token")
+    monkeypatch.delenv("PARTNER_REVIEW_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    url = get_settings().resolved_database_url
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+    store = _stores.pop(url, None)
+    if store:
+        store.close()
+    get_settings.cache_clear()
