@@ -48,6 +48,13 @@ class Stack:
         self.databases: list[str] = []
         self.procs = Processes(tmp / "logs", _clean_environ())
         self._store = None
+        self.partner_env: dict[str, str] = {}  # set by `partner()`: the sample site's CA, a short load test
+
+    def partner(self, partner_url: str, site) -> None:
+        """Reviews run against the sample partner and the sample website in this test's process:
+        every process trusts the site's CA, and the load test is short."""
+        self.partner_env = {"PARTNER_REVIEW_CA_FILE": str(site.ca_file), "PARTNER_REVIEW_VOLUME_RATE": "20",
+                            "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": "1"}
 
     # Environment ------------------------------------------------------------------------------
 
@@ -71,7 +78,7 @@ class Stack:
         }
         if self.api_url:
             env["PREFECT_API_URL"] = self.api_url
-        return {**env, **extra}
+        return {**env, **self.partner_env, **extra}
 
     # PostgreSQL -------------------------------------------------------------------------------
 
@@ -251,3 +258,12 @@ def browser(chromium_path, tmp_path):
 
 
 __all__ = ["NotReady", "Stack", "wait_until"]
+
+
+@pytest.fixture
+def sample_partner():
+    """A conformant sample destination and the partner's sample website (HTTPS), on loopback."""
+    from partners import running, site_running
+
+    with running("conformant") as partner_url, site_running() as site:
+        yield partner_url, site

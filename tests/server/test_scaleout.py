@@ -30,14 +30,19 @@ REVIEW_DEPLOYMENT = "review-submission/review-submission"
 WORKERS = ("worker-a", "worker-b")
 
 
-def submission(number: int) -> dict:
-    """The bundled example as its own app: a distinct slug everywhere the slug appears."""
+def submission(number: int, partner_url: str, site) -> dict:
+    """The bundled example as its own app (a distinct slug everywhere the slug appears), aimed at
+    the sample partner and the sample website."""
+    from cli.demo import pointed_at
+
     text = (EXAMPLES / "submission.json").read_text().replace("acme-analytics", f"acme-analytics-{number:02d}")
-    return json.loads(text)
+    return pointed_at(json.loads(text), partner_url, site)
 
 
-def test_twenty_submissions_each_reviewed_once_across_two_workers(stack):
+def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_partner):
     phase = Phases()
+    partner_url, site = sample_partner
+    stack.partner(partner_url, site)
     prefect_db, _ = stack.postgres_database("prefect")
     _, app_db = stack.postgres_database("app")
     stack.database_url = app_db
@@ -61,7 +66,7 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack):
         stack.wait_for_receiver(base)
     phase("two workers and two receivers ready")
 
-    deliveries = {f"scale-{number:02d}-{uuid.uuid4().hex[:6]}": submission(number) for number in range(SUBMISSIONS)}
+    deliveries = {f"scale-{number:02d}-{uuid.uuid4().hex[:6]}": submission(number, partner_url, site) for number in range(SUBMISSIONS)}
 
     def deliver(item: tuple[int, tuple[str, dict]]) -> tuple[str, str]:
         index, (delivery_id, body) = item
