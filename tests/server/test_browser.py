@@ -120,9 +120,8 @@ def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack,
     # The reviewer decides from the terminal. Every stage ran against the sample partner and the
     # sample website, so nothing blocks the approval.
     assert not sorted({r.check for r in results if r.blocks}), "the pointed submission should pass every blocker"
-    waivers: list[str] = []
     decided = stack.cli("decide", "partner-review", "decide", submission_id, "--approve",
-                        "--comment", "Welcome aboard", "--reviewer", "rita@reviewers.example", *waivers)
+                        "--comment", "Welcome aboard", "--reviewer", "rita@reviewers.example")
     assert "resumed flow run" in decided.stdout
 
     def finished() -> dict | None:
