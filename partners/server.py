@@ -19,36 +19,42 @@ def serve(behaviour: str = "conformant", host: str = "127.0.0.1", port: int = 87
 
 
 @contextlib.contextmanager
-def running(behaviour: str = "conformant", *, host: str = "127.0.0.1", **options: Any) -> Iterator[str]:
-    """Run a sample partner on a free 127.0.0.1 port in a background thread; yields its base URL.
+def in_thread(application: Any, *, host: str, name: str, **config: Any) -> Iterator[int]:
+    """Serve an ASGI app with uvicorn on a free `host` port in a background thread; yields the port.
 
-    Tests observe the partner through HTTP (its read-back endpoint), as the review does.
-    The server is stopped and its thread joined on exit.
+    The server is stopped and its thread joined on exit. `config` goes to uvicorn (e.g. TLS files).
     """
-    application = app(behaviour, **options)
     # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
     # and without it every answer waits ~40 ms for a delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
+    server = uvicorn.Server(uvicorn.Config(
         application, host=host, port=port, log_level="warning", access_log=False,
-        lifespan="on", loop="asyncio", timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"sample-partner-{behaviour}", daemon=True)
+        lifespan="on", loop="asyncio", timeout_graceful_shutdown=2, **config,
+    ))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError(f"the sample partner {behaviour!r} did not start on {host}:{port}")
-        time.sleep(0.01)
     try:
-        yield f"http://{host}:{port}"
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start on {host}:{port}")
+            time.sleep(0.01)
+        yield port
     finally:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@contextlib.contextmanager
+def running(behaviour: str = "conformant", *, host: str = "127.0.0.1", **options: Any) -> Iterator[str]:
+    """Run a sample partner on a free 127.0.0.1 port in a background thread; yields its base URL.
+
+    Tests observe the partner through HTTP (its read-back endpoint), as the review does.
+    """
+    with in_thread(app(behaviour, **options), host=host, name=f"sample partner {behaviour!r}") as port:
+        yield f"http://{host}:{port}"

@@ -27,20 +27,17 @@ import contextlib
 import datetime
 import html
 import shutil
-import socket
 import struct
 import tempfile
-import threading
-import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator
 from urllib.parse import quote, urlencode
 
-import uvicorn
 
 from models.settings import Settings
+from partners.server import in_thread
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -296,29 +293,9 @@ def site_running(*, host: str = "127.0.0.1", **options: Any) -> Iterator[SampleS
         cert_file.write_bytes(cert_pem)
         key_file.touch(mode=0o600)
         key_file.write_bytes(key_pem)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
-                             socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            app(**options), host=host, port=port, log_level="warning", access_log=False, lifespan="on",
-            loop="asyncio", timeout_graceful_shutdown=2, ssl_certfile=str(cert_file), ssl_keyfile=str(key_file),
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="sample-site", daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 10
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sample website did not start on {host}:{port}")
-                time.sleep(0.01)
+        with in_thread(app(**options), host=host, name="the sample website",
+                       ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)) as port:
             shown = f"[{host}]" if ":" in host else host
             yield SampleSite(base_url=f"https://{shown}:{port}", ca_file=ca_file)
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            sock.close()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
