@@ -40,7 +40,7 @@ def worker(corpus: Path) -> None:
     """Lint the corpus in this process; print one JSON line (runs as the timed subprocess)."""
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
-    from tasks.docs_lint import lint
+    from partner_review.tasks.docs.lint import lint
 
     imported = time.perf_counter()
     findings = 0

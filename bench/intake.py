@@ -57,7 +57,7 @@ def serve() -> None:
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
     print(sock.getsockname()[1], flush=True)
-    config = uvicorn.Config("webhooks.app:app", log_level="warning", access_log=False)
+    config = uvicorn.Config("partner_review.webhooks.app:app", log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -121,7 +121,7 @@ def plan(count: int, redelivery_share: float, seed: int = 7) -> list[int]:
 async def drive(base: str, payloads: list[bytes], delivery_ids: list[str], sends: list[int], rate: float):
     import httpx
 
-    from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     results: list[tuple[int, int, float]] = []  # (delivery index, status or -1, latency ms)
     transport_errors: Counter = Counter()

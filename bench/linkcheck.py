@@ -99,9 +99,9 @@ async def _serve(port: int, links: list[str]) -> None:
 async def _partner_review(links: list[str]) -> tuple[float, int]:
     import aiohttp  # noqa: F401  the engine imports it lazily; import time is not measured (nor linkinator's)
 
-    from models.settings import get_settings
-    from models.submission import parse_submission
-    from tasks.links import check_links
+    from partner_review.models.settings import get_settings
+    from partner_review.models.submission import parse_submission
+    from partner_review.tasks.links.linkcheck import check_links
 
     os.environ.update({
         "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",

@@ -140,9 +140,9 @@ def run_wrk(url: str, seconds: float, connections: int, threads: int, body: byte
 
 
 def plan_for(url: str, *, rate: float, seconds: float, connections: int, processes: int = 1, batch: int | None = None):
-    from models.events import generate
-    from models.settings import get_settings
-    from tasks.volume import BODY_VARIANTS, Plan, build_bodies
+    from partner_review.models.events import generate
+    from partner_review.models.settings import get_settings
+    from partner_review.tasks.volume.load import BODY_VARIANTS, Plan, build_bodies
 
     events = generate(BODY_VARIANTS if batch is None else min(batch, 500))
     bodies, counts = build_bodies(events, batch_size=batch, max_seq=int(rate * seconds) + 1, settings=get_settings())
@@ -152,7 +152,7 @@ def plan_for(url: str, *, rate: float, seconds: float, connections: int, process
 
 
 def run_loadgen(plan):
-    from tasks.volume import generate_load
+    from partner_review.tasks.volume.load import generate_load
 
     m = asyncio.run(generate_load(plan))
     bad = sum(n for s, n in m.status_counts.items() if s != 200) + m.errors
@@ -162,7 +162,7 @@ def run_loadgen(plan):
 
 
 def sample_body() -> bytes:
-    from models.events import generate
+    from partner_review.models.events import generate
 
     return json.dumps(generate(1)[0], separators=(",", ":")).encode()
 

@@ -81,7 +81,7 @@ def sample_site():
     """The sample website when the project has it (None otherwise: the links stage then fails on
     the unresolvable https://acme.example URLs, which costs about the same time both ways)."""
     try:
-        from partners import site_running
+        from partner_review.partners import site_running
     except ImportError:
         yield None
         return
@@ -91,7 +91,7 @@ def sample_site():
 
 
 def submission_for(partner: str, site, n: int, tag: str) -> dict:
-    from cli.demo import pointed_at
+    from partner_review.cli.demo import pointed_at
 
     example = json.loads((ROOT / "examples" / "submission.json").read_text())
     try:
@@ -106,8 +106,8 @@ def submission_for(partner: str, site, n: int, tag: str) -> dict:
 
 
 def decision_for(sid: str):
-    from models.decision import Decision
-    from models.store import get_store
+    from partner_review.models.decision import Decision
+    from partner_review.models.store import get_store
 
     latest = get_store().latest_review(sid)
     passed = latest is not None and latest[0].verdict == "pass"
@@ -116,7 +116,7 @@ def decision_for(sid: str):
 
 
 def resume_when_waiting(sid: str, timeout: float = 600) -> None:
-    from cli.decide import Refused, resume
+    from partner_review.cli.decide import Refused, resume
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -148,10 +148,10 @@ async def prefect_timings(flow_run_id: str) -> tuple[datetime, datetime, datetim
 
 
 async def compare(partner: str, site, count: int) -> dict:
-    from flows.review import review_submission
-    from models.store import get_store
-    from models.submission import parse_submission
-    from tasks.pipeline import direct, run_checks
+    from partner_review.flows.review import review_submission
+    from partner_review.models.store import get_store
+    from partner_review.models.submission import parse_submission
+    from partner_review.tasks.pipeline import direct, run_checks
 
     store = get_store()
     tag = uuid.uuid4().hex[:6]
@@ -191,9 +191,9 @@ async def compare(partner: str, site, count: int) -> dict:
 def throughput(partner: str, site, count: int, interval: float) -> dict:
     import httpx
 
-    from models.store import get_store
-    from webhooks.server import running
-    from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+    from partner_review.models.store import get_store
+    from partner_review.webhooks.server import running
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     store = get_store()
     tag = uuid.uuid4().hex[:6]
@@ -262,8 +262,8 @@ def main() -> int:
         environment(Path(workdir) / "data")
         from prefect.testing.utilities import prefect_test_harness
 
-        from models.settings import get_settings
-        from partners import running as partner_running
+        from partner_review.models.settings import get_settings
+        from partner_review.partners import running as partner_running
 
         print(f"{os.cpu_count()} cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
               "volume stage shortened to 20 requests/s for 1 s; SQLite store; Prefect test server")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 
-from models.decision import Decision
+from partner_review.models.decision import Decision
 
 
 class Refused(Exception):
@@ -17,13 +17,13 @@ def resume(submission_id: str, decision: Decision) -> str:
 
     Returns the flow run id. Raises Refused with the reason otherwise.
     """
-    import tasks.pipeline  # noqa: F401  registers every check, so waivers can be validated
+    import partner_review.tasks.pipeline  # noqa: F401  registers every check, so waivers can be validated
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
     from prefect.utilities.asyncutils import run_coro_as_sync
 
-    from models.store import NotFound, get_store
-    from tasks.decisions import problems
+    from partner_review.models.store import NotFound, get_store
+    from partner_review.tasks.lifecycle.decisions import problems
 
     store = get_store()
     try:

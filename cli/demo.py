@@ -32,7 +32,7 @@ def _environment(data_dir: Path) -> str:
     })
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.pop("PARTNER_REVIEW_DATABASE_URL", None)
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     get_settings.cache_clear()
     return secret
@@ -75,7 +75,7 @@ def wait_for(condition, failure: str, timeout: float = 600) -> None:
 
 
 def _try_resume(submission_id: str, decision) -> bool:
-    from cli.decide import Refused, resume
+    from partner_review.cli.decide import Refused, resume
 
     try:
         resume(submission_id, decision)
@@ -96,15 +96,15 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
 
     import httpx
 
-    from models.decision import Decision
-    from models.settings import get_settings
-    from models.store import get_store
-    from tasks import report
-    from webhooks.server import running
-    from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+    from partner_review.models.decision import Decision
+    from partner_review.models.settings import get_settings
+    from partner_review.models.store import get_store
+    from partner_review.tasks.lifecycle import report
+    from partner_review.webhooks.server import running
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
-    from partners import running as partner_running
-    from partners import site_running
+    from partner_review.partners import running as partner_running
+    from partner_review.partners import site_running
 
     console.print(f"[bold]partner-review demo[/]  store: {data_dir / 'partner-review.db'}")
     with site_running() as site:

@@ -29,7 +29,7 @@ def fail(message: str) -> int:
 
 def load_submission_file(path: Path):
     """Read and validate a submission file, or raise SystemExit(2) with a one-line reason."""
-    from models.submission import InvalidSubmission, parse_submission
+    from partner_review.models.submission import InvalidSubmission, parse_submission
 
     try:
         raw = path.read_bytes()
@@ -67,9 +67,9 @@ def check(
     offline
         Skip every check that needs the network (each skipped result says so).
     """
-    from models.checks import verdict
-    from tasks import report
-    from tasks.pipeline import run_checks
+    from partner_review.models.checks import verdict
+    from partner_review.tasks.lifecycle import report
+    from partner_review.tasks.pipeline import run_checks
 
     submission = load_submission_file(file)
     results = asyncio.run(run_checks(submission, offline=offline))
@@ -89,7 +89,7 @@ def checks(*, markdown: bool = False) -> int:
     markdown
         Print the markdown that docs/checks.md holds.
     """
-    from cli.reference import reference_markdown, reference_table
+    from partner_review.cli.reference import reference_markdown, reference_table
 
     if markdown:
         print(reference_markdown(), end="")
@@ -111,7 +111,8 @@ def sample_partner(*, behaviour: str = "conformant", port: int = 8765, host: str
     host
         Address to listen on.
     """
-    from partners import BEHAVIOURS, serve as serve_partner
+    from partner_review.partners import BEHAVIOURS
+    from partner_review.partners import serve as serve_partner
 
     if behaviour not in BEHAVIOURS:
         return fail(f"unknown behaviour '{behaviour}' (one of: {', '.join(BEHAVIOURS)})")
@@ -134,7 +135,7 @@ def load_test(file: Path, *, rate: float | None = None, duration: float | None =
     duration
         Seconds to send for (default: PARTNER_REVIEW_VOLUME_DURATION_SECONDS).
     """
-    from tasks.volume import run_cli
+    from partner_review.tasks.volume.load import run_cli
 
     return run_cli(str(file), rate=rate, duration=duration)
 
@@ -148,7 +149,7 @@ def settings(*, markdown: bool = False) -> int:
     markdown
         Print the reference that docs/settings.md holds instead.
     """
-    from cli.reference import settings_markdown, settings_table
+    from partner_review.cli.reference import settings_markdown, settings_table
 
     if markdown:
         print(settings_markdown(), end="")
@@ -160,7 +161,7 @@ def settings(*, markdown: bool = False) -> int:
 @app.command
 def schema() -> int:
     """Print the submission JSON Schema."""
-    from models.submission import Submission
+    from partner_review.models.submission import Submission
 
     print(json.dumps(Submission.model_json_schema(), indent=2))
     return 0
@@ -169,8 +170,8 @@ def schema() -> int:
 @db.command
 def upgrade() -> int:
     """Create or migrate the store's tables to the newest schema."""
-    from models.settings import get_settings
-    from models.store import upgrade as run_upgrade
+    from partner_review.models.settings import get_settings
+    from partner_review.models.store import upgrade as run_upgrade
 
     url = get_settings().resolved_database_url
     run_upgrade(url)
@@ -192,7 +193,7 @@ def demo(*, keep: bool = False, decision: Literal["approve", "request-changes", 
     decision
         The reviewer's decision the demo sends once the automated checks are done.
     """
-    from cli.demo import run_demo
+    from partner_review.cli.demo import run_demo
 
     return run_demo(keep=keep, decision=decision)
 
@@ -208,7 +209,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     port
         Port the receiver listens on.
     """
-    from deployments.serve import serve_all
+    from partner_review.deployments.serve import serve_all
 
     return serve_all(host=host, port=port)
 
@@ -253,8 +254,8 @@ def decide(
 
     from pydantic import ValidationError
 
-    from cli.decide import main as run_decide
-    from models.decision import Decision
+    from partner_review.cli.decide import main as run_decide
+    from partner_review.models.decision import Decision
 
     chosen = [name for name, on in (("approve", approve), ("request_changes", request_changes), ("reject", reject)) if on]
     if len(chosen) != 1:
@@ -268,7 +269,7 @@ def decide(
             waivers=[{"check_id": c, "reason": r, "expires": e} for c, r, e in zip(waive, reason, expires)],
         )
     except ValidationError as error:
-        from models.submission import field_problems
+        from partner_review.models.submission import field_problems
 
         return fail("; ".join(field_problems(error)))
     return run_decide(submission_id, decision)
@@ -283,9 +284,9 @@ def import_activity(file: Path) -> int:
     file
         CSV with header app,workspace_id,day,events_delivered,events_failed, or JSON lines.
     """
-    from models.activity import UnknownApp
-    from models.store import get_store
-    from tasks.adoption import BadActivity, read_file
+    from partner_review.models.activity import UnknownApp
+    from partner_review.models.store import get_store
+    from partner_review.tasks.graduation.adoption import BadActivity, read_file
 
     try:
         text = file.read_text(encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from deployments.definitions import DEFINITIONS, TIMEZONE
+from partner_review.deployments.definitions import DEFINITIONS, TIMEZONE
 
 
 def deployments() -> list:
@@ -27,7 +27,7 @@ def serve_all(*, host: str, port: int) -> int:
     from prefect import serve
 
     os.environ.setdefault("PARTNER_REVIEW_DISPATCH", "deployment")
-    server = uvicorn.Server(uvicorn.Config("webhooks.app:app", host=host, port=port, log_level="info"))
+    server = uvicorn.Server(uvicorn.Config("partner_review.webhooks.app:app", host=host, port=port, log_level="info"))
     threading.Thread(target=server.run, name="receiver", daemon=True).start()
     try:
         serve(*deployments(), pause_on_shutdown=False)

@@ -8,12 +8,13 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.stages import blocking
-from models.checks import Result
-from models.lifecycle import State
-from models.settings import get_settings
-from models.store import get_store
-from tasks import graduation, report
+from partner_review.flows.stages import blocking
+from partner_review.models.checks import Result
+from partner_review.models.lifecycle import State
+from partner_review.models.settings import get_settings
+from partner_review.models.store import get_store
+from partner_review.tasks.graduation import checks as graduation
+from partner_review.tasks.lifecycle import report
 
 
 @task(name="check-graduation", cache_policy=NO_CACHE, retries=1)

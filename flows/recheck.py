@@ -7,12 +7,13 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from models.checks import verdict
-from models.lifecycle import State
-from models.settings import get_settings
-from models.store import get_store
-from tasks import pipeline, report
-from tasks.recheck import regressions, report_regressions
+from partner_review.models.checks import verdict
+from partner_review.models.lifecycle import State
+from partner_review.models.settings import get_settings
+from partner_review.models.store import get_store
+from partner_review.tasks import pipeline
+from partner_review.tasks.lifecycle import report
+from partner_review.tasks.lifecycle.recheck import regressions, report_regressions
 
 
 @task(name="recheck-app", cache_policy=NO_CACHE, retries=1)

@@ -10,17 +10,18 @@ from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.context import FlowRunContext
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 
-from flows.stages import as_task, blocking
-from models.checks import Result, verdict
-from models.decision import Decision
-from models.lifecycle import State
-from models.settings import get_settings
-from models.store import StoredSubmission, get_store
-from tasks import decisions, report
-from tasks.acknowledge import acknowledge
-from tasks.diff import Diff, compare
-from tasks.pipeline import run_checks
-from tasks.waivers import apply_waivers, in_force
+from partner_review.flows.stages import as_task, blocking
+from partner_review.models.checks import Result, verdict
+from partner_review.models.decision import Decision
+from partner_review.models.lifecycle import State
+from partner_review.models.settings import get_settings
+from partner_review.models.store import StoredSubmission, get_store
+from partner_review.tasks.lifecycle import decisions
+from partner_review.tasks.lifecycle import report
+from partner_review.tasks.lifecycle.acknowledge import acknowledge
+from partner_review.tasks.lifecycle.diff import Diff, compare
+from partner_review.tasks.pipeline import run_checks
+from partner_review.tasks.lifecycle.waivers import apply_waivers, in_force
 
 
 def run_name() -> str:

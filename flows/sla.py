@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 
-from flows.stages import blocking
-from models.settings import get_settings
-from models.store import get_store
-from tasks.sla import escalate, open_slas
+from partner_review.flows.stages import blocking
+from partner_review.models.settings import get_settings
+from partner_review.models.store import get_store
+from partner_review.tasks.lifecycle.sla import escalate, open_slas
 
 
 def _watch(now: datetime) -> tuple[list[dict[str, str]], list[str]]:

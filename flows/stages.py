@@ -14,9 +14,10 @@ from prefect import task
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
-from models.checks import Result
-from models.submission import Submission
-from tasks import pipeline, volume
+from partner_review.models.checks import Result
+from partner_review.models.submission import Submission
+from partner_review.tasks import pipeline
+from partner_review.tasks.volume import load as volume
 
 
 async def _load_test_with_progress(submission: Submission, *, offline: bool = False) -> list[Result]:

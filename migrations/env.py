@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from models.db import Base
-from models.settings import get_settings
+from partner_review.models.db import Base
+from partner_review.models.settings import get_settings
 
 config = context.config
 url = config.attributes.get("url") or get_settings().resolved_database_url

@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
-from models.spec import CALL_TYPES
+from partner_review.models.spec import CALL_TYPES
 
 START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
 LIBRARY = {"name": "partner-review", "version": "0.1.0"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from models.settings import Settings
+from partner_review.models.settings import Settings
 
 
 class SealError(RuntimeError):

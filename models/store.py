@@ -20,16 +20,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.checks import Result, Verdict
-from models.activity import Activity, UnknownApp
-from models.db import (
+from partner_review.models.checks import Result, Verdict
+from partner_review.models.activity import Activity, UnknownApp
+from partner_review.models.db import (
     ActivityRow, AppRow, CheckResultRow, DecisionRow, DeliveryRow, DispatchRow, NotificationRow, ReviewRunRow,
     SubmissionRow, TransitionRow, WaiverRow, utcnow,
 )
-from models.lifecycle import State, check_transition
-from models.sealing import Sealer
-from models.settings import Settings, get_settings
-from models.submission import Submission
+from partner_review.models.lifecycle import State, check_transition
+from partner_review.models.sealing import Sealer
+from partner_review.models.settings import Settings, get_settings
+from partner_review.models.submission import Submission
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -507,7 +507,7 @@ class Store:
 
 def iter_rows(store: Store) -> Iterator[dict]:
     """Every row of every table, for tests that search stored data (e.g. for leaked secrets)."""
-    from models.db import Base
+    from partner_review.models.db import Base
 
     with store.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:

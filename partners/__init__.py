@@ -1,6 +1,6 @@
 """Sample partner destinations, conformant and faulty, for the demo, the tests and the benchmarks.
 
-    from partners import running
+    from partner_review.partners import running
     with running("drops-fields") as base_url:      # http://127.0.0.1:<free port>
         ...  # POST {base_url}/v1/events with `Authorization: Bearer acme-api-key-for-review`
 
@@ -10,11 +10,11 @@ stopped (the `partner-review sample-partner` command), `BEHAVIOURS` names what e
 button page) over HTTPS on loopback; see `partners.site`.
 """
 
-from partners.app import SamplePartner, app
-from partners.behaviours import BEHAVIOURS, Behaviour
-from partners.credentials import DEFAULT_SECRET, Credentials
-from partners.server import running, serve
-from partners.site import SampleSite, site_running
+from partner_review.partners.app import SamplePartner, app
+from partner_review.partners.behaviours import BEHAVIOURS, Behaviour
+from partner_review.partners.credentials import DEFAULT_SECRET, Credentials
+from partner_review.partners.server import running, serve
+from partner_review.partners.site import SampleSite, site_running
 
 __all__ = ["BEHAVIOURS", "Behaviour", "Credentials", "DEFAULT_SECRET", "SamplePartner", "SampleSite", "app", "running", "serve",
            "site_running"]

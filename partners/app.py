@@ -14,10 +14,10 @@ from dataclasses import replace
 from typing import Any, Awaitable, Callable, Iterable
 from urllib.parse import parse_qs
 
-from models.spec import CALL_TYPES, DEFAULT_LIMITS, Limits, validate, validate_batch
-from partners.behaviours import BEHAVIOURS, Behaviour
-from partners.credentials import DEFAULT_SECRET, Credentials
-from partners.received import Received
+from partner_review.models.spec import CALL_TYPES, DEFAULT_LIMITS, Limits, validate, validate_batch
+from partner_review.partners.behaviours import BEHAVIOURS, Behaviour
+from partner_review.partners.credentials import DEFAULT_SECRET, Credentials
+from partner_review.partners.received import Received
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

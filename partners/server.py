@@ -10,7 +10,7 @@ from typing import Any, Iterator
 
 import uvicorn
 
-from partners.app import app
+from partner_review.partners.app import app
 
 
 def serve(behaviour: str = "conformant", host: str = "127.0.0.1", port: int = 8765, **options: Any) -> None:

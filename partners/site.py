@@ -5,7 +5,7 @@ docs, a screenshot, the OAuth button page). With no internet they cannot be fetc
 and the tests serve them here, rewrite the submission's `https://acme.example` URLs to this site
 (`cli.demo.pointed_at(..., site=...)`) and review it with every check fetching for real:
 
-    from partners import site_running
+    from partner_review.partners import site_running
     with site_running() as site:          # site.base_url == "https://127.0.0.1:<free port>"
         os.environ["PARTNER_REVIEW_CA_FILE"] = str(site.ca_file)   # trust its private CA
         ...
@@ -36,8 +36,8 @@ from typing import Any, Awaitable, Callable, Iterator
 from urllib.parse import quote, urlencode
 
 
-from models.settings import Settings
-from partners.server import in_thread
+from partner_review.models.settings import Settings
+from partner_review.partners.server import in_thread
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]

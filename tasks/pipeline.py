@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Awaitable, Callable
 
-from models.checks import Result
-from models.submission import Submission
-from tasks import catalog
-from tasks.docs_lint import lint_documentation, links_and_anchors
-from tasks.e2e import test_destinations
-from tasks.links import check_links
-from tasks.spec import check_sources
-from tasks.volume import load_test
+from partner_review.models.checks import Result
+from partner_review.models.submission import Submission
+from partner_review.tasks.catalog import fields as catalog
+from partner_review.tasks.docs.lint import lint_documentation, links_and_anchors
+from partner_review.tasks.e2e.suite import test_destinations
+from partner_review.tasks.links.linkcheck import check_links
+from partner_review.tasks.spec.sources import check_sources
+from partner_review.tasks.volume.load import load_test
 
 Call = Callable[..., Awaitable[Any]]
 

@@ -30,7 +30,7 @@ def shared_dir() -> Path:
 
 
 def _clear_caches() -> None:
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     get_settings.cache_clear()
 
@@ -76,12 +76,12 @@ def pg_url(monkeypatch):
 @contextlib.contextmanager
 def opened_store(request, monkeypatch, engine: str):
     """A migrated store on `engine`, registered so get_store() in the code under test finds it."""
-    from models.store import Store, _stores
+    from partner_review.models.store import Store, _stores
 
     if engine == "postgresql":
         monkeypatch.setenv("PARTNER_REVIEW_DATABASE_URL", request.getfixturevalue("pg_url"))
         _clear_caches()
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     s = Store(get_settings())
     _stores[s.url] = s

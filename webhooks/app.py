@@ -21,15 +21,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from models.activity import Activity, UnknownApp
-from models.calendar import add_business_days
-from models.settings import get_settings
-from models.store import NotFound, Store, StoreError, VersionConflict, get_store
-from models.submission import InvalidSubmission, Submission, parse_submission
-from models.sealing import SealError
-from tasks.adoption import BadActivity, parse_records
-from webhooks import signing
-from webhooks.dispatch import Dispatcher
+from partner_review.models.activity import Activity, UnknownApp
+from partner_review.models.calendar import add_business_days
+from partner_review.models.settings import get_settings
+from partner_review.models.store import NotFound, Store, StoreError, VersionConflict, get_store
+from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
+from partner_review.models.sealing import SealError
+from partner_review.tasks.graduation.adoption import BadActivity, parse_records
+from partner_review.webhooks import signing
+from partner_review.webhooks.dispatch import Dispatcher
 
 log = logging.getLogger("partner_review.webhooks")
 DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from models.settings import Settings
-from models.store import Dispatch, Store
+from partner_review.models.settings import Settings
+from partner_review.models.store import Dispatch, Store
 
 log = logging.getLogger("partner_review.dispatch")
 
@@ -109,6 +109,6 @@ class Dispatcher:
 
 def run_review_here(submission_id: str):
     """Run the review flow in this process (own event loop, own thread); returns its final state."""
-    from flows.review import review_submission
+    from partner_review.flows.review import review_submission
 
     return asyncio.run(review_submission(submission_id, return_state=True))

@@ -10,12 +10,12 @@ import struct
 
 import pytest
 
-import partners
-from models.checks import verdict
-from models.settings import get_settings
-from models.spec import CALL_TYPES
-from models.submission import parse_submission
-from tasks import e2e
+from partner_review import partners
+from partner_review.models.checks import verdict
+from partner_review.models.settings import get_settings
+from partner_review.models.spec import CALL_TYPES
+from partner_review.models.submission import parse_submission
+from partner_review.tasks.e2e import suite as e2e
 from tests.e2e.sites import Reply, Site, page, redirect
 
 SECRET = "acme-api-key-for-review"

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from models.checks import Result
-from models.settings import get_settings
-from models.submission import parse_submission
-from tasks.http import StaticResolver, SystemResolver, client
-from tasks.links import check_links
+from partner_review.models.checks import Result
+from partner_review.models.settings import get_settings
+from partner_review.models.submission import parse_submission
+from partner_review.tasks.net.client import StaticResolver, SystemResolver, client
+from partner_review.tasks.links.linkcheck import check_links
 from tests.e2e.sites import Site, delayed, drip, endless, page, rate_limited, redirect, status
 
 UTM = "utm_source=segmentio&utm_medium=docs&utm_campaign=partners"

@@ -6,16 +6,16 @@ import time
 import httpx
 import pytest
 
-from models.store import iter_rows
-from webhooks.server import running
-from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+from partner_review.models.store import iter_rows
+from partner_review.webhooks.server import running
+from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
 
 @pytest.fixture
 def receiver(store, monkeypatch):
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
     monkeypatch.setenv("PARTNER_REVIEW_API_TOKEN", "reader-token")
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     get_settings.cache_clear()
     with running() as base:

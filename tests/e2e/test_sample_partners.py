@@ -7,8 +7,8 @@ import base64
 import httpx
 import pytest
 
-import partners
-from models.events import EventFactory
+from partner_review import partners
+from partner_review.models.events import EventFactory
 
 AUTH = {"Authorization": "Bearer acme-api-key-for-review"}
 HTTP = httpx.Client(timeout=10)  # one client: building one per request costs more than the request
@@ -195,7 +195,7 @@ def test_serve_blocks_and_serves_until_stopped():
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    code = f"import partners; partners.serve('no-auth', '127.0.0.1', {port})"
+    code = f"from partner_review import partners; partners.serve('no-auth', '127.0.0.1', {port})"
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 20

@@ -8,11 +8,11 @@ import socket
 
 import pytest
 
-from models.checks import verdict
-from models.events import EventFactory
-from models.settings import get_settings
-from models.submission import Source, parse_submission
-from tasks import spec
+from partner_review.models.checks import verdict
+from partner_review.models.events import EventFactory
+from partner_review.models.settings import get_settings
+from partner_review.models.submission import Source, parse_submission
+from partner_review.tasks.spec import sources as spec
 from tests.e2e.sites import Site, page, redirect, status
 
 SLUG = "acme-analytics"

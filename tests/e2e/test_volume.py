@@ -13,11 +13,11 @@ import time
 
 import pytest
 
-from models.settings import get_settings
-from models.submission import parse_submission
-from partners import running
-from tasks.histogram import BUCKETS
-from tasks.volume import Plan, VolumeRefused, build_bodies, generate_load, load_test
+from partner_review.models.settings import get_settings
+from partner_review.models.submission import parse_submission
+from partner_review.partners import running
+from partner_review.tasks.volume.histogram import BUCKETS
+from partner_review.tasks.volume.load import Plan, VolumeRefused, build_bodies, generate_load, load_test
 
 
 @pytest.fixture
@@ -277,7 +277,7 @@ async def test_memory_stays_bounded_and_a_broken_progress_callback_is_ignored(se
     def broken(done, total, snap):
         raise RuntimeError("display went away")
 
-    from models.events import generate
+    from partner_review.models.events import generate
 
     bodies, counts = build_bodies(generate(16), batch_size=None, max_seq=1000, settings=get_settings())
     raw = Raw(200, "OK")
@@ -292,7 +292,7 @@ async def test_memory_stays_bounded_and_a_broken_progress_callback_is_ignored(se
 
 async def test_every_event_sent_has_a_unique_message_id(settings_env):
     settings_env()
-    from models.events import generate
+    from partner_review.models.events import generate
 
     bodies, counts = build_bodies(generate(40), batch_size=7, max_seq=99, settings=get_settings())
     plan = Plan(url="http://127.0.0.1:9/v1/batch", host="127.0.0.1", address="127.0.0.1", headers={},
@@ -309,7 +309,7 @@ async def test_every_event_sent_has_a_unique_message_id(settings_env):
 # The command-line entry ------------------------------------------------------------------------
 
 def test_cli_runs_with_a_progress_bar_and_exits_by_the_verdict(example, settings_env, tmp_path, capsys):
-    from tasks.volume import run_cli
+    from partner_review.tasks.volume.load import run_cli
 
     settings_env()
     path = tmp_path / "submission.json"
@@ -330,7 +330,7 @@ def test_cli_runs_with_a_progress_bar_and_exits_by_the_verdict(example, settings
     ("VALID", 5000, "load test refused"),
 ])
 def test_cli_usage_errors_exit_2_with_a_message(example, settings_env, tmp_path, capsys, content, rate, words):
-    from tasks.volume import run_cli
+    from partner_review.tasks.volume.load import run_cli
 
     settings_env()
     path = tmp_path / "submission.json"

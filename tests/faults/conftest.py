@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.flows.conftest import *  # noqa: F401,F403  the flow tests' partner, site, example and store fixtures
-from webhooks.server import free_port
+from partner_review.webhooks.server import free_port
 
 
 class Receiver:
@@ -31,7 +31,7 @@ class Receiver:
         self.log = log
         self._out = open(log, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "webhooks.app:app", "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-m", "uvicorn", "partner_review.webhooks.app:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "warning"], cwd=ROOT, env=environ, stdout=self._out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while True:

@@ -17,13 +17,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from models.submission import parse_submission
+from partner_review.models.submission import parse_submission
 from tests.conftest import EXAMPLES
 
 
 def test_a_dispatch_claimed_by_a_dead_process_is_dispatched_again(store, env, monkeypatch):
-    import webhooks.dispatch as dispatch
-    from models.settings import get_settings
+    import partner_review.webhooks.dispatch as dispatch
+    from partner_review.models.settings import get_settings
 
     now = datetime.now(timezone.utc)
     submission = parse_submission(json.loads((EXAMPLES / "submission.json").read_text()))

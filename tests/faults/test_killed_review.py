@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.faults.conftest import child_environ, wait_until
-from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
 pytestmark = pytest.mark.prefect
 
@@ -76,7 +76,7 @@ def test_review_killed_mid_volume_stage_reruns_to_completion_without_double_noti
     # resume a killed local review by itself: see test_claimed_dispatch.py).
     log = open(tmp_path / "rerun.log", "wb")
     rerun = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from webhooks.dispatch import run_review_here; "
+        [sys.executable, "-c", "import sys; from partner_review.webhooks.dispatch import run_review_here; "
                                "sys.exit(0 if run_review_here(sys.argv[1]).is_completed() else 1)", sid],
         cwd=ROOT, env=child_environ(**settings_for(store, env, smtp_port, volume_seconds="1")),
         stdout=log, stderr=subprocess.STDOUT)

@@ -25,10 +25,10 @@ async def volume_running(flow_run_id: str) -> bool:
 
 async def test_partner_dying_mid_load_fails_the_volume_stage_and_the_review_completes(
         prefect_harness, store, env, sample_site, monkeypatch):
-    from cli.demo import pointed_at
-    from flows.review import review_submission
-    from models.settings import get_settings
-    from partners import running
+    from partner_review.cli.demo import pointed_at
+    from partner_review.flows.review import review_submission
+    from partner_review.models.settings import get_settings
+    from partner_review.partners import running
     from tests.flows.test_review_flow import decide_when_waiting, submit
 
     monkeypatch.setenv("PARTNER_REVIEW_VOLUME_DURATION_SECONDS", "8")

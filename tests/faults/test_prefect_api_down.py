@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.faults.conftest import Proxy, wait_until
-from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
 pytestmark = pytest.mark.prefect
 
@@ -18,7 +18,7 @@ DELIVERIES = 8
 
 
 async def apply_review_deployment() -> None:
-    from deployments.serve import deployments
+    from partner_review.deployments.serve import deployments
 
     served = await asyncio.to_thread(deployments)  # built as `partner-review serve` builds them
     await next(d for d in served if d.name == "review-submission").apply()

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import postgres_url
-from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
 
 
@@ -46,9 +46,9 @@ def own_database():
 
 @pytest.fixture
 def receiver(own_database, env, tmp_path, monkeypatch):
-    from models.settings import get_settings
-    from models.store import _stores
-    from webhooks.server import running
+    from partner_review.models.settings import get_settings
+    from partner_review.models.store import _stores
+    from partner_review.webhooks.server import running
 
     url, available = own_database
     monkeypatch.setenv("PARTNER_REVIEW_DATA_DIR", str(tmp_path / "data"))

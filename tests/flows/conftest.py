@@ -11,7 +11,7 @@ from tests.conftest import EXAMPLES
 
 @pytest.fixture(scope="session")
 def conformant_partner():
-    from partners import running
+    from partner_review.partners import running
 
     with running("conformant") as base_url:
         yield base_url
@@ -21,8 +21,8 @@ def conformant_partner():
 def sample_site():
     """The partner's sample website for the session, its CA trusted through PARTNER_REVIEW_CA_FILE
     (the variable is restored and settings re-read when the session ends)."""
-    from models.settings import get_settings
-    from partners import site_running
+    from partner_review.models.settings import get_settings
+    from partner_review.partners import site_running
 
     with site_running() as site:
         before = os.environ.get("PARTNER_REVIEW_CA_FILE")
@@ -48,7 +48,7 @@ def short_load_test(monkeypatch):
 @pytest.fixture
 def example(conformant_partner, sample_site, env) -> dict:
     """The bundled submission: its destination on the conformant partner, its web pages on the site."""
-    from cli.demo import pointed_at
+    from partner_review.cli.demo import pointed_at
 
     return pointed_at(json.loads((EXAMPLES / "submission.json").read_text()), conformant_partner, sample_site)
 

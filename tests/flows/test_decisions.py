@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cli.decide import Refused, resume
-from models.decision import Decision
-from models.lifecycle import State
+from partner_review.cli.decide import Refused, resume
+from partner_review.models.decision import Decision
+from partner_review.models.lifecycle import State
 from tests.flows.test_review_flow import decide_when_waiting, review, submit
 
 pytestmark = pytest.mark.prefect
@@ -23,7 +23,7 @@ def broken_website(example):
 
 
 async def start(sid):
-    from flows.review import review_submission
+    from partner_review.flows.review import review_submission
 
     return asyncio.create_task(review_submission(sid))
 
@@ -156,7 +156,7 @@ def slack(monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("PARTNER_REVIEW_SLACK_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     get_settings.cache_clear()
     yield received

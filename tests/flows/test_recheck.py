@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from models.lifecycle import State
-from models.submission import parse_submission
+from partner_review.models.lifecycle import State
+from partner_review.models.submission import parse_submission
 from tests.conftest import EXAMPLES
 from tests.flows.test_review_flow import review
 
@@ -14,10 +14,10 @@ pytestmark = pytest.mark.prefect
 
 
 async def test_recheck_reports_a_regression_once(prefect_harness, store, conformant_partner, monkeypatch, tmp_path):
-    from cli.demo import pointed_at
-    from flows.recheck import recheck_live
-    from models.settings import get_settings
-    from partners import site_running
+    from partner_review.cli.demo import pointed_at
+    from partner_review.flows.recheck import recheck_live
+    from partner_review.models.settings import get_settings
+    from partner_review.partners import site_running
 
     now = datetime.now(timezone.utc)
     monkeypatch.setenv("PARTNER_REVIEW_LINK_RETRIES", "0")  # a refused connection is final here

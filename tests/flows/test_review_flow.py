@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from models.lifecycle import State
-from models.submission import parse_submission
+from partner_review.models.lifecycle import State
+from partner_review.models.submission import parse_submission
 
 pytestmark = pytest.mark.prefect
 
@@ -24,8 +24,8 @@ async def decide_when_waiting(sid, decision="approve", **fields):
     """Play the reviewer: wait until the run waits for a decision, then resume it as `decide` does."""
     import asyncio
 
-    from cli.decide import Refused, resume
-    from models.decision import Decision
+    from partner_review.cli.decide import Refused, resume
+    from partner_review.models.decision import Decision
 
     verdict = Decision(decision=decision, reviewer="rita@reviewers.example", **fields)
     for _ in range(600):
@@ -42,7 +42,7 @@ async def review(sid, decision="approve", **fields):
     """Run the review flow to its end with the reviewer's decision."""
     import asyncio
 
-    from flows.review import review_submission
+    from partner_review.flows.review import review_submission
 
     running = asyncio.create_task(review_submission(sid))
     await decide_when_waiting(sid, decision, **fields)
@@ -98,7 +98,7 @@ def smtp(monkeypatch):
             self.messages.append(envelope)
             return "250 OK"
 
-    from webhooks.server import free_port
+    from partner_review.webhooks.server import free_port
 
     handler = Collect()
     port = free_port()
@@ -106,7 +106,7 @@ def smtp(monkeypatch):
     controller.start()
     monkeypatch.setenv("PARTNER_REVIEW_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("PARTNER_REVIEW_SMTP_PORT", str(port))
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     get_settings.cache_clear()
     yield handler.messages
@@ -136,12 +136,12 @@ async def test_acknowledgment_over_smtp_exactly_once_across_a_retry(prefect_harn
 
 
 def test_delivery_through_the_receiver_ends_in_a_review(prefect_harness, store, example, monkeypatch):
-    from webhooks.server import running
-    from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+    from partner_review.webhooks.server import running
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "local")
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS", "0.2")
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     get_settings.cache_clear()
     body = json.dumps(example).encode()
@@ -169,13 +169,13 @@ async def test_dispatch_waits_for_the_prefect_api_and_uses_the_delivery_as_idemp
         prefect_harness, store, example, monkeypatch):
     from prefect.client.orchestration import get_client
 
-    from deployments.serve import deployments
-    from models.settings import get_settings
-    from webhooks.dispatch import Dispatcher
+    from partner_review.deployments.serve import deployments
+    from partner_review.models.settings import get_settings
+    from partner_review.webhooks.dispatch import Dispatcher
 
     from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-    from webhooks.server import free_port
+    from partner_review.webhooks.server import free_port
 
     import uuid
 

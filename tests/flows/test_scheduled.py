@@ -6,9 +6,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from models.activity import Activity
-from models.lifecycle import State
-from models.submission import parse_submission
+from partner_review.models.activity import Activity
+from partner_review.models.lifecycle import State
+from partner_review.models.submission import parse_submission
 from tests.flows.test_review_flow import review
 
 pytestmark = pytest.mark.prefect
@@ -21,7 +21,7 @@ def submit(store, example, *, received_at, delivery="d-1"):
 
 
 async def test_sla_watch_escalates_an_overdue_acknowledgment_once(prefect_harness, store, example):
-    from flows.sla import sla_watch
+    from partner_review.flows.sla import sla_watch
 
     sid = submit(store, example, received_at=NOW)
     early = await sla_watch(at=NOW + timedelta(days=1))
@@ -35,7 +35,7 @@ async def test_sla_watch_escalates_an_overdue_acknowledgment_once(prefect_harnes
 
 
 async def test_sla_watch_reminds_reviewers_of_an_undecided_review_once(prefect_harness, store, example):
-    from flows.sla import sla_watch
+    from partner_review.flows.sla import sla_watch
 
     sid = submit(store, example, received_at=NOW)
     store.acknowledge(sid, NOW)
@@ -77,7 +77,7 @@ def active(store, workspaces: int, today: date):
 
 
 async def test_graduation_with_three_active_customers_goes_public_once(prefect_harness, store, example, button_page):
-    from flows.graduation import graduation_check
+    from partner_review.flows.graduation import graduation_check
 
     example["app"]["oauth"]["button_page_url"] = button_page
     sid = submit(store, example, received_at=NOW)
@@ -90,7 +90,7 @@ async def test_graduation_with_three_active_customers_goes_public_once(prefect_h
 
 
 async def test_graduation_with_two_customers_reports_the_gap(prefect_harness, store, example, button_page):
-    from flows.graduation import graduation_check
+    from partner_review.flows.graduation import graduation_check
 
     example["app"]["oauth"]["button_page_url"] = button_page
     sid = submit(store, example, received_at=NOW)
@@ -105,7 +105,7 @@ async def test_graduation_with_two_customers_reports_the_gap(prefect_harness, st
 
 
 async def test_missing_oauth_is_requested_once(prefect_harness, store, example):
-    from flows.graduation import graduation_check
+    from partner_review.flows.graduation import graduation_check
 
     del example["app"]["oauth"]
     sid = submit(store, example, received_at=NOW)

@@ -14,9 +14,9 @@ def receiver_client(tmp_path, monkeypatch):
     """A Starlette TestClient on `webhooks.app:app`, with its own data directory and secret."""
     from starlette.testclient import TestClient
 
-    from models.settings import get_settings
-    from models.store import _stores
-    from webhooks.app import app
+    from partner_review.models.settings import get_settings
+    from partner_review.models.store import _stores
+    from partner_review.webhooks.app import app
 
     monkeypatch.setenv("PARTNER_REVIEW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PARTNER_REVIEW_WEBHOOK_SECRET", SECRET)

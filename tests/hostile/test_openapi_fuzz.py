@@ -19,8 +19,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from tests.hostile.conftest import SECRET
-from webhooks.app import app
-from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+from partner_review.webhooks.app import app
+from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -19,9 +19,9 @@ import tracemalloc
 import httpx
 import pytest
 
-from models.submission import parse_submission
-from tasks.catalog import verify_catalog_fields
-from tasks.docs_lint import lint
+from partner_review.models.submission import parse_submission
+from partner_review.tasks.catalog.fields import verify_catalog_fields
+from partner_review.tasks.docs.lint import lint
 from tests.conftest import EXAMPLES
 
 NS = 'xmlns="http://www.w3.org/2000/svg"'
@@ -111,7 +111,7 @@ def test_hostile_logo_is_a_clear_catalog_finding_in_bounded_memory_without_netwo
 
 
 def test_a_fifty_megabyte_logo_is_refused_by_the_submission_schema_naming_the_field():
-    from models.submission import InvalidSubmission
+    from partner_review.models.submission import InvalidSubmission
 
     data = json.loads((EXAMPLES / "submission.json").read_text())
     data["app"]["logo_svg"] = hostile_svgs(1)["50 MB"][0]
@@ -159,7 +159,7 @@ def test_pathological_markdown_has_a_finding_in_bounded_memory(name, page):
 
 
 def test_body_far_over_the_limit_is_refused_before_it_is_read(receiver_client):
-    from webhooks.signing import DELIVERY_HEADER
+    from partner_review.webhooks.signing import DELIVERY_HEADER
 
     declared = receiver_client.post("/webhooks/submissions", content=b"{" + b" " * (50 * MB) + b"}",
                                     headers={DELIVERY_HEADER: "big-1", "content-type": "application/json"})

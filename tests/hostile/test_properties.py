@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from models.spec import Violation, validate
-from tasks.docs_lint import lint
-from tasks.svg import SvgError, inspect
-from webhooks.signing import SignatureError, compute, sign, verify
+from partner_review.models.spec import Violation, validate
+from partner_review.tasks.docs.lint import lint
+from partner_review.tasks.catalog.svg import SvgError, inspect
+from partner_review.webhooks.signing import SignatureError, compute, sign, verify
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = 1_800_000_000

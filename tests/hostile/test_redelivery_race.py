@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from models.store import VersionConflict
-from models.submission import parse_submission
+from partner_review.models.store import VersionConflict
+from partner_review.models.submission import parse_submission
 
 COPIES = 8
 

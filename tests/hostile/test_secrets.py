@@ -41,7 +41,7 @@ def authenticated_smtp(monkeypatch):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    from webhooks.server import free_port
+    from partner_review.webhooks.server import free_port
 
     class Collect:
         def __init__(self):
@@ -91,13 +91,13 @@ async def prefect_records(flow_run_id: str) -> list[str]:
 
 def test_no_secret_appears_anywhere_after_a_full_review(prefect_harness, store, env, sample_site,
                                                          authenticated_smtp, monkeypatch, caplog, tmp_path):
-    from cli.demo import pointed_at
-    from models.settings import get_settings
-    from models.store import iter_rows
-    from partners import running
+    from partner_review.cli.demo import pointed_at
+    from partner_review.models.settings import get_settings
+    from partner_review.models.store import iter_rows
+    from partner_review.partners import running
     from tests.flows.test_review_flow import review
-    from webhooks.server import running as receiver_running
-    from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+    from partner_review.webhooks.server import running as receiver_running
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     monkeypatch.setenv("PARTNER_REVIEW_WEBHOOK_SECRET", SECRETS["webhook secret"])
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
@@ -122,7 +122,7 @@ def test_no_secret_appears_anywhere_after_a_full_review(prefect_harness, store, 
         submission_file = tmp_path / "submission.json"
         submission_file.write_bytes(body)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        check = subprocess.run([sys.executable, "-m", "cli.main", "check", str(submission_file), "--format", "json"],
+        check = subprocess.run([sys.executable, "-m", "partner_review.cli.main", "check", str(submission_file), "--format", "json"],
                                cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
     assert check.returncode in (0, 1), check.stderr
     report = json.loads(check.stdout)

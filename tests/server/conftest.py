@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.support import BIN, ROOT, NotReady, PrefectAPI, Processes, healthy, wait_until
-from webhooks.server import free_port
+from partner_review.webhooks.server import free_port
 
 WEBHOOK_SECRET = "server-suite-webhook-secret"
 READY_SECONDS = 120  # a Prefect server migrating a fresh database on 2 busy cores
@@ -151,7 +151,7 @@ class Stack:
         """The receiver alone under uvicorn, dispatching to the review deployment; returns its base
         URL (once it answers /healthz unless `wait` is false: then call `wait_for_receiver`)."""
         port = free_port()
-        self.procs.start(name, [str(BIN / "uvicorn"), "webhooks.app:app", "--host", "127.0.0.1",
+        self.procs.start(name, [str(BIN / "uvicorn"), "partner_review.webhooks.app:app", "--host", "127.0.0.1",
                                 "--port", str(port), "--log-level", "info"],
                          env=self.env(PARTNER_REVIEW_DISPATCH="deployment"))
         base = f"http://127.0.0.1:{port}"
@@ -192,8 +192,8 @@ class Stack:
     def store(self):
         """The app's store, read from the test process with the same settings as the processes."""
         if self._store is None:
-            from models.settings import Settings
-            from models.store import Store
+            from partner_review.models.settings import Settings
+            from partner_review.models.store import Store
 
             self._store = Store(Settings(database_url=self.database_url, data_dir=self.data_dir,
                                          secret_key=self.secret_key), migrate=False)
@@ -263,7 +263,8 @@ __all__ = ["NotReady", "Stack", "wait_until"]
 @pytest.fixture
 def sample_partner():
     """A conformant sample destination and the partner's sample website (HTTPS), on loopback."""
-    from partners import running, site_running
+    from partner_review.partners import running
+    from partner_review.partners import site_running
 
     with running("conformant") as partner_url, site_running() as site:
         yield partner_url, site

@@ -242,7 +242,7 @@ class PrefectAPI:
 
 
 def signed_delivery(base_url: str, secret: str, submission: dict, delivery_id: str) -> httpx.Response:
-    from webhooks.signing import DELIVERY_HEADER, HEADER, sign
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     body = json.dumps(submission).encode()
     headers = {"content-type": "application/json", DELIVERY_HEADER: delivery_id, HEADER: sign(secret, body)}

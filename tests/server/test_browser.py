@@ -29,7 +29,7 @@ UI_SECONDS = 60 * 1000  # Playwright timeouts are in ms: how long the UI may tak
 def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack, browser, tmp_path, sample_partner):
     from playwright.sync_api import expect
 
-    from cli.demo import pointed_at
+    from partner_review.cli.demo import pointed_at
 
     phase = Phases()
     partner_url, site = sample_partner

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from deployments.definitions import DEFINITIONS
+from partner_review.deployments.definitions import DEFINITIONS
 from tests.conftest import EXAMPLES
 from tests.server.support import Phases, signed_delivery, wait_until
 
@@ -33,7 +33,7 @@ WORKERS = ("worker-a", "worker-b")
 def submission(number: int, partner_url: str, site) -> dict:
     """The bundled example as its own app (a distinct slug everywhere the slug appears), aimed at
     the sample partner and the sample website."""
-    from cli.demo import pointed_at
+    from partner_review.cli.demo import pointed_at
 
     text = (EXAMPLES / "submission.json").read_text().replace("acme-analytics", f"acme-analytics-{number:02d}")
     return pointed_at(json.loads(text), partner_url, site)
@@ -108,7 +108,7 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_
     # Each submission reviewed exactly once: one completed automated review run, one acknowledgment.
     from sqlalchemy import func, select
 
-    from models.db import ReviewRunRow
+    from partner_review.models.db import ReviewRunRow
 
     with store.session() as session:
         review_runs = dict(session.execute(

@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta, timezone
 import httpx
 import pytest
 
-from models.activity import Activity, UnknownApp
-from models.submission import parse_submission
-from tasks.adoption import BadActivity, count_active, read_file
+from partner_review.models.activity import Activity, UnknownApp
+from partner_review.models.submission import parse_submission
+from partner_review.tasks.graduation.adoption import BadActivity, count_active, read_file
 from tests.conftest import ROOT
 
 TODAY = date(2026, 11, 26)
@@ -29,7 +29,7 @@ def days(workspace, n, delivered=5, start=TODAY):
 
 
 def test_active_needs_three_distinct_days_in_the_window(store, app_in_store):
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     store.record_activity(days("ws-a", 3) + days("ws-b", 2) + days("ws-c", 5, delivered=0)
                           + days("ws-old", 3, start=TODAY - timedelta(days=40)))
@@ -78,7 +78,7 @@ def test_import_command(store, app_in_store, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("app,workspace_id,day,events_delivered\nacme-analytics,ws-1,someday,1\n")
     env = {**os.environ, "PARTNER_REVIEW_DATABASE_URL": store.url}
-    run = lambda f: subprocess.run([sys.executable, "-m", "cli.main", "activity", "import", str(f)], cwd=ROOT,
+    run = lambda f: subprocess.run([sys.executable, "-m", "partner_review.cli.main", "activity", "import", str(f)], cwd=ROOT,
                                    capture_output=True, text=True, env=env, timeout=120)
     assert "1 new" in run(good).stdout and "1 already known" in run(good).stdout
     failed = run(bad)
@@ -86,11 +86,11 @@ def test_import_command(store, app_in_store, tmp_path):
 
 
 def test_activity_webhook(store, app_in_store, monkeypatch):
-    from webhooks.server import running
-    from webhooks.signing import HEADER, sign
+    from partner_review.webhooks.server import running
+    from partner_review.webhooks.signing import HEADER, sign
 
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
-    from models.settings import get_settings
+    from partner_review.models.settings import get_settings
 
     get_settings.cache_clear()
     record = {"app": "acme-analytics", "workspace_id": "ws-9", "day": "2026-11-25", "events_delivered": 3}

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from models.calendar import add_business_days
+from partner_review.models.calendar import add_business_days
 
 LA = ZoneInfo("America/Los_Angeles")
 

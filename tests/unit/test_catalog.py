@@ -11,10 +11,10 @@ from typing import Any, Callable
 
 import pytest
 
-from models.checks import Result, verdict
-from models.settings import Settings
-from models.submission import InvalidSubmission, Submission, parse_submission
-from tasks.catalog import CATEGORIES, verify_catalog_fields
+from partner_review.models.checks import Result, verdict
+from partner_review.models.settings import Settings
+from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
+from partner_review.tasks.catalog.fields import CATEGORIES, verify_catalog_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -11,7 +11,7 @@ from tests.conftest import EXAMPLES, ROOT
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "partner_review.cli.main", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300, env={**os.environ, **(env or {})})
 
 
@@ -53,8 +53,8 @@ def test_check_usage_error_exits_2():
 
 
 def test_check_path_does_not_import_prefect():
-    code = ("import sys, asyncio, json; from cli.main import load_submission_file; from pathlib import Path; "
-            "from tasks.pipeline import run_checks; from tasks import report; "
+    code = ("import sys, asyncio, json; from partner_review.cli.main import load_submission_file; from pathlib import Path; "
+            "from partner_review.tasks.pipeline import run_checks; from partner_review.tasks.lifecycle import report; "
             f"s = load_submission_file(Path({str(EXAMPLES / 'submission.json')!r})); "
             "asyncio.run(run_checks(s, offline=True)); "
             "print('prefect' in sys.modules)")

@@ -2,7 +2,7 @@
 
 import yaml
 
-from deployments.definitions import DEFINITIONS, TIMEZONE, WORK_POOL
+from partner_review.deployments.definitions import DEFINITIONS, TIMEZONE, WORK_POOL
 from tests.conftest import ROOT
 
 
@@ -22,7 +22,7 @@ def test_prefect_yaml_matches_the_definitions():
 
 
 def test_served_deployments_match_prefect_yaml():
-    from deployments.serve import deployments
+    from partner_review.deployments.serve import deployments
 
     declared = yaml_deployments()
     served = {d.name: d for d in deployments()}

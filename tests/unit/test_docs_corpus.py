@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from models.checks import REGISTRY
-from tasks.docs_lint import lint
+from partner_review.models.checks import REGISTRY
+from partner_review.tasks.docs.lint import lint
 
 CORPUS = Path("corpus/segment-docs")
 

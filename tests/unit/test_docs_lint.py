@@ -9,11 +9,11 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
-from models.checks import REGISTRY, verdict
-from models.settings import get_settings
-from models.submission import parse_submission
-from tasks.docs_lint import CHECKS, decode, detect_kind, lint, lint_documentation, links_and_anchors
-from tasks.docs_document import parse
+from partner_review.models.checks import REGISTRY, verdict
+from partner_review.models.settings import get_settings
+from partner_review.models.submission import parse_submission
+from partner_review.tasks.docs.lint import CHECKS, decode, detect_kind, lint, lint_documentation, links_and_anchors
+from partner_review.tasks.docs.document import parse
 from tests.conftest import EXAMPLES, ROOT
 
 DOCS = EXAMPLES / "docs"
@@ -627,9 +627,9 @@ async def test_unreachable_url_is_a_finding():
 
 def test_linting_imports_neither_prefect_nor_the_http_client():
     code = (
-        "import sys\nfrom pathlib import Path\nfrom tasks.docs_lint import lint\n"
+        "import sys\nfrom pathlib import Path\nfrom partner_review.tasks.docs.lint import lint\n"
         "lint(Path('examples/docs/acme-analytics-destination.md').read_text())\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'httpx') or m == 'tasks.http')\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'httpx') or m == 'partner_review.tasks.net.client')\n"
         "print(heavy)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

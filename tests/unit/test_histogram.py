@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from tasks.histogram import BUCKETS, HIGHEST, Histogram, bucket_bounds, bucket_of
+from partner_review.tasks.volume.histogram import BUCKETS, HIGHEST, Histogram, bucket_bounds, bucket_of
 
 
 def exact(values: list[int], p: float) -> int:

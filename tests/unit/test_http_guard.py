@@ -13,9 +13,9 @@ import ipaddress
 import httpx
 import pytest
 
-from models.settings import get_settings
-from tasks.fetcher import Fetcher, HostGate, parse_status_ranges
-from tasks.http import (
+from partner_review.models.settings import get_settings
+from partner_review.tasks.net.fetcher import Fetcher, HostGate, parse_status_ranges
+from partner_review.tasks.net.client import (
     BlockedAddress, GuardedTransport, HostNotFound, SchemeNotAllowed, StaticResolver, TooLarge,
     blocked_reason, client, numeric_host, read_text, vet_address,
 )

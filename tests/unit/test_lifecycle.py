@@ -1,6 +1,6 @@
 import pytest
 
-from models.lifecycle import ALLOWED, IllegalTransition, State, check_transition
+from partner_review.models.lifecycle import ALLOWED, IllegalTransition, State, check_transition
 
 
 @pytest.mark.parametrize("current,target", [

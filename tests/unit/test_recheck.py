@@ -1,5 +1,5 @@
-from models.checks import Result
-from tasks.recheck import regressions
+from partner_review.models.checks import Result
+from partner_review.tasks.lifecycle.recheck import regressions
 
 
 def result(check, outcome, severity="blocker"):

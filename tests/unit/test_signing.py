@@ -1,6 +1,6 @@
 import pytest
 
-from webhooks.signing import SignatureError, compute, sign, verify
+from partner_review.webhooks.signing import SignatureError, compute, sign, verify
 
 BODY = b'{"version": 1}'
 NOW = 1_800_000_000

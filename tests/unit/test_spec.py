@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from models import events as event_models
-from models.events import SEMANTIC, EventFactory, Stream
-from models.spec import (
+from partner_review.models import events as event_models
+from partner_review.models.events import SEMANTIC, EventFactory, Stream
+from partner_review.models.spec import (
     CALL_TYPES, RULES, Limits, encoded_size, is_event_name, semantic_name, validate, validate_batch,
 )
 

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from models.checks import Result
-from models.lifecycle import IllegalTransition, State
-from models.store import NotFound, VersionConflict, iter_rows
-from models.submission import parse_submission
+from partner_review.models.checks import Result
+from partner_review.models.lifecycle import IllegalTransition, State
+from partner_review.models.store import NotFound, VersionConflict, iter_rows
+from partner_review.models.submission import parse_submission
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
 
@@ -128,7 +128,7 @@ def test_unknown_submission_is_not_found(store):
 
 
 def _upgrade(url):
-    from models.store import upgrade
+    from partner_review.models.store import upgrade
 
     upgrade(url)
 

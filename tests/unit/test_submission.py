@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from models.submission import InvalidSubmission, Submission, parse_submission
+from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
 
 
 def test_bundled_example_is_valid(example):

@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from tasks.svg import SvgError, inspect
+from partner_review.tasks.catalog.svg import SvgError, inspect
 
 NS = 'xmlns="http://www.w3.org/2000/svg"'
 

@@ -1,8 +1,8 @@
 from datetime import datetime, timedelta, timezone
 
-from models.checks import Result, verdict
-from models.store import Waiver
-from tasks.waivers import apply_waivers
+from partner_review.models.checks import Result, verdict
+from partner_review.models.store import Waiver
+from partner_review.tasks.lifecycle.waivers import apply_waivers
 
 NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
 FAIL = Result(check="CAT-005", stage="catalog", severity="blocker", outcome="fail", message="website is http")

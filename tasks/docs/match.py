@@ -1,0 +1,118 @@
+"""Rules that hold the page against the integration itself (blockers): the destination's required
+settings, its declared `supported_calls`, and the call types its endpoint really accepted in the
+end-to-end stage.
+
+Documented calls are the headings named after a call type (`### Track`, `## Identify calls`),
+wherever they sit; only direct destination pages are compared (an actions page lists its
+actions in Segment's generated table).
+"""
+
+from __future__ import annotations
+
+from partner_review.models.checks import Check, Result, register
+from partner_review.tasks.docs.context import KIND_NAMES, Context, Outcome, call_list
+from partner_review.tasks.docs.rules import GETTING_STARTED, Rule, documented_calls
+
+SETTINGS_EXPLAINED = register(
+    "DOC-011", "Every required setting is explained in Getting started",
+    stage="docs", severity="blocker",
+    remedy="In Getting started, name each required setting exactly as the destination's settings label it "
+    "(e.g. \"API Key\"), and say where the customer finds it and where to enter it.",
+)
+CALLS_MATCH = register(
+    "DOC-012", "Documented call types equal the destination's supported calls",
+    stage="docs", severity="blocker",
+    remedy="Document exactly the calls listed in the destination's `supported_calls`: one `###` subsection "
+    "each; remove subsections for calls the destination does not support (or add them to supported_calls).",
+)
+CALLS_ACCEPTED = register(
+    "DOC-013", "Documented call types were accepted by the endpoint",
+    stage="docs", severity="blocker",
+    remedy="Either make the endpoint accept every documented call type (2xx), or remove the call's "
+    "subsection from the docs and from supported_calls.",
+)
+
+
+def _words(text: str) -> str:
+    return " " + " ".join(text.lower().replace("*", " ").replace("`", " ").replace('"', " ").split()) + " "
+
+
+def check_settings_explained(context: Context) -> list[Outcome]:
+    if context.submission is None or not context.submission.destinations:
+        return [SETTINGS_EXPLAINED.skipped("No destination component to compare the page with.")]
+    required = [s for d in context.submission.destinations for s in d.settings if s.required]
+    if not required:
+        return []
+    document = context.document
+    section = document.find_section(*GETTING_STARTED)
+    text = _words(document.section_text(section)) if section else ""
+    line = section.heading.line if section else min(document.first_heading_line(), len(document.lines)) or 1
+    where = "Getting started does not name" if section else "There is no Getting started section to explain"
+    return [
+        context.finding(
+            SETTINGS_EXPLAINED, f"{where} the required setting \"{s.label}\" (key `{s.key}`).", line,
+            excerpt=document.line_text(line),
+        )
+        for s in required
+        if _words(s.label) not in text and _words(s.key) not in text
+    ]
+
+
+def _comparable(context: Context, check: Check) -> Result | None:
+    if context.submission is None or not context.submission.destinations:
+        return check.skipped("No destination component to compare the page with.")
+    if context.kind != "destination":
+        return check.skipped(f"A {KIND_NAMES[context.kind]} page does not document call types.")
+    return None
+
+
+def check_calls_match(context: Context) -> list[Outcome]:
+    skip = _comparable(context, CALLS_MATCH)
+    if skip:
+        return [skip]
+    document = context.document
+    supported = {call for d in context.submission.destinations for call in d.supported_calls}
+    documented = documented_calls(document)
+    methods = document.find_section("supported methods")
+    anchor = methods.heading.line if methods else min(document.first_heading_line(), len(document.lines)) or 1
+    results = []
+    missing = supported - set(documented)
+    if missing:
+        results.append(context.finding(
+            CALLS_MATCH, f"The destination supports {call_list(missing)}, but the page has no subsection for "
+            f"{'it' if len(missing) == 1 else 'them'}.", anchor,
+        ))
+    for call, heading in documented.items():
+        if call not in supported:
+            results.append(context.finding(
+                CALLS_MATCH, f"The page documents {call.capitalize()}, but the destination's supported_calls "
+                f"({call_list(supported)}) do not include it.", heading.line,
+                excerpt=f"{'#' * heading.level} {heading.text}",
+            ))
+    return results
+
+
+def check_calls_accepted(context: Context) -> list[Outcome]:
+    if context.accepted_calls is None:
+        return [CALLS_ACCEPTED.skipped("The end-to-end stage did not run, so there is nothing to compare.")]
+    skip = _comparable(context, CALLS_ACCEPTED)
+    if skip:
+        return [skip]
+    accepted = {c.lower() for c in context.accepted_calls}
+    return [
+        context.finding(
+            CALLS_ACCEPTED, f"The page says {call.capitalize()} is supported, but the endpoint did not accept "
+            f"{'an' if call[0] in 'aeiou' else 'a'} {call.capitalize()} call in the end-to-end test "
+            "(e.g. it answered 501 Not Implemented).",
+            heading.line, excerpt=f"{'#' * heading.level} {heading.text}",
+        )
+        for call, heading in documented_calls(context.document).items()
+        if call not in accepted
+    ]
+
+
+RULES: list[tuple[Check, Rule]] = [
+    (SETTINGS_EXPLAINED, check_settings_explained),
+    (CALLS_MATCH, check_calls_match),
+    (CALLS_ACCEPTED, check_calls_accepted),
+]

@@ -1,0 +1,394 @@
+"""Template rules: what every partner doc page must contain, per kind of component (blockers).
+
+The templates are Segment's partner templates (REVIEW_RULES §3):
+
+- direct destination: front matter title; intro with the UTM link; "maintained by" line;
+  `## Getting started` (numbered steps, where the API key is); `## Supported methods` with a
+  subsection and a code sample per supported call;
+- actions destination: the same head, `## Getting started`, then the generated-fields include
+  `{% include components/actions-fields.html %}`;
+- source: the same head, `## Getting started` (where the write key goes), `## Stream`,
+  `## Events` (a table), `## Event Properties` (a table), `## Adding Destinations`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+from urllib.parse import urlsplit
+
+from markdown_it.token import Token
+
+from partner_review.models.checks import Check, register
+from partner_review.tasks.docs.context import CALLS, KIND_NAMES, Context, Kind, Outcome
+from partner_review.tasks.docs.document import Document, Heading, normalize
+
+Rule = Callable[[Context], list[Outcome]]
+
+GETTING_STARTED = ("getting started", "get started")
+ACTIONS_INCLUDE = "components/actions-fields.html"
+TEMPLATES: dict[Kind, list[tuple[str, tuple[str, ...]]]] = {
+    "destination": [("Getting started", GETTING_STARTED), ("Supported methods", ("supported methods",))],
+    "actions-destination": [("Getting started", GETTING_STARTED)],
+    "source": [
+        ("Getting started", GETTING_STARTED),
+        ("Stream", ("stream",)),
+        ("Events", ("events",)),
+        ("Event Properties", ("event properties",)),
+        ("Adding Destinations", ("adding destinations", "add destinations")),
+    ],
+}
+CALL_HEADING = re.compile(r"^(%s)(?: (?:calls?|methods?|events?))?$" % "|".join(CALLS))
+
+TITLE = register(
+    "DOC-003", "Front matter declares the page title",
+    stage="docs", severity="blocker",
+    remedy="Start the page with front matter: `---`, `title: Acme Analytics Destination`, `---`.",
+)
+INTRO_LINK = register(
+    "DOC-004", "Intro links to the partner's website with the UTM string unchanged",
+    stage="docs", severity="blocker",
+    remedy="Open with one or two sentences linking your website, e.g. "
+    "`[Acme](https://acme.example/?utm_source=segmentio&utm_medium=docs&utm_campaign=partners)`; "
+    "keep the UTM string exactly as given.",
+)
+MAINTAINED_BY = register(
+    "DOC-005", "A \"maintained by\" line names a support contact",
+    stage="docs", severity="blocker",
+    remedy="Add: \"This destination is maintained by Acme. For any issues with the destination, "
+    "[contact the Acme Support team](mailto:support@acme.example).\" (a mailto: or support URL link).",
+)
+SECTIONS = register(
+    "DOC-006", "Required sections are present, in the template's order",
+    stage="docs", severity="blocker",
+    remedy="Use the template's `##` sections in its order: direct destination: Getting started, "
+    "Supported methods; actions destination: Getting started and the generated-fields include; "
+    "source: Getting started, Stream, Events, Event Properties, Adding Destinations.",
+)
+GETTING_STARTED_STEPS = register(
+    "DOC-007", "Getting started is numbered steps that say where the key is",
+    stage="docs", severity="blocker",
+    remedy="Write Getting started as a numbered list (1., 2., ...) and include the step that says where "
+    "the customer finds the API key in your app (destination) or where to paste the Segment write key "
+    "(source), with a link or the menu path.",
+)
+CALL_SAMPLES = register(
+    "DOC-008", "Each supported call has a subsection with a code sample",
+    stage="docs", severity="blocker",
+    remedy="Under `## Supported methods`, add one `###` subsection per supported call (Page, Screen, "
+    "Identify, Track, Group, Alias) with a fenced code sample and where the data appears in your tool.",
+)
+SOURCE_TABLES = register(
+    "DOC-009", "Source Events and Event Properties are tables",
+    stage="docs", severity="blocker",
+    remedy="List events under `## Events` and properties under `## Event Properties` as tables "
+    "(columns: name, description).",
+)
+PLACEHOLDERS = register(
+    "DOC-010", "No template placeholders or instructions are left",
+    stage="docs", severity="blocker",
+    remedy="Replace every template placeholder (YOURINTEGRATION, <integration_name>, *ADD WHAT ...*) "
+    "with real content and delete the template's instruction quotes and comments.",
+)
+
+
+# Shared readings of the page ------------------------------------------------------------------
+
+
+def documented_calls(document: Document) -> dict[str, Heading]:
+    """Call types the page documents: headings such as `### Track` or `## Identify calls`."""
+    calls: dict[str, Heading] = {}
+    for heading in document.headings:
+        if heading.level >= 2:
+            match = CALL_HEADING.match(normalize(heading.text))
+            if match and match.group(1) not in calls:
+                calls[match.group(1)] = heading
+    return calls
+
+
+def link_position(document: Document, href: str, block: Token) -> tuple[int, int]:
+    """Where a link's destination is written inside its block (markdown-it gives blocks lines only)."""
+    first, last = block.map[0] + 1, block.map[1]
+    host = urlsplit(href).netloc if "://" in href else ""
+    for needle in (href, host, href[:40]):
+        if needle:
+            line, column = document.locate(needle, first, last)
+            if document.line_text(line).find(needle) == column - 1:
+                return line, column
+    return first, 1
+
+
+def _intro_end(document: Document) -> int:
+    for heading in document.headings:
+        if heading.level >= 2:
+            return heading.index
+    return len(document.tokens)
+
+
+def _first_content_line(document: Document) -> int:
+    """The first line Markdown made a block of (front matter and Liquid-only lines are not)."""
+    for token in document.tokens:
+        if token.map:
+            return token.map[0] + 1
+    return 1
+
+
+def content_line(document: Document, line: int) -> int:
+    """`line`, or the last non-blank line before it when it is blank or past the end."""
+    line = min(line, len(document.lines))
+    while line > 1 and not document.line_text(line).strip():
+        line -= 1
+    return max(line, 1)
+
+
+def _same_site(host: str, website: str) -> bool:
+    host, site = host.lower().removeprefix("www."), urlsplit(website).netloc.lower().removeprefix("www.")
+    return not site or host == site or host.endswith("." + site) or site.endswith("." + host)
+
+
+# Rules ----------------------------------------------------------------------------------------
+
+
+def check_title(context: Context) -> list[Outcome]:
+    document = context.document
+    if document.front_matter_lines is None:
+        return [context.finding(TITLE, "The page has no front matter, so it has no title.", 1)]
+    if not document.front_matter.get("title", "").strip():
+        return [context.finding(
+            TITLE, "The front matter has no `title:`.", document.front_matter_lines[0], excerpt="---"
+        )]
+    return []
+
+
+def check_intro_link(context: Context) -> list[Outcome]:
+    utm = context.settings.utm_query
+    links = [
+        (href, block) for href, _, block in context.document.links(0, _intro_end(context.document))
+        if href.startswith(("http://", "https://"))
+    ]
+    website = context.submission.app.website if context.submission and context.submission.app.website else ""
+    with_utm = [(href, block) for href, block in links if utm in urlsplit(href).query]
+    for href, block in with_utm:
+        if _same_site(urlsplit(href).netloc, website):
+            return []
+    if with_utm:
+        href, block = with_utm[0]
+        line, column = link_position(context.document, href, block)
+        return [context.finding(
+            INTRO_LINK, f"The intro's UTM link points to {urlsplit(href).netloc}, not the partner's "
+            f"website {urlsplit(website).netloc}.", line, column, href,
+        )]
+    altered = [(href, block) for href, block in links if "utm_" in urlsplit(href).query]
+    if altered:
+        href, block = altered[0]
+        line, column = link_position(context.document, href, block)
+        return [context.finding(
+            INTRO_LINK, f"The intro link's UTM string was changed; it must read `?{utm}` exactly.",
+            line, column, href,
+        )]
+    if links:
+        href, block = links[0]
+        line, column = link_position(context.document, href, block)
+        return [context.finding(
+            INTRO_LINK, f"The intro link to {urlsplit(href).netloc} lacks the UTM string `?{utm}`.",
+            line, column, href,
+        )]
+    line = _first_content_line(context.document)
+    return [context.finding(INTRO_LINK, "The intro has no link to the partner's website.", line)]
+
+
+def check_maintained_by(context: Context) -> list[Outcome]:
+    for block, quoted in context.document.inline_blocks():
+        if quoted or "maintained by" not in block.content.lower():
+            continue
+        contacts = [
+            str(child.attrs.get("href", "")) for child in block.children or () if child.type == "link_open"
+        ]
+        if any(href.startswith(("mailto:", "http://", "https://")) for href in contacts):
+            return []
+        line, column = context.document.locate("maintained by", block.map[0] + 1, block.map[1])
+        return [context.finding(
+            MAINTAINED_BY, "The \"maintained by\" line has no support contact link (mailto: or support URL).",
+            line, column,
+        )]
+    line = min(context.document.first_heading_line(), len(context.document.lines)) or 1
+    word = "source" if context.kind == "source" else "destination"
+    return [context.finding(
+        MAINTAINED_BY, f"No \"This {word} is maintained by ...\" line with a support contact.", line
+    )]
+
+
+def check_sections(context: Context) -> list[Outcome]:
+    document = context.document
+    template = TEMPLATES[context.kind]
+    names = ", ".join(name for name, _ in template)
+    kind = KIND_NAMES[context.kind]
+    if not document.headings:
+        html_only = all(t.type == "html_block" for t in document.tokens) and document.tokens
+        why = ("The page is raw HTML with no Markdown headings" if html_only
+               else "The page has no headings at all")
+        return [context.finding(SECTIONS, f"{why}; a {kind} page needs the sections: {names}.",
+                                _first_content_line(document))]
+    found = [(name, document.find_section(*aliases)) for name, aliases in template]
+    results: list[Outcome] = []
+    for position, (name, section) in enumerate(found):
+        if section is None:  # reported where it belongs: after the previous required section
+            earlier = [s.end_line for _, s in found[:position] if s is not None]
+            later = [s.heading.line for _, s in found[position + 1 :] if s is not None]
+            where = earlier[-1] if earlier else later[0] if later else document.first_heading_line()
+            line = content_line(document, where)
+            results.append(context.finding(
+                SECTIONS, f"Missing section `## {name}` (a {kind} page has: {names}, in this order).", line
+            ))
+    present = [(name, s) for name, s in found if s is not None]
+    for (before_name, before), (name, section) in zip(present, present[1:]):
+        if section.heading.line < before.heading.line:
+            results.append(context.finding(
+                SECTIONS, f"`## {name}` comes before `## {before_name}`; the template order is {names}.",
+                section.heading.line, excerpt=f"{'#' * section.heading.level} {section.heading.text}",
+            ))
+    if context.kind == "actions-destination" and ACTIONS_INCLUDE not in document.includes:
+        results.append(context.finding(
+            SECTIONS, "An actions destination page shows its settings and mappings with "
+            f"`{{% include {ACTIONS_INCLUDE} %}}` after Getting started; it is missing.",
+            content_line(document, found[0][1].end_line if found[0][1] else len(document.lines)),
+        ))
+    return results
+
+
+DESTINATION_KEY = re.compile(r"\b(api[ _-]?keys?|api[ _-]?tokens?|access[ _-]?tokens?|secret|tokens?|keys?|"
+                             r"credentials?)\b", re.I)
+OAUTH = re.compile(r"\b(oauth|authoriz\w*|enable with segment)\b", re.I)
+SOURCE_KEY = re.compile(r"\bwrite[ _-]?key\b", re.I)
+WHERE = re.compile(r"\]\(|https?://|\b(settings|dashboard|page|tab|menu|console|account|portal|panel|"
+                   r"navigate|go to|open|under|section|screen|field|app|paste \w+ (in|into)|into|found in|located in|"
+                   r"available (in|from))\b|>|→|»", re.I)
+
+
+def check_getting_started(context: Context) -> list[Outcome]:
+    document = context.document
+    section = document.find_section(*GETTING_STARTED)
+    if section is None:
+        return [GETTING_STARTED_STEPS.skipped("No Getting started section (DOC-006 reports it).")]
+    heading = section.heading
+    results: list[Outcome] = []
+    tokens = document.tokens[section.start : section.end]
+    if not any(t.type == "ordered_list_open" for t in tokens):
+        results.append(context.finding(
+            GETTING_STARTED_STEPS, "Getting started has no numbered steps (1., 2., ...).", heading.line,
+            excerpt=f"{'#' * heading.level} {heading.text}",
+        ))
+    key = SOURCE_KEY if context.kind == "source" else DESTINATION_KEY
+    thing = "where to paste the Segment write key" if context.kind == "source" else "where the API key is found"
+    blocks = [block for block, quoted in document.inline_blocks(section.start, section.end) if not quoted]
+    mentions = [i for i, block in enumerate(blocks) if key.search(block.content)]
+    if context.kind != "source" and any(OAUTH.search(block.content) for block in blocks):
+        pass  # connected through OAuth ("Enable with Segment"): no key to find
+    elif not mentions:
+        results.append(context.finding(
+            GETTING_STARTED_STEPS, f"Getting started does not say {thing}.", heading.line,
+            excerpt=f"{'#' * heading.level} {heading.text}",
+        ))
+    elif not any(  # the step naming the key, or the step before or after it, says where
+        WHERE.search(key.sub(" ", block.content))
+        for i in mentions for block in blocks[max(0, i - 1) : i + 2]
+    ):
+        block = blocks[mentions[0]]
+        word = key.search(block.content).group(0)
+        line, column = document.locate(word, block.map[0] + 1, block.map[1])
+        results.append(context.finding(
+            GETTING_STARTED_STEPS, f"Getting started mentions the {word} but not {thing} "
+            "(link the page or name the menu path).", line, column,
+        ))
+    return results
+
+
+def check_call_samples(context: Context) -> list[Outcome]:
+    if context.kind != "destination":
+        return [CALL_SAMPLES.skipped(f"Not a direct destination page ({KIND_NAMES[context.kind]}).")]
+    document = context.document
+    calls = documented_calls(document)
+    if not calls:
+        methods = document.find_section("supported methods")
+        line = methods.heading.line if methods else document.first_heading_line()
+        return [context.finding(
+            CALL_SAMPLES, "No subsection per supported call (### Identify, ### Track, ...).",
+            min(line, len(document.lines)) or 1,
+        )]
+    results = []
+    for call, heading in calls.items():
+        section = document.section_of(heading)
+        if not any(t.type in ("fence", "code_block") for t in document.tokens[section.start : section.end]):
+            results.append(context.finding(
+                CALL_SAMPLES, f"The {call.capitalize()} subsection has no code sample.", heading.line,
+                excerpt=f"{'#' * heading.level} {heading.text}",
+            ))
+    return results
+
+
+def check_source_tables(context: Context) -> list[Outcome]:
+    if context.kind != "source":
+        return [SOURCE_TABLES.skipped(f"Not a source page ({KIND_NAMES[context.kind]}).")]
+    document = context.document
+    results = []
+    for name in ("Events", "Event Properties"):
+        section = document.find_section(name)
+        if section is None:
+            continue  # DOC-006 reports the missing section
+        tokens = document.tokens[section.start : section.end]
+        if not any(t.type == "table_open" or (t.type == "html_block" and "<table" in t.content.lower())
+                   for t in tokens):
+            heading = section.heading
+            results.append(context.finding(
+                SOURCE_TABLES, f"`{name}` lists no table.", heading.line,
+                excerpt=f"{'#' * heading.level} {heading.text}",
+            ))
+    return results
+
+
+PLACEHOLDER = re.compile(
+    r"your_?integration(?:_?name)?"
+    r"|(?-i:\*?\bADD WHAT\b[^*\n]{0,60}\*?)"
+    r"|[<\[](?:your[ _-]?)?(?:integration|destination|desintation|source|company|partner|app|tool)[ _-]name[>\]]"
+    r"|include a 1-2 sentence introduction|please leave the utm string unchanged|update your company name"
+    r"|include clear, succinct steps|for each of the following call types|for each of the below sections"
+    r"|finished the documentation for your segment integration|template begins here|hi partners"
+    r"|\bmain point [12]\b|one or two sentences that back up the main point"
+    r"|include a brief description of the destination|this template is meant for actions-based destinations",
+    re.I,
+)
+
+
+PLACEHOLDER_HINTS = (
+    "yourintegration", "your_integration", "add what", "name>", "name]", "1-2 sentence", "utm string",
+    "company name", "succinct steps", "for each of the", "finished the documentation", "template begins",
+    "hi partners", "main point", "brief description", "template is meant",
+)
+
+
+def check_placeholders(context: Context) -> list[Outcome]:
+    lowered = context.document.source.lower()
+    if not any(hint in lowered for hint in PLACEHOLDER_HINTS):
+        return []
+    results = []
+    for number, line in enumerate(context.document.lines, 1):
+        for match in PLACEHOLDER.finditer(line):
+            text = match.group(0)
+            what = "placeholder" if text[0] in "<[" or text.lower().startswith("your") else "instruction"
+            results.append(context.finding(
+                PLACEHOLDERS, f"Template {what} left in the page: \"{text.strip()}\".", number,
+                match.start() + 1, line[match.start() : match.start() + 80],
+            ))
+    return results
+
+
+RULES: list[tuple[Check, Rule]] = [
+    (TITLE, check_title),
+    (INTRO_LINK, check_intro_link),
+    (MAINTAINED_BY, check_maintained_by),
+    (SECTIONS, check_sections),
+    (GETTING_STARTED_STEPS, check_getting_started),
+    (CALL_SAMPLES, check_call_samples),
+    (SOURCE_TABLES, check_source_tables),
+    (PLACEHOLDERS, check_placeholders),
+]

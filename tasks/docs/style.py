@@ -1,0 +1,270 @@
+"""Style rules for partner doc pages (warnings): markdownlint's MD001, MD025, MD034, MD040,
+MD042, plus Segment's own: no first-person prose, meaningful image alt text.
+
+Prose is read line by line from the source (so columns are exact) with code spans, link
+destinations, HTML tags and, for the first-person rule, quoted text blanked out. Code blocks,
+HTML blocks and front matter are never prose; blockquotes are not prose for the first-person rule.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from pathlib import PurePosixPath
+
+from partner_review.models.checks import Check, register
+from partner_review.tasks.docs.context import Context, Outcome
+from partner_review.tasks.docs.document import Document
+from partner_review.tasks.docs.rules import Rule
+
+HEADING_INCREMENT = register(
+    "DOC-014", "Heading levels increase by one (MD001)",
+    stage="docs", severity="warning",
+    remedy="Go down one level at a time: a `##` section holds `###` subsections, not `####`.",
+)
+SINGLE_TITLE = register(
+    "DOC-015", "One title per page (MD025)",
+    stage="docs", severity="warning",
+    remedy="The front matter `title` is the page title; use `##` and deeper for sections, never `#`.",
+)
+FIRST_PERSON = register(
+    "DOC-016", "No first-person prose",
+    stage="docs", severity="warning",
+    remedy="Write about your company by name (\"Acme stores ...\", \"contact the Acme Support team\"), "
+    "not \"we\", \"our\" or \"us\": readers cannot tell whether Segment or the partner is speaking.",
+)
+IMAGE_ALT = register(
+    "DOC-017", "Images have meaningful alt text",
+    stage="docs", severity="warning",
+    remedy="Describe what the image shows, e.g. `![The Acme API Keys page with the key highlighted](keys.png)`; "
+    "not empty, \"image\", \"screenshot\" or a file name.",
+)
+BARE_URL = register(
+    "DOC-018", "No bare URLs (MD034)",
+    stage="docs", severity="warning",
+    remedy="Make every URL or email address a link: `[Acme dashboard](https://app.acme.example)` or "
+    "`<https://app.acme.example>`.",
+)
+CODE_LANGUAGE = register(
+    "DOC-019", "Fenced code blocks name their language (MD040)",
+    stage="docs", severity="warning",
+    remedy="Name the language after the opening fence: ```` ```js ````, ```` ```json ````, ```` ```bash ````.",
+)
+EMPTY_LINK = register(
+    "DOC-020", "No empty links (MD042)",
+    stage="docs", severity="warning",
+    remedy="Give every link text and a destination: `[Acme API reference](https://docs.acme.example/api)`.",
+)
+
+BACKTICKS = re.compile(r"`+")
+HTML_TAG = re.compile(r"<[^<>\n]*>")
+LINK_DESTINATION = re.compile(r"\]\([^()\s]*(?:\([^()\s]*\)[^()\s]*)*(?:\s+\"[^\"\n]{0,300}\")?\)")
+WHOLE_LINK = re.compile(r"!?\[[^\[\]\n]*\](?:\(\x01*\)|\[[^\[\]\n]*\])")  # destinations already blanked
+QUOTED = re.compile(r"\"[^\"\n]*\"|“[^“”\n]*”|‘[^‘’\n]*’")
+FIRST_PERSON_WORD = re.compile(
+    r"(?<![\w'’/.-])(we|We|our|Our|ours|Ours|ourselves|Ourselves|us|Us|let['’]s|Let['’]s)(?![\w/-])"
+)
+URL_OR_EMAIL = re.compile(
+    r"\bhttps?://[^\s<>()\[\]\"'`]+[^\s<>()\[\]\"'`.,;:!?]|\bwww\.[\w-]+\.[\w.-]*\w"
+    r"|(?<![\w.+/-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
+)
+BAD_ALT = {"", "image", "img", "screenshot", "screen shot", "picture", "pic", "photo", "alt", "alt text",
+           "graphic", "placeholder", "untitled"}
+FILE_NAME = re.compile(r"^[^\s]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$|^(screen ?shot|image|img|photo)[\s_-]*[\d\s_.:-]+"
+                       r"(at[\d\s_.:apm-]+)?$", re.I)
+HTML_IMG = re.compile(r"<img\b[^<>]*>", re.I)
+HTML_ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+HTML_SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+
+
+def _spaces(match: re.Match[str]) -> str:
+    return " " * (match.end() - match.start())
+
+
+def _blank_destination(match: re.Match[str]) -> str:
+    return "](" + "\x01" * (match.end() - match.start() - 3) + ")"
+
+
+def _mask(pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub(_spaces, text)
+
+
+def mask_code_spans(text: str) -> str:
+    """The text with inline code blanked: a run of backticks opens a span that the next run of
+    the same length closes (CommonMark). Linear in the number of runs, whatever the input."""
+    runs = [(m.start(), m.end()) for m in BACKTICKS.finditer(text)]
+    if len(runs) < 2:
+        return text
+    by_length: dict[int, list[int]] = {}
+    for index, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(index)
+    pieces, position, index = [], 0, 0
+    while index < len(runs):
+        start, end = runs[index]
+        same = by_length[end - start]
+        following = bisect_right(same, index)
+        if following == len(same):
+            index += 1
+            continue
+        closing = same[following]
+        pieces += [text[position:start], " " * (runs[closing][1] - start)]
+        position, index = runs[closing][1], closing + 1
+    return "".join(pieces) + text[position:] if pieces else text
+
+
+def mask_links(text: str) -> str:
+    """The text with every Markdown link and image (text and destination) blanked."""
+    return _mask(WHOLE_LINK, text) if "[" in text else text
+
+
+def prose_lines(document: Document, *, quotes: bool) -> list[tuple[int, str]]:
+    """(line number, text) for every line of paragraphs, headings, list items and table cells;
+    code spans, link destinations and HTML tags blanked. Blockquotes only when `quotes`."""
+    key = "prose+quotes" if quotes else "prose"
+    if key not in document.cache:
+        lines: list[tuple[int, str]] = []
+        seen: set[int] = set()
+        for block, in_quote in document.inline_blocks():
+            if (in_quote and not quotes) or not block.map:
+                continue
+            for number in range(block.map[0] + 1, block.map[1] + 1):
+                if number not in seen:
+                    seen.add(number)
+                    text = document.line_text(number)
+                    if "`" in text:
+                        text = mask_code_spans(text)
+                    if "](" in text:
+                        text = LINK_DESTINATION.sub(_blank_destination, text)
+                    if "<" in text:
+                        text = _mask(HTML_TAG, text)
+                    if text.strip():
+                        lines.append((number, text))
+        document.cache[key] = lines
+    return document.cache[key]
+
+
+def check_heading_increment(context: Context) -> list[Outcome]:
+    previous = 1 if context.document.front_matter.get("title") else None
+    results = []
+    for heading in context.document.headings:
+        if previous is not None and heading.level > previous + 1:
+            results.append(context.finding(
+                HEADING_INCREMENT, f"Heading level jumps from H{previous} to H{heading.level}.", heading.line,
+                excerpt=f"{'#' * heading.level} {heading.text}",
+            ))
+        previous = heading.level
+    return results
+
+
+def check_single_title(context: Context) -> list[Outcome]:
+    titles = [h for h in context.document.headings if h.level == 1]
+    has_front_title = bool(context.document.front_matter.get("title"))
+    extra = titles if has_front_title else titles[1:]
+    why = "the front matter title is already the page title" if has_front_title else "the page already has a title"
+    return [
+        context.finding(SINGLE_TITLE, f"A second title (H1): {why}.", h.line, excerpt=f"# {h.text}")
+        for h in extra
+    ]
+
+
+def check_first_person(context: Context) -> list[Outcome]:
+    results = []
+    for number, text in prose_lines(context.document, quotes=False):
+        if not FIRST_PERSON_WORD.search(text):
+            continue
+        text = _mask(QUOTED, text)
+        for match in FIRST_PERSON_WORD.finditer(text):
+            results.append(context.finding(
+                FIRST_PERSON, f"First-person word \"{match.group(0)}\".", number, match.start() + 1,
+                context.document.line_text(number)[max(0, match.start() - 30) : match.end() + 30],
+            ))
+    return results
+
+
+def _bad_alt(alt: str, src: str) -> str | None:
+    plain = alt.strip().strip(".").lower()
+    if plain in BAD_ALT:
+        return f"alt text \"{alt}\" says nothing" if alt.strip() else "no alt text"
+    stem = PurePosixPath(src.split("?")[0]).stem.lower()
+    if FILE_NAME.match(alt.strip()) or (stem and plain == stem):
+        return f"alt text \"{alt}\" is a file name"
+    return None
+
+
+def check_image_alt(context: Context) -> list[Outcome]:
+    document = context.document
+    results = []
+    for block, _ in document.inline_blocks():
+        for child in block.children or ():
+            if child.type == "image":
+                src, alt = str(child.attrs.get("src", "")), child.content
+                problem = _bad_alt(alt, src)
+                if problem:
+                    results.append(context.finding_near(
+                        IMAGE_ALT, f"Image {src}: {problem}.", f"![{alt}]", block.map, f"![{alt}]({src})"))
+    for token in document.tokens:
+        html = [token] if token.type == "html_block" else [
+            c for c in (token.children or ()) if c.type == "html_inline"] if token.type == "inline" else []
+        for piece in html:
+            for tag in HTML_IMG.finditer(piece.content):
+                alt_match, src_match = HTML_ALT.search(tag.group(0)), HTML_SRC.search(tag.group(0))
+                alt = (alt_match.group(1) or alt_match.group(2) or "") if alt_match else ""
+                src = (src_match.group(1) or src_match.group(2) or "") if src_match else ""
+                problem = _bad_alt(alt, src)
+                if problem:
+                    results.append(context.finding_near(
+                        IMAGE_ALT, f"Image {src}: {problem}.", tag.group(0)[:60], token.map, tag.group(0)))
+    return results
+
+
+def check_bare_urls(context: Context) -> list[Outcome]:
+    results = []
+    for number, text in prose_lines(context.document, quotes=True):
+        if "http" not in text and "www." not in text and "@" not in text:
+            continue
+        for match in URL_OR_EMAIL.finditer(mask_links(text)):
+            results.append(context.finding(
+                BARE_URL, f"Bare {'email address' if '@' in match.group(0) and '://' not in match.group(0) else 'URL'} "
+                f"{match.group(0)}.", number, match.start() + 1, match.group(0),
+            ))
+    return results
+
+
+def check_code_language(context: Context) -> list[Outcome]:
+    return [
+        context.finding(CODE_LANGUAGE, "Fenced code block without a language.", token.map[0] + 1,
+                        excerpt=context.document.line_text(token.map[0] + 1))
+        for token in context.document.tokens
+        if token.type == "fence" and not token.info.strip() and token.map
+    ]
+
+
+def check_empty_links(context: Context) -> list[Outcome]:
+    document = context.document
+    results = []
+    for block, _ in document.inline_blocks():
+        children = block.children or []
+        for position, child in enumerate(children):
+            if child.type != "link_open":
+                continue
+            href = str(child.attrs.get("href", ""))
+            empty_text = position + 1 < len(children) and children[position + 1].type == "link_close"
+            if href in ("", "#"):
+                problem, needle = f"Link with an empty destination `({href})`.", f"]({href})"
+            elif empty_text:
+                problem, needle = f"Link to {href} with no text.", "[]("
+            else:
+                continue
+            results.append(context.finding_near(EMPTY_LINK, problem, needle, block.map, around=True))
+    return results
+
+
+RULES: list[tuple[Check, Rule]] = [
+    (HEADING_INCREMENT, check_heading_increment),
+    (SINGLE_TITLE, check_single_title),
+    (FIRST_PERSON, check_first_person),
+    (IMAGE_ALT, check_image_alt),
+    (BARE_URL, check_bare_urls),
+    (CODE_LANGUAGE, check_code_language),
+    (EMPTY_LINK, check_empty_links),
+]

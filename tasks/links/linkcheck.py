@@ -1,0 +1,216 @@
+"""The links stage: partner page, launch post and a check of every link in the catalog and docs.
+
+`check_links` is the stage's one entry point. Links are checked concurrently (asyncio), politely
+(per host: `link_host_concurrency` at once, `link_request_interval_ms` apart), each URL once, with
+one result per link: status, final URL, redirects and time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+from urllib.parse import unquote, urljoin, urlsplit
+
+from partner_review.models.checks import REGISTRY, Result, register
+from partner_review.models.settings import Settings, get_settings
+from partner_review.models.submission import Submission
+from partner_review.tasks.links import pages
+from partner_review.tasks.links.documents import on_domain
+from partner_review.tasks.net.fetcher import Fetched, Fetcher
+
+CATALOG_LINK = register(
+    "LNK-009", "Catalog links work", stage="links", severity="blocker", network=True,
+    remedy="Fix or replace the URL in the submission (website, docs, logo, mark, screenshots) so that it "
+           "answers 200 to an anonymous visitor.",
+)
+PLATFORM_PAGE = register(
+    "LNK-010", "Platform pages named in the submission answer", stage="links", severity="info", network=True,
+    remedy="Nothing to do before launch: the catalog listing and the platform's docs page go live when "
+           "the integration is published. After launch, check the URLs in docs.*.",
+)
+DOC_LINK = register(
+    "LNK-011", "Documentation links work", stage="links", severity="warning", network=True,
+    remedy="Fix or remove the broken link in the documentation; use https URLs that answer 200.",
+)
+DOC_ANCHOR = register(
+    "LNK-012", "Same-page links point to a heading", stage="links", severity="warning",
+    remedy="Point `#...` links at a heading of the same page (its anchor is the heading in lowercase "
+           "with hyphens), or remove them.",
+)
+MAILTO = register(
+    "LNK-013", "mailto links are well-formed", stage="links", severity="warning",
+    remedy="Write mail links as `mailto:name@example.com`.",
+)
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_NOT_WEB = ("tel:", "sms:", "callto:", "data:")
+
+
+@dataclass
+class Link:
+    """One distinct URL to check and every place it appears."""
+
+    url: str
+    check: object  # the Check that reports it
+    places: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+def catalog_urls(submission: Submission) -> list[tuple[str, str]]:
+    """(field path, URL) for every URL of the catalog fields, pages excepted (checked as pages)."""
+    app = submission.app
+    found = [
+        ("app.website", app.website), ("app.docs.own_url", app.docs.own_url),
+        ("app.docs.segment_url", app.docs.segment_url), ("app.docs.catalog_url", app.docs.catalog_url),
+        ("app.docs.segment_markdown_url", app.docs.segment_markdown_url),
+        ("app.logo_url", app.logo_url), ("app.mark_url", app.mark_url),
+    ]
+    found += [(f"app.screenshots[{i}]", url) for i, url in enumerate(app.screenshots)]
+    return [(place, url.strip()) for place, url in found if url and url.strip()]
+
+
+def collect(submission: Submission, doc_links: Iterable[tuple[str, int]], settings: Settings) -> list[Link]:
+    """The distinct links to check, in order of first appearance, each with the check that reports it."""
+    domain = pages.platform_domain(settings)
+    base = submission.app.docs.segment_url or ""
+    links: dict[str, Link] = {}
+    for place, url in catalog_urls(submission):
+        check = PLATFORM_PAGE if on_domain(url, domain) else CATALOG_LINK
+        links.setdefault(url, Link(url, check)).places.append(place)
+    for url, line in doc_links:
+        url = url.strip()
+        if not url:
+            continue
+        web = _kind(url) in ("web", "relative")
+        platform = web and on_domain(urljoin(base, url) if _kind(url) == "relative" else url, domain)
+        link = links.setdefault(url, Link(url, PLATFORM_PAGE if platform else DOC_LINK))
+        link.places.append(f"documentation line {line}")
+        link.lines.append(line)
+    return list(links.values())
+
+
+def _kind(url: str) -> str:
+    lowered = url.lower()
+    if url.startswith("#"):
+        return "anchor"
+    if lowered.startswith("mailto:"):
+        return "mailto"
+    if "{{" in url or "{%" in url:
+        return "template"
+    if lowered.startswith(_NOT_WEB):
+        return "not-web"
+    scheme = urlsplit(url).scheme.lower()
+    if not scheme:
+        return "relative"
+    return "web" if scheme in ("http", "https") else "scheme"
+
+
+def check_anchor(link: Link, anchors: set[str]) -> Result:
+    fragment = unquote(link.url[1:])
+    evidence = dict(url=link.url, found_in=link.places, looked_for=fragment)
+    if not fragment or fragment in anchors or fragment.lower() in {a.lower() for a in anchors}:
+        return DOC_ANCHOR.passed(f"{link.url} points to a heading of this page", **evidence)
+    return DOC_ANCHOR.failed(
+        f"{link.url} ({', '.join(link.places)}) points to no heading of this page", **evidence,
+        anchors=sorted(anchors)[:50],
+    )
+
+
+def check_mailto(link: Link) -> Result:
+    addresses = unquote(urlsplit(link.url).path)
+    parts = [a.strip() for a in addresses.split(",") if a.strip()]
+    bad = [a for a in parts if not _EMAIL.match(a)]
+    evidence = dict(url=link.url, found_in=link.places)
+    if not parts:
+        return MAILTO.failed(f"{link.url} ({', '.join(link.places)}) has no e-mail address", **evidence)
+    if bad:
+        return MAILTO.failed(f"{link.url} ({', '.join(link.places)}) has a malformed address: {bad[0]!r}",
+                             **evidence)
+    return MAILTO.passed(f"{link.url} is a well-formed mail link", **evidence)
+
+
+def _judge(link: Link, fetched: Fetched, accepted) -> Result:
+    check = link.check
+    evidence = {**fetched.evidence(), "url": link.url, "found_in": link.places}
+    if link.lines:
+        evidence["lines"] = link.lines
+    where = f" ({', '.join(link.places)})"
+    if fetched.error:
+        return check.failed(f"{link.url}{where}: {fetched.error}", **evidence)
+    if fetched.status in accepted:
+        message = f"{link.url} answered {fetched.status}"
+        if fetched.redirects:
+            message += f" at {fetched.final_url} after {len(fetched.redirects)} redirect(s)"
+        return check.passed(message, **evidence)
+    if fetched.status == 429:
+        return check.errored(
+            f"{link.url}{where} could not be verified: the server kept answering 429 Too Many Requests "
+            f"after {fetched.attempts} attempt(s)", **evidence,
+        )
+    at = f" at {fetched.final_url}" if fetched.redirects else ""
+    return check.failed(f"{link.url}{where} answered {fetched.status}{at}", **evidence)
+
+
+async def check_link(link: Link, fetcher: Fetcher, *, anchors: set[str], base_url: str | None) -> Result:
+    """One result for one link, whatever kind it is."""
+    kind = _kind(link.url)
+    check = link.check
+    evidence = dict(url=link.url, found_in=link.places)
+    if kind == "anchor":
+        return check_anchor(link, anchors)
+    if kind == "mailto":
+        return check_mailto(link)
+    if kind == "template":
+        return check.skipped(f"{link.url} is a template (Liquid) link, resolved when the docs are built",
+                             **evidence)
+    if kind == "not-web":
+        return check.skipped(f"{link.url} is not a web link", **evidence)
+    if kind == "scheme":
+        scheme = urlsplit(link.url).scheme
+        return check.failed(
+            f"{link.url} ({', '.join(link.places)}) uses the {scheme}: scheme; readers and reviewers can only "
+            "follow http and https links (use an https URL)", **evidence, error_kind="SchemeNotAllowed",
+        )
+    url = link.url
+    if kind == "relative":
+        if not base_url:
+            return check.skipped(f"{link.url} is relative and the docs have no base URL (docs.segment_url)",
+                                 **evidence)
+        url = urljoin(base_url, link.url)
+        evidence["resolved"] = url
+    fetched = await fetcher.link(url.split("#", 1)[0])
+    result = _judge(link, fetched, fetcher.accepted)
+    if url != link.url:
+        result.evidence["resolved"] = url
+    return result
+
+
+async def check_links(
+    submission: Submission,
+    *,
+    doc_links: Iterable[tuple[str, int]] = (),
+    doc_anchors: set[str] = frozenset(),
+    offline: bool = False,
+) -> list[Result]:
+    """Partner page, launch post and every link; `offline=True` skips each check with the reason."""
+    settings = get_settings()
+    if offline:
+        reason = "Offline run: the partner page, launch post and links were not fetched"
+        local = [link for link in collect(submission, doc_links, settings) if _kind(link.url) in ("anchor", "mailto")]
+        return [c.skipped(reason) for c in REGISTRY.values() if c.stage == "links" and c.network] + [
+            check_anchor(link, set(doc_anchors)) if _kind(link.url) == "anchor" else check_mailto(link)
+            for link in local
+        ]
+    links = collect(submission, doc_links, settings)
+    async with Fetcher.from_settings(settings) as fetcher:
+        gathered = await asyncio.gather(
+            pages.check_partner_page(submission, fetcher, settings),
+            pages.check_launch_post(submission, fetcher, settings),
+            *(check_link(link, fetcher, anchors=set(doc_anchors), base_url=submission.app.docs.segment_url)
+              for link in links),
+        )
+    partner, launch, *per_link = gathered
+    return [*partner, *launch, *per_link]

@@ -1,0 +1,201 @@
+"""Stage `spec`: do a source's events follow the Segment Spec?
+
+The events are the component's `sample_events` and those served at its `events_url` (a JSON
+array, a `{"batch": [...]}` body, or JSON lines; fetched with the one outbound client and
+size-bounded). Each event is checked with `models.spec.validate(..., source=True)`; the stage
+reports one Result per rule (SPEC-001 ... SPEC-017) with the count of offending events and the
+first few of them, plus SPEC-018 for fetching `events_url`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from partner_review.models.checks import Check, Result, register
+from partner_review.models.settings import Settings, get_settings
+from partner_review.models.spec import RULES, Limits, Violation, validate
+from partner_review.models.submission import Source, Submission
+from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client
+
+RULE_CHECKS: dict[str, Check] = {
+    rule.id: register(rule.id, rule.title, stage="spec", severity=rule.severity, remedy=rule.remedy)
+    for rule in RULES.values()
+}
+EVENTS_URL = register(
+    "SPEC-018", "events_url serves the source's events", stage="spec", severity="blocker", network=True,
+    remedy="Serve sample events at events_url with 200: a JSON array of events, or one JSON event per line.",
+)
+CHECKS: tuple[Check, ...] = (*RULE_CHECKS.values(), EVENTS_URL)
+EXCERPT = 300
+
+
+def limits(settings: Settings) -> Limits:
+    """The Spec limits as configured (the size limits are shared with the volume stage)."""
+    return Limits(
+        event_bytes=settings.volume_event_max_bytes,
+        batch_bytes=settings.volume_batch_max_bytes,
+        batch_events=settings.volume_batch_max_events,
+        message_id_chars=settings.spec_message_id_max_chars,
+    )
+
+
+@dataclass
+class Item:
+    """One event to check and where it came from (`sample_events[3]`, `events_url line 7`)."""
+
+    origin: str
+    event: Any
+    problem: Violation | None = None  # set when the item could not even be parsed
+
+
+class Fetched:
+    def __init__(self, result: Result, items: list[Item] | None = None) -> None:
+        self.result = result
+        self.items = items or []
+
+
+async def fetch_events(url: str, settings: Settings) -> Fetched:
+    """The events served at `url`, or a failed SPEC-018 result saying why there are none."""
+    cap = settings.spec_events_url_max_bytes
+    try:
+        async with client(max_response_bytes=cap) as http:
+            async with http.stream("GET", url, headers={"Accept": "application/json, application/x-ndjson"}) as response:
+                status = response.status_code
+                if status != 200:
+                    where = f" to {response.headers.get('location')}" if 300 <= status < 400 else ""
+                    return Fetched(EVENTS_URL.failed(
+                        f"events_url answered {status}{where}; it must answer 200 with the events", url=url, status=status))
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > cap:
+                        raise TooLarge(f"more than {cap} bytes")
+    except TooLarge:
+        return Fetched(EVENTS_URL.failed(
+            f"events_url serves more than {cap / 1024 / 1024:g} MiB; serve a sample of events, not a full export", url=url))
+    except (httpx.TimeoutException, TooSlow):
+        return Fetched(EVENTS_URL.failed("events_url did not answer in time", url=url))
+    except OutboundError as exc:
+        return Fetched(EVENTS_URL.failed(f"events_url could not be fetched: {exc}", url=url))
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+        return Fetched(EVENTS_URL.failed(f"events_url could not be fetched: {type(exc).__name__}: {exc}", url=url))
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        return Fetched(EVENTS_URL.failed("events_url does not serve UTF-8 text (JSON is UTF-8)", url=url))
+    items = parse_events(text)
+    if not items:
+        return Fetched(EVENTS_URL.failed("events_url serves no events", url=url, bytes=len(body)))
+    return Fetched(EVENTS_URL.passed(f"events_url served {len(items)} events", url=url, bytes=len(body), events=len(items)), items)
+
+
+def parse_events(text: str) -> list[Item]:
+    """Events from a JSON array, a `{"batch": [...]}` body, one JSON event, or JSON lines."""
+    stripped = text.strip()
+    if not stripped:
+        return []
+    try:
+        whole = json.loads(stripped)
+    except ValueError:
+        whole = None
+    else:
+        if isinstance(whole, list):
+            return [Item(f"events_url[{i}]", e) for i, e in enumerate(whole)]
+        if isinstance(whole, dict) and isinstance(whole.get("batch"), list):
+            return [Item(f"events_url batch[{i}]", e) for i, e in enumerate(whole["batch"])]
+        return [Item("events_url", whole)]
+    items = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(Item(f"events_url line {number}", json.loads(line)))
+        except ValueError as exc:
+            problem = Violation("SPEC-001", "", f"line {number} is not valid JSON ({exc.msg}): {line.strip()[:60]!r}")
+            items.append(Item(f"events_url line {number}", None, problem))
+    return items
+
+
+def rule_results(items: list[Item], *, slug: str, component: str, settings: Settings) -> list[Result]:
+    """One Result per Spec rule over all items: counts and the first offending events."""
+    spec_limits = limits(settings)
+    checked = items[: settings.spec_max_events]
+    found: dict[str, list[dict[str, Any]]] = {rule: [] for rule in RULE_CHECKS}
+    offending: dict[str, int] = dict.fromkeys(RULE_CHECKS, 0)
+    for item in checked:
+        violations = [item.problem] if item.problem else validate(item.event, source=True, slug=slug, limits=spec_limits)
+        seen: set[str] = set()
+        for v in violations:
+            if v.rule not in found:
+                continue
+            if v.rule not in seen:
+                offending[v.rule] += 1
+                seen.add(v.rule)
+            if len(found[v.rule]) < settings.spec_examples_per_rule:
+                found[v.rule].append({"origin": item.origin, "messageId": _message_id(item.event),
+                                      "path": v.path, "message": v.message, "event": _excerpt(item.event)})
+    total = len(checked)
+    extra = {"component": component, "events_checked": total}
+    if len(items) > total:
+        extra["events_not_checked"] = len(items) - total
+    results = []
+    for rule, check in RULE_CHECKS.items():
+        count = offending[rule]
+        if not count:
+            results.append(check.passed(f"{component}: all {total} events follow this rule", **extra))
+            continue
+        first = found[rule][0]
+        results.append(check.failed(
+            f"{component}: {count} of {total} events break this rule; first, {first['origin']}: {first['message']}",
+            **extra, offending_events=count, examples=found[rule],
+        ))
+    return results
+
+
+def _message_id(event: Any) -> Any:
+    value = event.get("messageId") if isinstance(event, dict) else None
+    return value if isinstance(value, (str, int)) else None
+
+
+def _excerpt(event: Any) -> str:
+    try:
+        text = json.dumps(event, default=str)
+    except (ValueError, RecursionError):
+        text = repr(type(event))
+    return text if len(text) <= EXCERPT else text[: EXCERPT - 3] + "..."
+
+
+async def check_source(source: Source, slug: str, *, offline: bool, settings: Settings) -> list[Result]:
+    items = [Item(f"sample_events[{i}]", e) for i, e in enumerate(source.sample_events)]
+    if not source.events_url:
+        fetched = Fetched(EVENTS_URL.skipped(f"{source.name}: no events_url given", component=source.name))
+    elif offline:
+        fetched = Fetched(EVENTS_URL.skipped(
+            f"{source.name}: offline, events_url was not fetched (its events are not checked)",
+            component=source.name, url=source.events_url))
+    else:
+        fetched = await fetch_events(source.events_url, settings)
+        fetched.result = fetched.result.model_copy(update={
+            "message": f"{source.name}: {fetched.result.message}",
+            "evidence": {"component": source.name, **fetched.result.evidence},
+        })
+    items += fetched.items
+    if not items:
+        reason = f"{source.name}: no events to check ({fetched.result.message})"
+        return [c.skipped(reason, component=source.name) for c in RULE_CHECKS.values()] + [fetched.result]
+    return rule_results(items, slug=slug, component=source.name, settings=settings) + [fetched.result]
+
+
+async def check_sources(submission: Submission, *, offline: bool = False) -> list[Result]:
+    """Spec adherence of every source component; offline: sample_events only, events_url skipped."""
+    if not submission.sources:
+        return [c.skipped("the submission has no source component") for c in CHECKS]
+    settings = get_settings()
+    results: list[Result] = []
+    for source in submission.sources:
+        results += await check_source(source, submission.app.slug, offline=offline, settings=settings)
+    return results
