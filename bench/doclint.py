@@ -49,8 +49,17 @@ def worker(corpus: Path) -> None:
         relative = str(page.relative_to(corpus))
         findings += sum(1 for r in lint(page.read_bytes(), path=relative) if r.outcome in ("fail", "warn"))
     done = time.perf_counter()
-    print(json.dumps({"pages": len(files), "findings": findings, "import_s": imported - started,
-                      "lint_s": done - imported, "prefect": any(m.startswith("prefect") for m in sys.modules)}))
+    print(
+        json.dumps(
+            {
+                "pages": len(files),
+                "findings": findings,
+                "import_s": imported - started,
+                "lint_s": done - imported,
+                "prefect": any(m.startswith("prefect") for m in sys.modules),
+            }
+        )
+    )
 
 
 def ensure_markdownlint() -> bool:
@@ -61,8 +70,7 @@ def ensure_markdownlint() -> bool:
         print("markdownlint-cli2 is not installed and npm is not on PATH", file=sys.stderr)
         return False
     print(f"installing markdownlint-cli2 into {TOOLS} ...", file=sys.stderr)
-    subprocess.run([npm, "install", "--prefix", str(TOOLS), "markdownlint-cli2"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run([npm, "install", "--prefix", str(TOOLS), "markdownlint-cli2"], check=True, stdout=subprocess.DEVNULL)
     return MARKDOWNLINT.exists()
 
 
@@ -74,8 +82,14 @@ def markdownlint_version() -> str:
 def time_doclint(corpus: Path) -> tuple[float, dict]:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--worker", "--corpus", str(corpus)],
-                          capture_output=True, text=True, check=True, env=env, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", "--corpus", str(corpus)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
     wall = time.perf_counter() - started
     return wall, json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -84,7 +98,9 @@ def time_markdownlint(corpus: Path, workdir: Path) -> tuple[float, int]:
     started = time.perf_counter()
     done = subprocess.run(
         [str(MARKDOWNLINT), f"{corpus}/destinations/*.md", f"{corpus}/sources/*.md"],
-        capture_output=True, text=True, cwd=workdir,
+        capture_output=True,
+        text=True,
+        cwd=workdir,
     )
     wall = time.perf_counter() - started
     if done.returncode not in (0, 1):  # 1: findings were reported
@@ -122,23 +138,29 @@ def main() -> None:
                     assert report["pages"] == count and not report["prefect"], report
                     doclint_walls.append(wall)
                     lint_times.append(report["lint_s"])
-                    line.append(f"doclint {wall:.2f} s wall (import {report['import_s']:.2f} s, lint "
-                                f"{report['lint_s']:.2f} s, {report['findings']} findings)")
+                    line.append(
+                        f"doclint {wall:.2f} s wall (import {report['import_s']:.2f} s, lint "
+                        f"{report['lint_s']:.2f} s, {report['findings']} findings)"
+                    )
                 elif available:
                     wall, reported = time_markdownlint(corpus, Path(workdir))
                     markdownlint_walls.append(wall)
                     line.append(f"markdownlint-cli2 {wall:.2f} s wall ({reported} findings)")
             print(f"run {run}: " + " | ".join(line))
     doclint = statistics.median(doclint_walls)
-    print(f"doclint (20 DOC rules): {spread(doclint_walls)} per whole process = {count / doclint:.0f} pages/s; "
-          f"lint alone {spread(lint_times)} = {count / statistics.median(lint_times):.0f} pages/s")
+    print(
+        f"doclint (20 DOC rules): {spread(doclint_walls)} per whole process = {count / doclint:.0f} pages/s; "
+        f"lint alone {spread(lint_times)} = {count / statistics.median(lint_times):.0f} pages/s"
+    )
     if not markdownlint_walls:
         print(f"headline: doclint speed ratio vs markdownlint-cli2 = n/a (goal >= {GOAL})")
         return
     markdownlint = statistics.median(markdownlint_walls)
     ratios = [m / d for m, d in zip(markdownlint_walls, doclint_walls)]
-    print(f"markdownlint-cli2 {markdownlint_version()} (default rules): {spread(markdownlint_walls)} = "
-          f"{count / markdownlint:.0f} pages/s")
+    print(
+        f"markdownlint-cli2 {markdownlint_version()} (default rules): {spread(markdownlint_walls)} = "
+        f"{count / markdownlint:.0f} pages/s"
+    )
     print(f"ratio per run: {', '.join(f'{r:.2f}' for r in ratios)}")
     print(f"headline: doclint speed ratio vs markdownlint-cli2 = {markdownlint / doclint:.2f} (goal >= {GOAL})")
 

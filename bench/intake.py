@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ GOAL_MS = 50.0
 
 
 # The receiver (child process: `intake.py --serve`) ----------------------------------------------
+
 
 def serve() -> None:
     import socket
@@ -66,8 +66,9 @@ class Receiver:
         self.environ = environ
 
     def __enter__(self) -> str:
-        self.process = subprocess.Popen([sys.executable, __file__, "--serve"], cwd=ROOT, env=self.environ,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve"], cwd=ROOT, env=self.environ, stdout=subprocess.PIPE, text=True
+        )
         port = self.process.stdout.readline().strip()
         if not port.isdigit():
             self.process.kill()
@@ -93,6 +94,7 @@ class Receiver:
 
 # The load --------------------------------------------------------------------------------------
 
+
 def bodies(count: int, tag: str) -> list[bytes]:
     """`count` distinct submissions (one app each, so none conflicts with another)."""
     example = json.loads((ROOT / "examples" / "submission.json").read_text())
@@ -109,7 +111,7 @@ def plan(count: int, redelivery_share: float, seed: int = 7) -> list[int]:
     earlier one (sent at least 20 sends before, usually answered by then, sometimes not)."""
     rng = random.Random(seed)
     sends, fresh = [], 0
-    for n in range(count):
+    for _ in range(count):
         if fresh > 20 and rng.random() < redelivery_share:
             sends.append(rng.randrange(0, fresh - 20 + 1))
         else:
@@ -127,10 +129,14 @@ async def drive(base: str, payloads: list[bytes], delivery_ids: list[str], sends
     transport_errors: Counter = Counter()
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(120, pool=300)) as client:
+
         async def one(index: int, due: float) -> None:
             body = payloads[index]
-            headers = {"content-type": "application/json", DELIVERY_HEADER: delivery_ids[index],
-                       HEADER: sign(SECRET, body)}
+            headers = {
+                "content-type": "application/json",
+                DELIVERY_HEADER: delivery_ids[index],
+                HEADER: sign(SECRET, body),
+            }
             status = -1
             try:
                 answer = await client.post("/webhooks/submissions", content=body, headers=headers)
@@ -173,17 +179,27 @@ def audit(url: str, answered_2xx: set[str]) -> dict[str, int]:
         with engine.connect() as conn:
             stored = {r[0] for r in conn.execute(text("SELECT id FROM deliveries"))}
             submissions = conn.execute(text("SELECT count(*) FROM submissions")).scalar_one()
-            per_app = conn.execute(text(
-                "SELECT count(*) FROM (SELECT app_id FROM submissions GROUP BY app_id HAVING count(*) > 1) x")).scalar_one()
-            dispatch_dupes = conn.execute(text(
-                "SELECT count(*) FROM (SELECT delivery_id FROM dispatches GROUP BY delivery_id HAVING count(*) > 1) x")
+            per_app = conn.execute(
+                text("SELECT count(*) FROM (SELECT app_id FROM submissions GROUP BY app_id HAVING count(*) > 1) x")
+            ).scalar_one()
+            dispatch_dupes = conn.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT delivery_id FROM dispatches GROUP BY delivery_id HAVING count(*) > 1) x"
+                )
             ).scalar_one()
             dispatches = conn.execute(text("SELECT count(*) FROM dispatches")).scalar_one()
     finally:
         engine.dispose()
-    return {"lost": len(answered_2xx - stored), "deliveries": len(stored), "submissions": submissions,
-            "dispatches": dispatches, "apps_with_two_submissions": per_app, "delivery_ids_with_two_dispatches": dispatch_dupes,
-            "extra_submissions": submissions - len(stored), "extra_dispatches": dispatches - len(stored)}
+    return {
+        "lost": len(answered_2xx - stored),
+        "deliveries": len(stored),
+        "submissions": submissions,
+        "dispatches": dispatches,
+        "apps_with_two_submissions": per_app,
+        "delivery_ids_with_two_dispatches": dispatch_dupes,
+        "extra_submissions": submissions - len(stored),
+        "extra_dispatches": dispatches - len(stored),
+    }
 
 
 def postgres_database(admin_url: str):
@@ -209,13 +225,24 @@ def run_engine(engine: str, args, workdir: Path) -> dict:
 
     drop = None
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_REVIEW_")}
-    environ.update({"PARTNER_REVIEW_WEBHOOK_SECRET": SECRET, "PARTNER_REVIEW_DISPATCH": "off",
-                    "PARTNER_REVIEW_DATA_DIR": str(workdir / engine), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                    "DO_NOT_TRACK": "1", "PYTHONPATH": str(ROOT)})
+    environ.update(
+        {
+            "PARTNER_REVIEW_WEBHOOK_SECRET": SECRET,
+            "PARTNER_REVIEW_DISPATCH": "off",
+            "PARTNER_REVIEW_DATA_DIR": str(workdir / engine),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     if engine == "postgresql":
-        admin = os.environ.get("PARTNER_REVIEW_BENCH_POSTGRES_URL") or os.environ.get("PARTNER_REVIEW_TEST_POSTGRES_URL")
+        admin = os.environ.get("PARTNER_REVIEW_BENCH_POSTGRES_URL") or os.environ.get(
+            "PARTNER_REVIEW_TEST_POSTGRES_URL"
+        )
         if not admin:
-            return {"skipped": "set PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"}
+            return {
+                "skipped": "set PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+            }
         url, drop = postgres_database(admin)
     else:
         url = f"sqlite:///{workdir / engine / 'partner-review.db'}"
@@ -233,7 +260,9 @@ def run_engine(engine: str, args, workdir: Path) -> dict:
             warm = bodies(20, tag + "w")
             asyncio.run(drive(base, warm, [f"warm-{tag}-{i}" for i in range(20)], list(range(20)), 50))
             cpu_before = receiver.cpu_seconds()
-            results, sending, total, transport_errors = asyncio.run(drive(base, payloads, delivery_ids, sends, args.rate))
+            results, sending, total, transport_errors = asyncio.run(
+                drive(base, payloads, delivery_ids, sends, args.rate)
+            )
             cpu = receiver.cpu_seconds() - cpu_before
         answered_2xx = {delivery_ids[i] for i, status, _ in results if 200 <= status < 300}
         found = audit(url, answered_2xx | {f"warm-{tag}-{i}" for i in range(20)})
@@ -243,10 +272,22 @@ def run_engine(engine: str, args, workdir: Path) -> dict:
     latencies = [ms for _, _, ms in results]  # unanswered sends count with the time they were given up at
     statuses = Counter(status for _, status, _ in results)
     repeats = len(sends) - len(set(sends))
-    return {"transport_errors": dict(transport_errors), "sent": len(sends), "redeliveries": repeats, "fresh": fresh, "statuses": dict(statuses),
-            "sending_s": sending, "total_s": total, "rate": sum(1 for _, s, _ in results if s >= 0) / total,
-            "cpu_ms": 1000 * cpu / len(sends), "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
-            **found, "new_submissions_expected": fresh + 20}
+    return {
+        "transport_errors": dict(transport_errors),
+        "sent": len(sends),
+        "redeliveries": repeats,
+        "fresh": fresh,
+        "statuses": dict(statuses),
+        "sending_s": sending,
+        "total_s": total,
+        "rate": sum(1 for _, s, _ in results if s >= 0) / total,
+        "cpu_ms": 1000 * cpu / len(sends),
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "max": max(latencies),
+        **found,
+        "new_submissions_expected": fresh + 20,
+    }
 
 
 def main() -> int:
@@ -266,10 +307,12 @@ def main() -> int:
     if args.rate * args.seconds > 20_000:
         parser.error("at most 20,000 deliveries per engine")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    print(f"receiver under uvicorn in a child process, dispatch off; open loop {args.rate:g}/s for {args.seconds:g} s, "
-          f"{args.redeliveries:.0%} redeliveries, body {len(bodies(1, 'x')[0]):,} bytes; "
-          f"latency from the intended send time; {os.cpu_count()} cores, load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(
+        f"receiver under uvicorn in a child process, dispatch off; open loop {args.rate:g}/s for {args.seconds:g} s, "
+        f"{args.redeliveries:.0%} redeliveries, body {len(bodies(1, 'x')[0]):,} bytes; "
+        f"latency from the intended send time; {os.cpu_count()} cores, load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     headline = {}
     failed = False
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as workdir:
@@ -279,20 +322,32 @@ def main() -> int:
                 print(f"{engine:10}  skipped: {r['skipped']}")
                 continue
             headline[engine] = r["p99"]
-            print(f"{engine:10}  {r['rate']:6.1f} deliveries/s answered ({r['sent']} sent in {r['sending_s']:.2f} s, "
-                  f"all answered after {r['total_s']:.2f} s; {r['redeliveries']} redeliveries); "
-                  f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms; statuses {r['statuses']}; "
-                  f"receiver CPU {r['cpu_ms']:.1f} ms per delivery")
-            print(f"{'':10}  store: {r['deliveries']} deliveries, {r['submissions']} submissions, {r['dispatches']} "
-                  f"dispatch rows ({r['new_submissions_expected']} distinct delivery ids sent); lost {r['lost']}; duplicate "
-                  f"submissions {r['extra_submissions'] + r['apps_with_two_submissions']}, duplicate dispatch rows "
-                  f"{r['extra_dispatches'] + r['delivery_ids_with_two_dispatches']}")
+            print(
+                f"{engine:10}  {r['rate']:6.1f} deliveries/s answered ({r['sent']} sent in {r['sending_s']:.2f} s, "
+                f"all answered after {r['total_s']:.2f} s; {r['redeliveries']} redeliveries); "
+                f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, max {r['max']:.1f} ms; statuses {r['statuses']}; "
+                f"receiver CPU {r['cpu_ms']:.1f} ms per delivery"
+            )
+            print(
+                f"{'':10}  store: {r['deliveries']} deliveries, {r['submissions']} submissions, {r['dispatches']} "
+                f"dispatch rows ({r['new_submissions_expected']} distinct delivery ids sent); lost {r['lost']}; duplicate "
+                f"submissions {r['extra_submissions'] + r['apps_with_two_submissions']}, duplicate dispatch rows "
+                f"{r['extra_dispatches'] + r['delivery_ids_with_two_dispatches']}"
+            )
             refused = {s: n for s, n in r["statuses"].items() if s not in (200, 202)}
             if refused:
-                print(f"{'':10}  answers other than 200/202 (-1: no answer; transport errors "
-                      f"{r['transport_errors'] or 'none'}, the rest given up after 300 s): {refused}")
-            if (r["lost"] or r["extra_submissions"] or r["extra_dispatches"] or r["apps_with_two_submissions"]
-                    or r["delivery_ids_with_two_dispatches"] or refused):
+                print(
+                    f"{'':10}  answers other than 200/202 (-1: no answer; transport errors "
+                    f"{r['transport_errors'] or 'none'}, the rest given up after 300 s): {refused}"
+                )
+            if (
+                r["lost"]
+                or r["extra_submissions"]
+                or r["extra_dispatches"]
+                or r["apps_with_two_submissions"]
+                or r["delivery_ids_with_two_dispatches"]
+                or refused
+            ):
                 failed = True
                 print(f"{'':10}  FAILED: a delivery was lost, doubled or refused")
     first = "sqlite" if "sqlite" in headline else next(iter(headline), None)

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 # The loopback server (run with --serve in a child process) ------------------------------------
 
+
 class _Handler(asyncio.Protocol):
     """HTTP/1.1 keep-alive; every request answered after DELAY; tracks requests in flight per host."""
 
@@ -79,14 +80,17 @@ class _Handler(asyncio.Protocol):
     def _send(self, status, body, method):
         if self.transport.is_closing():
             return
-        head = (f"HTTP/1.1 {status} OK\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
-                "Connection: keep-alive\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 {status} OK\r\nContent-Type: text/html\r\nContent-Length: {len(body)}\r\n"
+            "Connection: keep-alive\r\n\r\n"
+        ).encode()
         self.transport.write(head if method == b"HEAD" else head + body)
 
 
 async def _serve(port: int, links: list[str]) -> None:
-    _Handler.index = ("<html><body>" + "".join(f'<a href="{u}">{i}</a>\n' for i, u in enumerate(links))
-                      + "</body></html>").encode()
+    _Handler.index = (
+        "<html><body>" + "".join(f'<a href="{u}">{i}</a>\n' for i, u in enumerate(links)) + "</body></html>"
+    ).encode()
     loop = asyncio.get_running_loop()
     for host in HOSTS:
         await loop.create_server(_Handler, host, port, backlog=1024)
@@ -96,6 +100,7 @@ async def _serve(port: int, links: list[str]) -> None:
 
 # The two checkers -----------------------------------------------------------------------------
 
+
 async def _partner_review(links: list[str]) -> tuple[float, int]:
     import aiohttp  # noqa: F401  the engine imports it lazily; import time is not measured (nor linkinator's)
 
@@ -103,16 +108,21 @@ async def _partner_review(links: list[str]) -> tuple[float, int]:
     from partner_review.models.submission import parse_submission
     from partner_review.tasks.links.linkcheck import check_links
 
-    os.environ.update({
-        "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "PARTNER_REVIEW_LINK_HOST_CONCURRENCY": str(PER_HOST),
-        "PARTNER_REVIEW_LINK_REQUEST_INTERVAL_MS": "0",
-    })
+    os.environ.update(
+        {
+            "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "PARTNER_REVIEW_LINK_HOST_CONCURRENCY": str(PER_HOST),
+            "PARTNER_REVIEW_LINK_REQUEST_INTERVAL_MS": "0",
+        }
+    )
     get_settings.cache_clear()
-    submission = parse_submission({
-        "version": 1, "app": {"name": "Bench", "slug": "bench"},
-        "components": [{"type": "source", "name": "Bench", "sample_events": [{"type": "track"}]}],
-    })
+    submission = parse_submission(
+        {
+            "version": 1,
+            "app": {"name": "Bench", "slug": "bench"},
+            "components": [{"type": "source", "name": "Bench", "sample_events": [{"type": "track"}]}],
+        }
+    )
     started = time.perf_counter()
     results = await check_links(submission, doc_links=[(url, i + 1) for i, url in enumerate(links)])
     elapsed = time.perf_counter() - started
@@ -134,7 +144,10 @@ def _linkinator(index_url: str, concurrency: int) -> tuple[float, int]:
     entry = TOOLS / "node_modules" / "linkinator" / "build" / "src" / "index.js"
     out = subprocess.run(
         ["node", "--input-type=module", "-e", LINKINATOR_SCRIPT, index_url, str(concurrency)],
-        capture_output=True, text=True, check=True, env={**os.environ, "LINKINATOR": entry.as_uri()},
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "LINKINATOR": entry.as_uri()},
         timeout=300,
     )
     data = json.loads(out.stdout.strip().splitlines()[-1])
@@ -162,8 +175,11 @@ def main() -> None:
     if not (TOOLS / "node_modules" / "linkinator").exists():
         sys.exit("linkinator is missing: npm install --prefix bench/.tools linkinator@6")
 
-    server = subprocess.Popen([sys.executable, __file__, "--serve", "--port", str(args.port), "--links",
-                               str(args.links)], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--port", str(args.port), "--links", str(args.links)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         if server.stdout.readline().strip() != "ready":
             sys.exit("the loopback server did not start")
@@ -172,8 +188,10 @@ def main() -> None:
         theirs: list[float] = []
         ratios: list[float] = []
         most: dict[str, int] = {}
-        print(f"{args.links} links on {len(HOSTS)} hosts, {DELAY * 1000:.0f} ms per request; "
-              f"{PER_HOST} at once per host (linkinator: concurrency {PER_HOST * len(HOSTS)})")
+        print(
+            f"{args.links} links on {len(HOSTS)} hosts, {DELAY * 1000:.0f} ms per request; "
+            f"{PER_HOST} at once per host (linkinator: concurrency {PER_HOST * len(HOSTS)})"
+        )
         print(f"floor set by delay and limits: {args.links * DELAY / (PER_HOST * len(HOSTS)):.2f} s")
         for round_ in range(args.rounds):
             order = ["partner-review", "linkinator"] if round_ % 2 == 0 else ["linkinator", "partner-review"]
@@ -193,11 +211,15 @@ def main() -> None:
             ours.append(rates["partner-review"])
             theirs.append(rates["linkinator"])
             ratios.append(rates["partner-review"] / rates["linkinator"])
-        print(f"most requests in flight to one host: partner-review {most['partner-review']}, "
-              f"linkinator {most['linkinator']}")
+        print(
+            f"most requests in flight to one host: partner-review {most['partner-review']}, "
+            f"linkinator {most['linkinator']}"
+        )
         print(f"partner-review: median {statistics.median(ours):.0f} links/s (range {min(ours):.0f}-{max(ours):.0f})")
-        print(f"linkinator:     median {statistics.median(theirs):.0f} links/s "
-              f"(range {min(theirs):.0f}-{max(theirs):.0f})")
+        print(
+            f"linkinator:     median {statistics.median(theirs):.0f} links/s "
+            f"(range {min(theirs):.0f}-{max(theirs):.0f})"
+        )
         print(f"ratio per round (back-to-back pairs): {', '.join(f'{r:.2f}' for r in ratios)}")
         print(f"headline: linkcheck speed ratio vs linkinator = {statistics.median(ratios):.2f} (goal >= 1.0)")
     finally:

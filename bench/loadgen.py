@@ -36,6 +36,7 @@ SATURATE = 100_000.0  # requests/s asked of the generator in throughput runs: mo
 
 # Servers (run in a child process: `loadgen.py --serve raw|uvicorn`) -------------------------------
 
+
 class Answer(asyncio.Protocol):
     """HTTP/1.1 keep-alive: for each complete request (headers + Content-Length body), one 200."""
 
@@ -54,10 +55,10 @@ class Answer(asyncio.Protocol):
             length = 0
             if start >= 0:
                 stop = buffer.find(b"\r\n", start, end + 2)
-                length = int(buffer[start + 6:stop])
+                length = int(buffer[start + 6 : stop])
             if len(buffer) < end + 4 + length:
                 break
-            buffer = buffer[end + 4 + length:]
+            buffer = buffer[end + 4 + length :]
             answers += 1
         self.buffer = buffer
         if answers:
@@ -69,8 +70,13 @@ async def bare_asgi(scope, receive, send):
         return
     while (await receive()).get("more_body"):
         pass
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"2")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"{}"})
 
 
@@ -101,7 +107,9 @@ class Server:
         self.kind = kind
 
     def __enter__(self) -> str:
-        self.process = subprocess.Popen([sys.executable, __file__, "--serve", self.kind], stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", self.kind], stdout=subprocess.PIPE, text=True
+        )
         port = self.process.stdout.readline().strip()
         if not port.isdigit():
             self.process.kill()
@@ -119,16 +127,23 @@ class Server:
 
 # Clients ---------------------------------------------------------------------------------------
 
+
 def run_wrk(url: str, seconds: float, connections: int, threads: int, body: bytes) -> float:
     """wrk's requests/s POSTing `body` with the same headers as the generator."""
-    script = "wrk.method = 'POST'\n" + f"wrk.body = {json.dumps(body.decode())}\n" + "".join(
-        f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in HEADERS.items())
+    script = (
+        "wrk.method = 'POST'\n"
+        + f"wrk.body = {json.dumps(body.decode())}\n"
+        + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in HEADERS.items())
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
         lua.write(script)
         lua.flush()
         out = subprocess.run(
             ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", lua.name, url],
-            capture_output=True, text=True, timeout=seconds + 30, check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=True,
         ).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not match:
@@ -146,9 +161,19 @@ def plan_for(url: str, *, rate: float, seconds: float, connections: int, process
 
     events = generate(BODY_VARIANTS if batch is None else min(batch, 500))
     bodies, counts = build_bodies(events, batch_size=batch, max_seq=int(rate * seconds) + 1, settings=get_settings())
-    return Plan(url=url, host="127.0.0.1", address="127.0.0.1", headers=HEADERS, bodies=bodies,
-                events_per_body=counts, rate=rate, duration=seconds, timeout=10.0,
-                connections=max(1, connections // processes), processes=processes)
+    return Plan(
+        url=url,
+        host="127.0.0.1",
+        address="127.0.0.1",
+        headers=HEADERS,
+        bodies=bodies,
+        events_per_body=counts,
+        rate=rate,
+        duration=seconds,
+        timeout=10.0,
+        connections=max(1, connections // processes),
+        processes=processes,
+    )
 
 
 def run_loadgen(plan):
@@ -184,8 +209,10 @@ def main() -> int:
 
     seconds, conns = args.seconds, args.connections
     body = sample_body()
-    print(f"loopback, {seconds:g} s per run, {conns} connections, event body {len(body)} bytes; "
-          f"generator engine aiohttp {aiohttp.__version__}, Python {sys.version.split()[0]}")
+    print(
+        f"loopback, {seconds:g} s per run, {conns} connections, event body {len(body)} bytes; "
+        f"generator engine aiohttp {aiohttp.__version__}, Python {sys.version.split()[0]}"
+    )
 
     with Server("raw") as url:
         wrk1 = run_wrk(url, seconds, conns, 1, body)
@@ -203,17 +230,23 @@ def main() -> int:
     print(f"raw asyncio server  generator x1: {gen1:10,.0f} requests/s   (ratio {gen1 / wrk1:.2f})")
     print(f"raw asyncio server  wrk -t2:      {wrk2:10,.0f} requests/s")
     print(f"raw asyncio server  generator x2: {gen2:10,.0f} requests/s   (ratio {gen2 / wrk2:.2f}, 2 processes)")
-    print(f"open loop at 1,000 requests/s:    {held.responses / seconds:10,.0f} requests/s answered, "
-          f"p99 {held_p99:.1f} ms from the intended send time, {held.unsent} left unsent")
-    print(f"batch mode ({per_batch:.0f} events/batch):   {events_per_s:10,.0f} events/s "
-          f"({batch.responses / seconds:,.0f} batches/s, goal >= 20,000 events/s)")
+    print(
+        f"open loop at 1,000 requests/s:    {held.responses / seconds:10,.0f} requests/s answered, "
+        f"p99 {held_p99:.1f} ms from the intended send time, {held.unsent} left unsent"
+    )
+    print(
+        f"batch mode ({per_batch:.0f} events/batch):   {events_per_s:10,.0f} events/s "
+        f"({batch.responses / seconds:,.0f} batches/s, goal >= 20,000 events/s)"
+    )
     if not args.no_uvicorn:
         with Server("uvicorn") as url:
             wrk_u = run_wrk(url, seconds, conns, 1, body)
             gen_u = run_loadgen(plan_for(url, rate=SATURATE, seconds=seconds, connections=conns)).responses / seconds
         print(f"uvicorn bare ASGI   wrk -t1:      {wrk_u:10,.0f} requests/s")
-        print(f"uvicorn bare ASGI   generator x1: {gen_u:10,.0f} requests/s   (ratio {gen_u / wrk_u:.2f}; "
-              "the server is the ceiling here)")
+        print(
+            f"uvicorn bare ASGI   generator x1: {gen_u:10,.0f} requests/s   (ratio {gen_u / wrk_u:.2f}; "
+            "the server is the ceiling here)"
+        )
     print(f"headline: loadgen/wrk ratio = {gen1 / wrk1:.2f} (goal >= 0.6)")
     return 0
 

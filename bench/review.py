@@ -46,7 +46,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,24 +55,32 @@ sys.path.insert(0, str(ROOT))
 GOAL = 1.3
 VERSIONS = itertools.count(1)
 SECRET = "bench-review-webhook-secret"
-STAGE_TASK_NAMES = ("verify-catalog-fields", "test-destination-end-to-end", "check-source-spec-adherence",
-                    "lint-documentation", "check-partner-page-launch-post-and-links", "test-high-data-volume")
+STAGE_TASK_NAMES = (
+    "verify-catalog-fields",
+    "test-destination-end-to-end",
+    "check-source-spec-adherence",
+    "lint-documentation",
+    "check-partner-page-launch-post-and-links",
+    "test-high-data-volume",
+)
 
 
 def environment(data_dir: Path) -> None:
     for key in [k for k in os.environ if k.startswith("PARTNER_REVIEW_")]:
         del os.environ[key]
-    os.environ.update({
-        "PARTNER_REVIEW_DATA_DIR": str(data_dir),
-        "PARTNER_REVIEW_WEBHOOK_SECRET": SECRET,
-        "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "PARTNER_REVIEW_VOLUME_RATE": "20",
-        "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": "1",
-        "PARTNER_REVIEW_DISPATCH": "local",
-        "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "0.5",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    })
+    os.environ.update(
+        {
+            "PARTNER_REVIEW_DATA_DIR": str(data_dir),
+            "PARTNER_REVIEW_WEBHOOK_SECRET": SECRET,
+            "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "PARTNER_REVIEW_VOLUME_RATE": "20",
+            "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": "1",
+            "PARTNER_REVIEW_DISPATCH": "local",
+            "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "0.5",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+    )
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
 
 
@@ -111,8 +119,11 @@ def decision_for(sid: str):
 
     latest = get_store().latest_review(sid)
     passed = latest is not None and latest[0].verdict == "pass"
-    return Decision(decision="approve" if passed else "request_changes", reviewer="bench@reviewers.example",
-                    comment="" if passed else "Benchmark: the checks did not all pass.")
+    return Decision(
+        decision="approve" if passed else "request_changes",
+        reviewer="bench@reviewers.example",
+        comment="" if passed else "Benchmark: the checks did not all pass.",
+    )
 
 
 def resume_when_waiting(sid: str, timeout: float = 600) -> None:
@@ -142,7 +153,9 @@ async def prefect_timings(flow_run_id: str) -> tuple[datetime, datetime, datetim
     async with get_client() as client:
         states = await client.read_flow_run_states(uuid.UUID(flow_run_id))
         paused = min(s.timestamp for s in states if s.type.value == "PAUSED")
-        tasks = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(flow_run_id)])))
+        tasks = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(flow_run_id)]))
+        )
     stages = [t for t in tasks if t.name.rsplit("-", 1)[0] in STAGE_TASK_NAMES and t.start_time and t.end_time]
     return paused, min(t.start_time for t in stages), max(t.end_time for t in stages)
 
@@ -166,10 +179,15 @@ async def compare(partner: str, site, count: int) -> dict:
                 await run_checks(submission, call=direct)
                 plain.append(time.perf_counter() - t0)
                 continue
-            now = datetime.now(timezone.utc)
-            sid = store.record_delivery(f"cmp-{tag}-{n}", json.dumps(data).encode(), submission,
-                                        received_at=now, ack_due_at=now + timedelta(days=2)).submission_id
-            started = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
+            sid = store.record_delivery(
+                f"cmp-{tag}-{n}",
+                json.dumps(data).encode(),
+                submission,
+                received_at=now,
+                ack_due_at=now + timedelta(days=2),
+            ).submission_id
+            started = datetime.now(UTC)
             running = asyncio.create_task(review_submission(sid))
             await asyncio.to_thread(resume_when_waiting, sid)
             await running
@@ -183,8 +201,11 @@ async def compare(partner: str, site, count: int) -> dict:
             stages.append((last - first).total_seconds())
             before.append((first - started).total_seconds())  # flow run created and started, acknowledgment
             after.append((paused - last).total_seconds())  # results recorded, report artifacts, in_review, pause
-        print(f"  submission {n + 1:2}: plain {plain[-1]:.2f} s, flow to waiting {flow[-1]:.2f} s "
-              f"(stage tasks {stages[-1]:.2f} s)", flush=True)
+        print(
+            f"  submission {n + 1:2}: plain {plain[-1]:.2f} s, flow to waiting {flow[-1]:.2f} s "
+            f"(stage tasks {stages[-1]:.2f} s)",
+            flush=True,
+        )
     return {"plain": plain, "flow": flow, "stages": stages, "before": before, "after": after}
 
 
@@ -215,8 +236,15 @@ def throughput(partner: str, site, count: int, interval: float) -> dict:
                 if delay > 0:
                     time.sleep(delay)
                 body = json.dumps(submission_for(partner, site, n, f"t{tag}")).encode()
-                answer = client.post(f"{base}/webhooks/submissions", content=body, headers={
-                    "content-type": "application/json", DELIVERY_HEADER: f"tp-{tag}-{n}", HEADER: sign(SECRET, body)})
+                answer = client.post(
+                    f"{base}/webhooks/submissions",
+                    content=body,
+                    headers={
+                        "content-type": "application/json",
+                        DELIVERY_HEADER: f"tp-{tag}-{n}",
+                        HEADER: sign(SECRET, body),
+                    },
+                )
                 if answer.status_code != 202:
                     raise RuntimeError(f"delivery {n} answered {answer.status_code}: {answer.text}")
                 sids.append(answer.json()["submission_id"])
@@ -265,10 +293,15 @@ def main() -> int:
         from partner_review.models.settings import get_settings
         from partner_review.partners import running as partner_running
 
-        print(f"{os.cpu_count()} cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
-              "volume stage shortened to 20 requests/s for 1 s; SQLite store; Prefect test server")
-        with prefect_test_harness(server_startup_timeout=120), partner_running("conformant") as partner, \
-                sample_site() as site:
+        print(
+            f"{os.cpu_count()} cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
+            "volume stage shortened to 20 requests/s for 1 s; SQLite store; Prefect test server"
+        )
+        with (
+            prefect_test_harness(server_startup_timeout=120),
+            partner_running("conformant") as partner,
+            sample_site() as site,
+        ):
             get_settings.cache_clear()
             print(f"sample partner {partner}; sample website {site.base_url if site else 'absent (links stage fails)'}")
             # One review first so imports, the Prefect client and the store are warm for both sides.
@@ -281,20 +314,30 @@ def main() -> int:
     plain, flow = statistics.median(c["plain"]), statistics.median(c["flow"])
     ratios = [f / p for f, p in zip(c["flow"], c["plain"])]
     print(f"plain run_checks: median {plain:.2f} s (range {min(c['plain']):.2f}-{max(c['plain']):.2f})")
-    print(f"flow to waiting:  median {flow:.2f} s (range {min(c['flow']):.2f}-{max(c['flow']):.2f}); "
-          f"stage tasks alone median {statistics.median(c['stages']):.2f} s")
-    print(f"flow time outside the stages: before them median {statistics.median(c['before']):.2f} s (flow run "
-          f"creation, start, acknowledgment), after them {statistics.median(c['after']):.2f} s (results recorded, "
-          "two artifacts, in_review, pause)")
-    print(f"per-submission ratio flow/plain: {min(ratios):.2f}-{max(ratios):.2f}; "
-          f"stage tasks/plain {statistics.median(c['stages']) / plain:.2f}")
-    print(f"throughput: {t['finished']} of {args.submissions} reviews finished in {t['wall']:.1f} s wall = "
-          f"{t['finished'] / t['wall'] * 60:.1f} submissions/min (verdicts {t['verdicts']}; deliveries arrived "
-          f"over {(args.submissions - 1) * args.interval:g} s, so this is bounded by the arrival rate)")
+    print(
+        f"flow to waiting:  median {flow:.2f} s (range {min(c['flow']):.2f}-{max(c['flow']):.2f}); "
+        f"stage tasks alone median {statistics.median(c['stages']):.2f} s"
+    )
+    print(
+        f"flow time outside the stages: before them median {statistics.median(c['before']):.2f} s (flow run "
+        f"creation, start, acknowledgment), after them {statistics.median(c['after']):.2f} s (results recorded, "
+        "two artifacts, in_review, pause)"
+    )
+    print(
+        f"per-submission ratio flow/plain: {min(ratios):.2f}-{max(ratios):.2f}; "
+        f"stage tasks/plain {statistics.median(c['stages']) / plain:.2f}"
+    )
+    print(
+        f"throughput: {t['finished']} of {args.submissions} reviews finished in {t['wall']:.1f} s wall = "
+        f"{t['finished'] / t['wall'] * 60:.1f} submissions/min (verdicts {t['verdicts']}; deliveries arrived "
+        f"over {(args.submissions - 1) * args.interval:g} s, so this is bounded by the arrival rate)"
+    )
     for failure in t["failures"][:3]:
         print(f"  reviewer could not decide: {failure[:300]}")
-    print(f"delivery -> acknowledgment sent: p50 {quantile(t['ack'], 0.5):.2f} s, p95 {quantile(t['ack'], 0.95):.2f} s, "
-          f"max {max(t['ack']):.2f} s")
+    print(
+        f"delivery -> acknowledgment sent: p50 {quantile(t['ack'], 0.5):.2f} s, p95 {quantile(t['ack'], 0.95):.2f} s, "
+        f"max {max(t['ack']):.2f} s"
+    )
     print(f"headline: review flow / plain checks wall-time ratio = {flow / plain:.2f} (goal <= {GOAL})")
     return 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from partner_review.models.decision import Decision
 
@@ -17,11 +17,11 @@ def resume(submission_id: str, decision: Decision) -> str:
 
     Returns the flow run id. Raises Refused with the reason otherwise.
     """
-    import partner_review.tasks.pipeline  # noqa: F401  registers every check, so waivers can be validated
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
     from prefect.utilities.asyncutils import run_coro_as_sync
 
+    import partner_review.tasks.pipeline  # noqa: F401  registers every check, so waivers can be validated
     from partner_review.models.store import NotFound, get_store
     from partner_review.tasks.lifecycle.decisions import problems
 
@@ -36,7 +36,7 @@ def resume(submission_id: str, decision: Decision) -> str:
     run, results = latest
     if store.decision_of(run.id) is not None:
         raise Refused(f"submission {submission_id} is already decided")
-    found = problems(decision, stored, results, store.waivers(stored.slug), now=datetime.now(timezone.utc))
+    found = problems(decision, stored, results, store.waivers(stored.slug), now=datetime.now(UTC))
     if found:
         raise Refused("; ".join(found))
 
@@ -46,8 +46,10 @@ def resume(submission_id: str, decision: Decision) -> str:
 
     current = run_coro_as_sync(state())
     if current is None or not current.is_paused():
-        raise Refused(f"the review run of {submission_id} is not waiting for a decision "
-                      f"(its Prefect state is {current.name if current else 'unknown'})")
+        raise Refused(
+            f"the review run of {submission_id} is not waiting for a decision "
+            f"(its Prefect state is {current.name if current else 'unknown'})"
+        )
     resume_flow_run(run.flow_run_id, run_input=decision.model_dump(mode="json"))
     return run.flow_run_id
 

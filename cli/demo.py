@@ -20,16 +20,18 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "submission.json
 
 def _environment(data_dir: Path) -> str:
     secret = secrets.token_hex(16)
-    os.environ.update({
-        "PARTNER_REVIEW_DATA_DIR": str(data_dir),
-        "PARTNER_REVIEW_WEBHOOK_SECRET": secret,
-        "PARTNER_REVIEW_DISPATCH": "local",
-        "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "1",
-        # The demo's partner runs on loopback, which the outbound guard refuses unless allowed.
-        "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    })
+    os.environ.update(
+        {
+            "PARTNER_REVIEW_DATA_DIR": str(data_dir),
+            "PARTNER_REVIEW_WEBHOOK_SECRET": secret,
+            "PARTNER_REVIEW_DISPATCH": "local",
+            "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "1",
+            # The demo's partner runs on loopback, which the outbound guard refuses unless allowed.
+            "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+    )
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.pop("PARTNER_REVIEW_DATABASE_URL", None)
     from partner_review.models.settings import get_settings
@@ -82,7 +84,7 @@ def _try_resume(submission_id: str, decision) -> bool:
     except Refused as error:
         if "not waiting" in str(error):
             return False
-        raise SystemExit(f"partner-review demo: the decision was refused: {error}")
+        raise SystemExit(f"partner-review demo: the decision was refused: {error}") from None
     return True
 
 
@@ -99,12 +101,11 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
     from partner_review.models.decision import Decision
     from partner_review.models.settings import get_settings
     from partner_review.models.store import get_store
+    from partner_review.partners import running as partner_running
+    from partner_review.partners import site_running
     from partner_review.tasks.lifecycle import report
     from partner_review.webhooks.server import running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
-
-    from partner_review.partners import running as partner_running
-    from partner_review.partners import site_running
 
     console.print(f"[bold]partner-review demo[/]  store: {data_dir / 'partner-review.db'}")
     with site_running() as site:
@@ -114,11 +115,17 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
         with partner_running("conformant") as partner, running() as base:
             body = json.dumps(pointed_at(json.loads(EXAMPLE.read_text()), partner, site)).encode()
             console.print(f"sample partner (conformant) at {partner}; the destination's endpoints point there")
-            console.print(f"the partner's website (https://acme.example) is served locally at {site.base_url} "
-                          "over HTTPS; the review trusts its private CA")
+            console.print(
+                f"the partner's website (https://acme.example) is served locally at {site.base_url} "
+                "over HTTPS; the review trusts its private CA"
+            )
             delivery = f"demo-{uuid.uuid4()}"
-            answer = httpx.post(f"{base}/webhooks/submissions", content=body, timeout=30, headers={
-                "content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)})
+            answer = httpx.post(
+                f"{base}/webhooks/submissions",
+                content=body,
+                timeout=30,
+                headers={"content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)},
+            )
             console.print(f"POST {base}/webhooks/submissions -> {answer.status_code} {answer.text}")
             if answer.status_code != 202:
                 console.print("[red]the receiver refused the bundled submission[/]")
@@ -126,11 +133,16 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
             submission_id = answer.json()["submission_id"]
             console.print("reviewing (Prefect's ephemeral API starts on first use; about 10-20 s)...")
             store = get_store()
-            wait_for(lambda: (r := store.latest_review(submission_id)) and r[0].status == "completed",
-                     "the automated checks did not finish")
+            wait_for(
+                lambda: (r := store.latest_review(submission_id)) and r[0].status == "completed",
+                "the automated checks did not finish",
+            )
             console.print(f"the demo plays the reviewer: decision '{decision}', as `partner-review decide` sends it")
-            verdict = Decision(decision=decision.replace("-", "_"), reviewer="demo (auto-decision)",
-                               comment="Decided by `partner-review demo`.")
+            verdict = Decision(
+                decision=decision.replace("-", "_"),
+                reviewer="demo (auto-decision)",
+                comment="Decided by `partner-review demo`.",
+            )
             wait_for(lambda: _try_resume(submission_id, verdict), "the review never waited for a decision")
             wait_for(lambda: store.dispatches()[0].status == "dispatched", "the review did not finish")
     latest = store.latest_review(submission_id)

@@ -34,17 +34,17 @@ def load_submission_file(path: Path):
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise SystemExit(fail(f"{path}: no such file"))
+        raise SystemExit(fail(f"{path}: no such file")) from None
     except OSError as error:
-        raise SystemExit(fail(f"{path}: cannot be read ({error.strerror or error})"))
+        raise SystemExit(fail(f"{path}: cannot be read ({error.strerror or error})")) from None
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SystemExit(fail(f"{path}: not valid JSON ({error})"))
+        raise SystemExit(fail(f"{path}: not valid JSON ({error})")) from None
     try:
         return parse_submission(data)
     except InvalidSubmission as error:
-        raise SystemExit(fail(f"{path}: not a valid submission: {error}"))
+        raise SystemExit(fail(f"{path}: not a valid submission: {error}")) from None
 
 
 @app.command
@@ -257,7 +257,9 @@ def decide(
     from partner_review.cli.decide import main as run_decide
     from partner_review.models.decision import Decision
 
-    chosen = [name for name, on in (("approve", approve), ("request_changes", request_changes), ("reject", reject)) if on]
+    chosen = [
+        name for name, on in (("approve", approve), ("request_changes", request_changes), ("reject", reject)) if on
+    ]
     if len(chosen) != 1:
         return fail("give exactly one of --approve, --request-changes, --reject")
     waive, reason, expires = waive or [], reason or [], expires or []
@@ -265,7 +267,9 @@ def decide(
         return fail("each --waive needs its own --reason and --expires")
     try:
         decision = Decision(
-            decision=chosen[0], comment=comment, reviewer=reviewer or os.environ.get("USER") or "reviewer",
+            decision=chosen[0],
+            comment=comment,
+            reviewer=reviewer or os.environ.get("USER") or "reviewer",
             waivers=[{"check_id": c, "reason": r, "expires": e} for c, r, e in zip(waive, reason, expires)],
         )
     except ValidationError as error:

@@ -25,12 +25,27 @@ class Definition:
 
 
 DEFINITIONS = [
-    Definition("review-submission", "flows/review.py:review_submission",
-               "One submission's review; started by the webhook receiver's dispatcher."),
-    Definition("sla-watch", "flows/sla.py:sla_watch",
-               "Open acknowledgment and decision promises; escalates overdue ones.", cron="0 * * * *"),
-    Definition("graduation-check", "flows/graduation.py:graduation_check",
-               "Public Beta apps with OAuth and enough active customers graduate to Public.", cron="0 6 * * *"),
-    Definition("recheck-live", "flows/recheck.py:recheck_live",
-               "Live apps' pages, links and docs checked again; regressions go to the reviewers.", cron="0 7 * * 1"),
+    Definition(
+        "review-submission",
+        "flows/review.py:review_submission",
+        "One submission's review; started by the webhook receiver's dispatcher.",
+    ),
+    Definition(
+        "sla-watch",
+        "flows/sla.py:sla_watch",
+        "Open acknowledgment and decision promises; escalates overdue ones.",
+        cron="0 * * * *",
+    ),
+    Definition(
+        "graduation-check",
+        "flows/graduation.py:graduation_check",
+        "Public Beta apps with OAuth and enough active customers graduate to Public.",
+        cron="0 6 * * *",
+    ),
+    Definition(
+        "recheck-live",
+        "flows/recheck.py:recheck_live",
+        "Live apps' pages, links and docs checked again; regressions go to the reviewers.",
+        cron="0 7 * * 1",
+    ),
 ]

@@ -14,7 +14,9 @@ def deployments() -> list:
 
     return [
         d.flow().to_deployment(
-            name=d.name, description=d.description, parameters=d.parameters,
+            name=d.name,
+            description=d.description,
+            parameters=d.parameters,
             schedules=[Cron(d.cron, timezone=TIMEZONE)] if d.cron else None,
         )
         for d in DEFINITIONS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact
@@ -28,17 +28,24 @@ async def check_app(submission_id: str, today: date) -> tuple[str, list[Result]]
 
 
 settle = blocking(
-    lambda submission_id, results: graduation.settle(get_store(), get_settings(),
-                                                     get_store().get_submission(submission_id), results),
-    name="graduate-or-ask", retries=2)
+    lambda submission_id, results: graduation.settle(
+        get_store(), get_settings(), get_store().get_submission(submission_id), results
+    ),
+    name="graduate-or-ask",
+    retries=2,
+)
 
 
 @flow(name="graduation-check")
 async def graduation_check(at: datetime | None = None) -> dict:
     """`at` replaces the current time (tests, backfills); scheduled runs leave it empty."""
-    today = (at or datetime.now(timezone.utc)).date()
-    lines = ["# Public Beta apps and their distance to Public", "",
-             "| app | OAuth | button page | active customers | outcome |", "|---|---|---|---|---|"]
+    today = (at or datetime.now(UTC)).date()
+    lines = [
+        "# Public Beta apps and their distance to Public",
+        "",
+        "| app | OAuth | button page | active customers | outcome |",
+        "|---|---|---|---|---|",
+    ]
     outcomes = {}
     for sid in get_store().submissions_in(State.public_beta):
         slug, results = await check_app(sid, today)
@@ -48,6 +55,7 @@ async def graduation_check(at: datetime | None = None) -> dict:
         lines.append(f"| {report.escape(slug, 100)} | " + " | ".join(cells) + f" | {outcome} |")
     if not outcomes:
         lines.append("| (no Public Beta apps) | | | | |")
-    await acreate_markdown_artifact(key="graduation", markdown="\n".join(lines) + "\n",
-                                    description=f"Graduation check of {today}")
+    await acreate_markdown_artifact(
+        key="graduation", markdown="\n".join(lines) + "\n", description=f"Graduation check of {today}"
+    )
     return outcomes

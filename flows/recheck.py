@@ -22,8 +22,9 @@ async def recheck_app(submission_id: str) -> tuple[str, list[str]]:
     stored = store.get_submission(submission_id)
     markdown = stored.submission.app.docs.segment_markdown
     links, anchors = pipeline.links_and_anchors(markdown) if markdown else ([], set())
-    results = (list(await pipeline.lint_documentation(stored.submission))
-               + list(await pipeline.check_links(stored.submission, doc_links=links, doc_anchors=anchors)))
+    results = list(await pipeline.lint_documentation(stored.submission)) + list(
+        await pipeline.check_links(stored.submission, doc_links=links, doc_anchors=anchors)
+    )
     launched = store.latest_review(submission_id)  # the review the app was approved on is the baseline
     found = regressions(launched[1] if launched else [], results)
     run_id = store.start_review_run(submission_id, None, kind="recheck")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
@@ -16,12 +16,11 @@ from partner_review.models.decision import Decision
 from partner_review.models.lifecycle import State
 from partner_review.models.settings import get_settings
 from partner_review.models.store import StoredSubmission, get_store
-from partner_review.tasks.lifecycle import decisions
-from partner_review.tasks.lifecycle import report
+from partner_review.tasks.lifecycle import decisions, report
 from partner_review.tasks.lifecycle.acknowledge import acknowledge
 from partner_review.tasks.lifecycle.diff import Diff, compare
-from partner_review.tasks.pipeline import run_checks
 from partner_review.tasks.lifecycle.waivers import apply_waivers, in_force
+from partner_review.tasks.pipeline import run_checks
 
 
 def run_name() -> str:
@@ -35,7 +34,7 @@ def artifact_key(slug: str, suffix: str = "") -> str:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _acknowledge(submission_id: str):
@@ -48,22 +47,32 @@ def _diff(stored: StoredSubmission, results: list[Result]) -> Diff | None:
     if not stored.previous_id or not (previous := store.latest_review(stored.previous_id)):
         return None
     before = store.get_submission(stored.previous_id)
-    return compare(before.submission.public_dict(), previous[1], stored.submission.public_dict(), results,
-                   previous_id=before.id, previous_version=before.version)
+    return compare(
+        before.submission.public_dict(),
+        previous[1],
+        stored.submission.public_dict(),
+        results,
+        previous_id=before.id,
+        previous_version=before.version,
+    )
 
 
 def _apply(submission_id: str, review_run_id: int, decision: Decision) -> list[Result]:
     store = get_store()
     stored = store.get_submission(submission_id)
-    return decisions.apply(store, get_settings(), stored, review_run_id, decision,
-                           store.results_of(review_run_id), now=now())
+    return decisions.apply(
+        store, get_settings(), stored, review_run_id, decision, store.results_of(review_run_id), now=now()
+    )
 
 
 acknowledge_submission = blocking(_acknowledge, name="acknowledge-submission", retries=3)
-record_results = blocking(lambda run_id, results, v: get_store().save_results(run_id, results, v), name="record-results")
+record_results = blocking(
+    lambda run_id, results, v: get_store().save_results(run_id, results, v), name="record-results"
+)
 start_review = blocking(
     lambda submission_id: get_store().transition(
-        submission_id, State.in_review, actor="partner-review", reason="automated checks finished"),
+        submission_id, State.in_review, actor="partner-review", reason="automated checks finished"
+    ),
     name="start-review",
 )
 apply_decision = blocking(_apply, name="apply-decision", retries=3)
@@ -73,16 +82,29 @@ async def publish_report(stored: StoredSubmission, results: list[Result], facts:
     """The reviewer's report as per-app artifacts (the UI keeps the app's history under one key)."""
     waivers = get_store().waivers(stored.slug)
     shown, notes = apply_waivers(results, waivers, now=now())
-    facts = facts + notes + [f"Waiver in force: {w.check_id} by {report.escape(w.owner, 100)} until "
-                             f"{w.expires_at:%Y-%m-%d} ({report.escape(w.reason, 200)})" for w in in_force(waivers, now=now())]
+    facts = (
+        facts
+        + notes
+        + [
+            f"Waiver in force: {w.check_id} by {report.escape(w.owner, 100)} until "
+            f"{w.expires_at:%Y-%m-%d} ({report.escape(w.reason, 200)})"
+            for w in in_force(waivers, now=now())
+        ]
+    )
     if diff := _diff(stored, results):
-        facts += [f"Resubmission of submission `{diff.previous_id}`."] + [report.escape(line, 1000) for line in diff.lines()]
+        facts += [f"Resubmission of submission `{diff.previous_id}`."] + [
+            report.escape(line, 1000) for line in diff.lines()
+        ]
     title = f"Review of {report.escape(stored.submission.app.name, 100)} v{stored.version}"
     outcome = verdict(shown)
-    await acreate_markdown_artifact(markdown=report.markdown(title, shown, facts=facts),
-                                    key=artifact_key(stored.slug), description=f"Review report, verdict {outcome}")
-    await acreate_table_artifact(table=report.table(shown), key=artifact_key(stored.slug, "-results"),
-                                 description="Every check result")
+    await acreate_markdown_artifact(
+        markdown=report.markdown(title, shown, facts=facts),
+        key=artifact_key(stored.slug),
+        description=f"Review report, verdict {outcome}",
+    )
+    await acreate_table_artifact(
+        table=report.table(shown), key=artifact_key(stored.slug, "-results"), description="Every check result"
+    )
     return outcome
 
 
@@ -110,25 +132,31 @@ async def review_submission(submission_id: str) -> dict:
         ack = await acknowledge_submission(submission_id)
         results = await run_checks(stored.submission, call=as_task)
         await record_results(run_id, results, verdict(apply_waivers(results, store.waivers(stored.slug), now=now())[0]))
-        await publish_report(stored, results, facts=[
-            f"Submission `{stored.id}`, version {stored.version}",
-            f"Received {stored.received_at:%Y-%m-%d %H:%M} UTC; acknowledgment due {ack.due_at:%Y-%m-%d %H:%M} UTC, "
-            f"sent {ack.acknowledged_at:%Y-%m-%d %H:%M} UTC ({'on time' if ack.on_time else 'LATE'}) via {ack.channel}",
-        ])
+        await publish_report(
+            stored,
+            results,
+            facts=[
+                f"Submission `{stored.id}`, version {stored.version}",
+                f"Received {stored.received_at:%Y-%m-%d %H:%M} UTC; acknowledgment due {ack.due_at:%Y-%m-%d %H:%M} UTC, "
+                f"sent {ack.acknowledged_at:%Y-%m-%d %H:%M} UTC ({'on time' if ack.on_time else 'LATE'}) via {ack.channel}",
+            ],
+        )
         await start_review(submission_id)
 
     results = store.results_of(run_id)
     attempt = 1
     while True:
         decision = await wait_for_decision(attempt)
-        refused = decisions.problems(decision, store.get_submission(submission_id), results,
-                                     store.waivers(stored.slug), now=now())
+        refused = decisions.problems(
+            decision, store.get_submission(submission_id), results, store.waivers(stored.slug), now=now()
+        )
         if store.decision_of(run_id) is not None or not refused:
             break
         logger.warning("decision refused, asking again: %s", "; ".join(refused))
         await acreate_markdown_artifact(
             key=artifact_key(stored.slug, "-decision"),
-            markdown="# Decision refused, please decide again\n\n" + "\n".join(f"- {report.escape(p, 1000)}" for p in refused),
+            markdown="# Decision refused, please decide again\n\n"
+            + "\n".join(f"- {report.escape(p, 1000)}" for p in refused),
         )
         attempt += 1
 
@@ -138,8 +166,12 @@ async def review_submission(submission_id: str) -> dict:
     await acreate_markdown_artifact(
         key=artifact_key(stored.slug, "-decision"),
         markdown=f"# Decision on {report.escape(stored.submission.app.name, 100)} v{stored.version}: "
-                 f"{decision.decision}\n\n- Reviewer: {report.escape(decision.reviewer, 200)}\n"
-                 f"- Comment: {report.escape(decision.comment, 2000)}\n- Verdict with waivers: {outcome}\n",
+        f"{decision.decision}\n\n- Reviewer: {report.escape(decision.reviewer, 200)}\n"
+        f"- Comment: {report.escape(decision.comment, 2000)}\n- Verdict with waivers: {outcome}\n",
     )
-    return {"submission_id": submission_id, "verdict": outcome, "decision": decision.decision,
-            "state": str(store.get_submission(submission_id).state)}
+    return {
+        "submission_id": submission_id,
+        "verdict": outcome,
+        "decision": decision.decision,
+        "state": str(store.get_submission(submission_id).state),
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
@@ -25,9 +25,12 @@ watch = blocking(_watch, name="check-open-slas", retries=2)
 @flow(name="sla-watch")
 async def sla_watch(at: datetime | None = None) -> dict:
     """`at` replaces the current time (backfills and tests); scheduled runs leave it empty."""
-    now = (at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (at or datetime.now(UTC)).astimezone(UTC)
     rows, escalated = await watch(now)
-    await acreate_table_artifact(key="sla-watch", table=rows or [{"status": "no open promises"}],
-                                 description=f"Open SLAs at {now:%Y-%m-%d %H:%M} UTC")
+    await acreate_table_artifact(
+        key="sla-watch",
+        table=rows or [{"status": "no open promises"}],
+        description=f"Open SLAs at {now:%Y-%m-%d %H:%M} UTC",
+    )
     get_run_logger().info("%d open SLAs, %d escalated now", len(rows), len(escalated))
     return {"open": len(rows), "escalated": escalated}

@@ -8,7 +8,7 @@ submission arrives outside a business day the clock starts at 00:00 of the next 
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -40,5 +40,4 @@ def add_business_days(received: datetime, days: int, *, country: str, tz: str) -
             day += timedelta(days=1)
     # Wall-clock time on the due day; a time skipped by a DST change lands just after it.
     due = datetime.combine(day, clock, tzinfo=zone)
-    return due.astimezone(timezone.utc)
-
+    return due.astimezone(UTC)

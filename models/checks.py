@@ -15,8 +15,9 @@ Each check declares its metadata next to its logic (Airbyte connectors_qa style)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -54,8 +55,12 @@ class Check:
 
     def _result(self, outcome: Outcome, message: str, evidence: dict[str, Any]) -> Result:
         return Result(
-            check=self.id, stage=self.stage, severity=self.severity, outcome=outcome,
-            message=message, evidence=evidence,
+            check=self.id,
+            stage=self.stage,
+            severity=self.severity,
+            outcome=outcome,
+            message=message,
+            evidence=evidence,
         )
 
     def passed(self, message: str = "", **evidence: Any) -> Result:
@@ -80,9 +85,7 @@ class DuplicateCheck(ValueError):
 REGISTRY: dict[str, Check] = {}
 
 
-def register(
-    id: str, title: str, *, stage: Stage, severity: Severity, remedy: str, network: bool = False
-) -> Check:
+def register(id: str, title: str, *, stage: Stage, severity: Severity, remedy: str, network: bool = False) -> Check:
     if id in REGISTRY:
         raise DuplicateCheck(f"check id {id} is declared twice")
     check = Check(id=id, title=title, stage=stage, severity=severity, remedy=remedy, network=network)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
@@ -11,7 +11,7 @@ from sqlalchemy.types import DateTime, TypeDecorator
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -25,11 +25,11 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -90,7 +90,9 @@ class ReviewRunRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
-    kind: Mapped[str] = mapped_column(String(16), default="review", server_default="review")  # review | graduation | recheck
+    kind: Mapped[str] = mapped_column(
+        String(16), default="review", server_default="review"
+    )  # review | graduation | recheck
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed
     verdict: Mapped[str | None] = mapped_column(String(8))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,4 +26,6 @@ class Decision(BaseModel):
     decision: DecisionKind = Field(description="approve, request_changes or reject")
     reviewer: str = Field(min_length=1, max_length=200, description="Who decides (name or e-mail)")
     comment: str = Field("", max_length=5000, description="Sent to the partner with the decision")
-    waivers: list[WaiverRequest] = Field(default_factory=list, description="Failing checks to accept, each with reason and expiry")
+    waivers: list[WaiverRequest] = Field(
+        default_factory=list, description="Failing checks to accept, each with reason and expiry"
+    )

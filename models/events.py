@@ -14,29 +14,47 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from partner_review.models.spec import CALL_TYPES
 
-START = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 LIBRARY = {"name": "partner-review", "version": "0.1.0"}
 
 _FIRST = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Margaret", "Dennis", "Barbara", "Ken", "Radia"]
 _LAST = ["Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Ritchie", "Liskov", "Thompson", "Perlman"]
-_CITIES = [("Paris", "FR", "75011"), ("San Francisco", "US", "94107"), ("Berlin", "DE", "10115"), ("Lisbon", "PT", "1100-148")]
+_CITIES = [
+    ("Paris", "FR", "75011"),
+    ("San Francisco", "US", "94107"),
+    ("Berlin", "DE", "10115"),
+    ("Lisbon", "PT", "1100-148"),
+]
 _COMPANIES = [("Initech", "Software"), ("Globex", "Energy"), ("Umbrella", "Healthcare"), ("Hooli", "Internet")]
-_PAGES = [("Home", "/", "Acme"), ("Pricing", "/pricing", "Pricing - Acme"), ("Docs", "/docs", "Docs - Acme"),
-          ("Signup", "/signup", "Sign up - Acme")]
+_PAGES = [
+    ("Home", "/", "Acme"),
+    ("Pricing", "/pricing", "Pricing - Acme"),
+    ("Docs", "/docs", "Docs - Acme"),
+    ("Signup", "/signup", "Sign up - Acme"),
+]
 _SCREENS = ["Dashboard", "Settings", "Report Detail", "Onboarding"]
-_EVENTS = [("Report Viewed", {"report_name": "Funnel"}), ("Dashboard Shared", {"dashboard_id": "d-42", "channel": "email"}),
-           ("Alert Created", {"alert_type": "threshold", "threshold": 12.5}), ("Export Requested", {"format": "csv", "rows": 1200})]
-_PRODUCTS = [("p-100", "SKU-100", "Monopoly: 3rd Edition", "Games", "Hasbro", 19.0),
-             ("p-205", "SKU-205", "Uno Card Game", "Games", "Mattel", 3.0),
-             ("p-317", "SKU-317", "Mechanical Keyboard", "Electronics", "Keyco", 89.5),
-             ("p-422", "SKU-422", "Espresso Beans 1kg", "Grocery", "Roastery", 24.9)]
-_AGENTS = ["Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
-           "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"]
+_EVENTS = [
+    ("Report Viewed", {"report_name": "Funnel"}),
+    ("Dashboard Shared", {"dashboard_id": "d-42", "channel": "email"}),
+    ("Alert Created", {"alert_type": "threshold", "threshold": 12.5}),
+    ("Export Requested", {"format": "csv", "rows": 1200}),
+]
+_PRODUCTS = [
+    ("p-100", "SKU-100", "Monopoly: 3rd Edition", "Games", "Hasbro", 19.0),
+    ("p-205", "SKU-205", "Uno Card Game", "Games", "Mattel", 3.0),
+    ("p-317", "SKU-317", "Mechanical Keyboard", "Electronics", "Keyco", 89.5),
+    ("p-422", "SKU-422", "Espresso Beans 1kg", "Grocery", "Roastery", 24.9),
+]
+_AGENTS = [
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+]
 
 SEMANTIC = ("Order Completed", "Product Viewed", "Product Added", "Checkout Started")
 
@@ -110,21 +128,31 @@ class EventFactory:
             "lastName": last,
             "name": f"{first} {last}",
             "age": rng.randrange(18, 80),
-            "createdAt": "2024-03-0%dT09:30:00Z" % rng.randrange(1, 9),
+            "createdAt": f"2024-03-0{rng.randrange(1, 9)}T09:30:00Z",
             "address": {"city": city, "country": country, "postalCode": postal, "street": "1 Main Street"},
             "company": {"name": company, "industry": industry, "employee_count": rng.randrange(5, 5000)},
             "plan": rng.choice(["free", "pro", "enterprise"]),
         }
         return self._common("identify", traits=traits, **fields)
 
-    def track(self, event: str | None = None, properties: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    def track(
+        self, event: str | None = None, properties: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
         name, default = self.rng.choice(_EVENTS)
-        return self._common("track", event=event or name, properties=dict(properties if properties is not None else default), **fields)
+        return self._common(
+            "track", event=event or name, properties=dict(properties if properties is not None else default), **fields
+        )
 
     def page(self, **fields: Any) -> dict[str, Any]:
         name, path, title = self.rng.choice(_PAGES)
-        properties = {"name": name, "path": path, "title": title, "url": f"https://acme.example{path}",
-                      "referrer": "https://www.google.com/", "search": ""}
+        properties = {
+            "name": name,
+            "path": path,
+            "title": title,
+            "url": f"https://acme.example{path}",
+            "referrer": "https://www.google.com/",
+            "search": "",
+        }
         return self._common("page", name=name, category="Marketing", properties=properties, **fields)
 
     def screen(self, **fields: Any) -> dict[str, Any]:
@@ -133,8 +161,13 @@ class EventFactory:
 
     def group(self, **fields: Any) -> dict[str, Any]:
         company, industry = self.rng.choice(_COMPANIES)
-        traits = {"name": company, "industry": industry, "employees": self.rng.randrange(5, 5000),
-                  "plan": "enterprise", "website": f"https://{company.lower()}.example"}
+        traits = {
+            "name": company,
+            "industry": industry,
+            "employees": self.rng.randrange(5, 5000),
+            "plan": "enterprise",
+            "website": f"https://{company.lower()}.example",
+        }
         return self._common("group", groupId=f"g-{company.lower()}", traits=traits, **fields)
 
     def alias(self, **fields: Any) -> dict[str, Any]:
@@ -150,25 +183,53 @@ class EventFactory:
     def _products(self, count: int) -> list[dict[str, Any]]:
         out = []
         for position, (pid, sku, name, category, brand, price) in enumerate(self.rng.sample(_PRODUCTS, count), 1):
-            out.append({"product_id": pid, "sku": sku, "name": name, "category": category, "brand": brand,
-                        "price": price, "quantity": self.rng.randrange(1, 4), "position": position,
-                        "url": f"https://shop.acme.example/p/{pid}"})
+            out.append(
+                {
+                    "product_id": pid,
+                    "sku": sku,
+                    "name": name,
+                    "category": category,
+                    "brand": brand,
+                    "price": price,
+                    "quantity": self.rng.randrange(1, 4),
+                    "position": position,
+                    "url": f"https://shop.acme.example/p/{pid}",
+                }
+            )
         return out
 
     def order_completed(self, **fields: Any) -> dict[str, Any]:
         products = self._products(self.rng.randrange(1, 4))
         subtotal = round(sum(p["price"] * p["quantity"] for p in products), 2)
-        properties = {"checkout_id": f"c-{self.rng.randrange(10**6)}", "order_id": f"o-{self.rng.randrange(10**6)}",
-                      "affiliation": "Acme Store", "subtotal": subtotal, "shipping": 4.5, "tax": round(subtotal * 0.2, 2),
-                      "total": round(subtotal * 1.2 + 4.5, 2), "revenue": subtotal, "discount": 0, "coupon": "WELCOME",
-                      "currency": "USD", "products": products}
+        properties = {
+            "checkout_id": f"c-{self.rng.randrange(10**6)}",
+            "order_id": f"o-{self.rng.randrange(10**6)}",
+            "affiliation": "Acme Store",
+            "subtotal": subtotal,
+            "shipping": 4.5,
+            "tax": round(subtotal * 0.2, 2),
+            "total": round(subtotal * 1.2 + 4.5, 2),
+            "revenue": subtotal,
+            "discount": 0,
+            "coupon": "WELCOME",
+            "currency": "USD",
+            "products": products,
+        }
         return self.track("Order Completed", properties, **fields)
 
     def checkout_started(self, **fields: Any) -> dict[str, Any]:
         products = self._products(self.rng.randrange(1, 4))
         value = round(sum(p["price"] * p["quantity"] for p in products), 2)
-        properties = {"order_id": f"o-{self.rng.randrange(10**6)}", "affiliation": "Acme Store", "value": value,
-                      "revenue": value, "shipping": 4.5, "tax": round(value * 0.2, 2), "currency": "EUR", "products": products}
+        properties = {
+            "order_id": f"o-{self.rng.randrange(10**6)}",
+            "affiliation": "Acme Store",
+            "value": value,
+            "revenue": value,
+            "shipping": 4.5,
+            "tax": round(value * 0.2, 2),
+            "currency": "EUR",
+            "products": products,
+        }
         return self.track("Checkout Started", properties, **fields)
 
     def product_viewed(self, **fields: Any) -> dict[str, Any]:
@@ -198,7 +259,7 @@ class EventFactory:
         """A Tracking API batch body: `{"batch": [...], "sentAt": ...}`."""
         return {"batch": self.events(count, calls), "sentAt": self.timestamp()}
 
-    def stream(self, pool: int = 256, calls: tuple[str, ...] = CALL_TYPES, prefix: str | None = None) -> "Stream":
+    def stream(self, pool: int = 256, calls: tuple[str, ...] = CALL_TYPES, prefix: str | None = None) -> Stream:
         return Stream(self.events(pool, calls), prefix=prefix or f"{self.rng.getrandbits(32):08x}", start=self.start)
 
 
@@ -230,7 +291,7 @@ class Stream:
     def _ids(self) -> tuple[int, str, str]:
         n = self.count
         self.count += 1
-        stamp = datetime.fromtimestamp(self.epoch + n / 1000, timezone.utc).isoformat(timespec="milliseconds")
+        stamp = datetime.fromtimestamp(self.epoch + n / 1000, UTC).isoformat(timespec="milliseconds")
         return n, f"{self.prefix}-{n:010d}", stamp.replace("+00:00", "Z")
 
     def next(self) -> dict[str, Any]:

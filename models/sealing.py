@@ -40,4 +40,6 @@ class Sealer:
         try:
             return json.loads(self._fernet.decrypt(token))
         except InvalidToken:
-            raise SealError("stored secrets cannot be opened with this key (was PARTNER_REVIEW_SECRET_KEY changed?)") from None
+            raise SealError(
+                "stored secrets cannot be opened with this key (was PARTNER_REVIEW_SECRET_KEY changed?)"
+            ) from None

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing import Annotated
 
 
 class Settings(BaseSettings):
@@ -25,7 +25,9 @@ class Settings(BaseSettings):
 
     # Webhook receiver
     webhook_secret: SecretStr = Field(SecretStr(""), description="Shared HMAC key for signed webhooks.")
-    webhook_tolerance_seconds: int = Field(300, ge=1, description="Largest clock difference a signature timestamp may have.")
+    webhook_tolerance_seconds: int = Field(
+        300, ge=1, description="Largest clock difference a signature timestamp may have."
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest webhook body accepted (413 above).")
     api_token: SecretStr | None = Field(None, description="Bearer token for GET /submissions/{id}.")
     dispatch: str = Field(
@@ -33,23 +35,31 @@ class Settings(BaseSettings):
         pattern="^(deployment|local|off)$",
         description="How the receiver starts reviews: a Prefect deployment run, an in-process flow run, or not at all.",
     )
-    review_deployment: str = Field("review-submission/review-submission", description="Deployment the dispatcher starts (flow/deployment).")
+    review_deployment: str = Field(
+        "review-submission/review-submission", description="Deployment the dispatcher starts (flow/deployment)."
+    )
     dispatch_interval_seconds: float = Field(5.0, gt=0, description="How often pending dispatches are retried.")
 
     # Acknowledgment (REVIEW_RULES section 1)
     ack_business_days: int = Field(2, ge=0, description="Business days within which a submission is acknowledged.")
-    holiday_country: str = Field("US", description="Country whose public holidays are not business days (`holidays` codes).")
+    holiday_country: str = Field(
+        "US", description="Country whose public holidays are not business days (`holidays` codes)."
+    )
     timezone: str = Field("America/Los_Angeles", description="Timezone business days are counted in.")
 
     # Notifications
-    smtp_host: str | None = Field(None, description="SMTP server; unset: messages are recorded in the outbox and logged.")
+    smtp_host: str | None = Field(
+        None, description="SMTP server; unset: messages are recorded in the outbox and logged."
+    )
     smtp_port: int = Field(25, description="SMTP port.")
     smtp_username: str | None = Field(None, description="SMTP login (with smtp_password).")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     mail_from: str = Field("partner-review@localhost", description="From address of every message.")
     reviewers_email: str = Field("reviewers@localhost", description="Where escalations and reminders go.")
-    slack_webhook_url: SecretStr | None = Field(None, description="Slack-compatible incoming webhook; each message is posted there too.")
+    slack_webhook_url: SecretStr | None = Field(
+        None, description="Slack-compatible incoming webhook; each message is posted there too."
+    )
 
     # Reviewer decision (the flow waits in the Prefect UI)
     decision_timeout_days: int = Field(30, ge=1, description="A review not decided within this many days fails.")
@@ -65,8 +75,13 @@ class Settings(BaseSettings):
     description_max_chars: int = Field(500, description="Longest catalog description, in characters of text.")
     description_max_images: int = Field(2, description="Images a catalog description may hold.")
     oauth_max_redirect_uris: int = Field(5, description="OAuth redirect URIs allowed.")
-    utm_query: str = Field("utm_source=segmentio&utm_medium=docs&utm_campaign=partners", description="UTM parameters links to the platform must carry.")
-    catalog_url_prefix: str = Field("https://segment.com/catalog/integrations/", description="The catalog listing URL is this plus the slug.")
+    utm_query: str = Field(
+        "utm_source=segmentio&utm_medium=docs&utm_campaign=partners",
+        description="UTM parameters links to the platform must carry.",
+    )
+    catalog_url_prefix: str = Field(
+        "https://segment.com/catalog/integrations/", description="The catalog listing URL is this plus the slug."
+    )
 
     # Documentation linter (REVIEW_RULES section 3)
     docs_max_bytes: int = Field(128 * 1024, ge=1024, description="Largest doc page linted (larger: one finding).")
@@ -74,7 +89,9 @@ class Settings(BaseSettings):
     docs_max_findings_per_check: int = Field(25, ge=1, description="Findings listed per check and page.")
     svg_max_bytes: int = Field(1024 * 1024, ge=1024, description="Largest inline logo or mark SVG analysed.")
     svg_max_depth: int = Field(100, ge=2, description="Deepest element nesting accepted in an SVG.")
-    mark_square_tolerance: float = Field(0.01, ge=0, lt=1, description="Relative width/height difference a square mark may have.")
+    mark_square_tolerance: float = Field(
+        0.01, ge=0, lt=1, description="Relative width/height difference a square mark may have."
+    )
 
     # Outbound HTTP (the safe client)
     allowed_networks: Annotated[list[str], NoDecode] = Field(
@@ -87,7 +104,9 @@ class Settings(BaseSettings):
     )
     http_max_response_bytes: int = Field(5 * 1024 * 1024, ge=1024, description="Cap on a response body.")
     http_max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed, each re-vetted.")
-    ca_file: Path | None = Field(None, description="Extra CA certificates (PEM) the outbound client trusts, e.g. a private CA")
+    ca_file: Path | None = Field(
+        None, description="Extra CA certificates (PEM) the outbound client trusts, e.g. a private CA"
+    )
 
     # Partner page, launch post and link check (REVIEW_RULES section 1)
     platform_name: str = Field("Segment", description="The platform a partner page may name instead of the app.")
@@ -96,7 +115,8 @@ class Settings(BaseSettings):
     link_retries: int = Field(2, ge=0, le=10, description="Retries on transport errors, 429 and 5xx.")
     link_retry_after_max_seconds: float = Field(10.0, ge=0, description="Cap on a server's Retry-After.")
     link_accepted_status: str = Field(
-        "200-299", pattern=r"^\s*\d{3}(\s*-\s*\d{3})?(\s*,\s*\d{3}(\s*-\s*\d{3})?)*\s*$",
+        "200-299",
+        pattern=r"^\s*\d{3}(\s*-\s*\d{3})?(\s*,\s*\d{3}(\s*-\s*\d{3})?)*\s*$",
         description="Status codes a live link may answer, e.g. `200-299,403`.",
     )
 
@@ -120,10 +140,18 @@ class Settings(BaseSettings):
         1000.0, gt=0, description="Highest target accepted: Segment's recommended maximum requests/s."
     )
     volume_max_duration_seconds: float = Field(600.0, gt=0, description="Longest load test accepted.")
-    volume_timeout_seconds: float = Field(5.0, gt=0, description="Total time one request may take (the 5 s answer rule).")
-    volume_p99_seconds: float = Field(5.0, gt=0, description="Highest p99 latency that passes, from the intended send time.")
-    volume_max_error_ratio: float = Field(0.01, ge=0, le=1, description="Error share that fails (errors must stay under it).")
-    volume_min_rate_ratio: float = Field(0.95, gt=0, le=1, description="Share of the target rate that must be achieved.")
+    volume_timeout_seconds: float = Field(
+        5.0, gt=0, description="Total time one request may take (the 5 s answer rule)."
+    )
+    volume_p99_seconds: float = Field(
+        5.0, gt=0, description="Highest p99 latency that passes, from the intended send time."
+    )
+    volume_max_error_ratio: float = Field(
+        0.01, ge=0, le=1, description="Error share that fails (errors must stay under it)."
+    )
+    volume_min_rate_ratio: float = Field(
+        0.95, gt=0, le=1, description="Share of the target rate that must be achieved."
+    )
     volume_batch: bool = Field(False, description="Send batches to the batch endpoint instead of single events.")
     volume_batch_size: int = Field(100, ge=1, le=2500, description="Events per batch request in batch mode.")
     volume_batch_max_events: int = Field(2500, ge=1, description="Spec limit: events per batch.")
@@ -131,7 +159,9 @@ class Settings(BaseSettings):
     volume_event_max_bytes: int = Field(32 * 1024, ge=256, description="Spec limit: bytes per event.")
     volume_connections: int = Field(256, ge=1, le=10_000, description="Requests in flight at most (open connections).")
     volume_rate_per_process: float = Field(
-        2000.0, gt=0, description="Rate one load process is trusted to hold; above it the rate is split across processes."
+        2000.0,
+        gt=0,
+        description="Rate one load process is trusted to hold; above it the rate is split across processes.",
     )
 
     @field_validator("allowed_networks", mode="before")

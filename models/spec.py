@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
@@ -25,16 +25,57 @@ from pydantic_core import PydanticCustomError
 CALL_TYPES: tuple[str, ...] = ("identify", "track", "page", "screen", "group", "alias")
 TIMESTAMP_FIELDS: tuple[str, ...] = ("timestamp", "sentAt", "receivedAt", "originalTimestamp")
 RESERVED_CONTEXT_KEYS: tuple[str, ...] = (
-    "active", "app", "campaign", "device", "ip", "library", "locale", "network", "os", "page",
-    "referrer", "screen", "timezone", "groupId", "traits", "userAgent", "userAgentData", "channel",
+    "active",
+    "app",
+    "campaign",
+    "device",
+    "ip",
+    "library",
+    "locale",
+    "network",
+    "os",
+    "page",
+    "referrer",
+    "screen",
+    "timezone",
+    "groupId",
+    "traits",
+    "userAgent",
+    "userAgentData",
+    "channel",
 )
 RESERVED_TRAITS: tuple[str, ...] = (
-    "address", "age", "avatar", "birthday", "company", "createdAt", "description", "email",
-    "firstName", "gender", "id", "lastName", "name", "phone", "title", "username", "website",
+    "address",
+    "age",
+    "avatar",
+    "birthday",
+    "company",
+    "createdAt",
+    "description",
+    "email",
+    "firstName",
+    "gender",
+    "id",
+    "lastName",
+    "name",
+    "phone",
+    "title",
+    "username",
+    "website",
 )
 RESERVED_GROUP_TRAITS: tuple[str, ...] = (
-    "address", "avatar", "createdAt", "description", "email", "employees", "id", "industry",
-    "name", "phone", "website", "plan",
+    "address",
+    "avatar",
+    "createdAt",
+    "description",
+    "email",
+    "employees",
+    "id",
+    "industry",
+    "name",
+    "phone",
+    "website",
+    "plan",
 )
 RESERVED_TRACK_PROPERTIES: tuple[str, ...] = ("revenue", "currency", "value")
 RESERVED_PAGE_PROPERTIES: tuple[str, ...] = ("name", "path", "referrer", "search", "title", "url", "keywords")
@@ -85,49 +126,121 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.id: rule
     for rule in (
-        Rule("SPEC-001", "Every event is a JSON object", "blocker",
-             "Send each event as a JSON object (`{...}`), one per array item or line."),
-        Rule("SPEC-002", "`type` is one of identify, track, page, screen, group, alias", "blocker",
-             "Set `type` to one of the six Spec calls, in lowercase."),
-        Rule("SPEC-003", "Every event has a userId or an anonymousId", "blocker",
-             "Set `userId` (or `anonymousId` for a visitor not yet known) on every event."),
-        Rule("SPEC-004", "A source sets userId on every call", "blocker",
-             "Set `userId` on every event the source sends; sources must identify the user.", True),
-        Rule("SPEC-005", "Fields required by the call are present", "blocker",
-             "track needs `event`, group needs `groupId`, alias needs `userId` and `previousId`."),
-        Rule("SPEC-006", "Common fields have their Spec types", "blocker",
-             "Use strings for ids and names, objects for `context`, `integrations`, `traits` and `properties`."),
-        Rule("SPEC-007", "messageId is at most 100 characters", "blocker",
-             "Use a short unique messageId, such as a UUID (36 characters)."),
-        Rule("SPEC-008", "Timestamps are ISO-8601 date-times with a time zone", "blocker",
-             "Format timestamp, sentAt, receivedAt and originalTimestamp like `2026-11-20T10:00:00.000Z`."),
-        Rule("SPEC-009", "Reserved context keys have their Spec types", "blocker",
-             "Give reserved context keys (ip, library, locale, page, ...) the types of the Spec's Common Fields."),
-        Rule("SPEC-010", "Reserved traits have their Spec types", "blocker",
-             "Give reserved traits the Spec's types (email: string, age: number, address: object, ...)."),
-        Rule("SPEC-011", "Reserved properties have their Spec types", "blocker",
-             "revenue and value are numbers, currency an ISO 4217 code (`USD`); page properties are strings."),
-        Rule("SPEC-012", "Every event is at most 32 KB", "blocker",
-             "Keep each event under 32 KB: send references instead of large blobs."),
-        Rule("SPEC-013", "context.integration names the source and its version", "blocker",
-             "Set `context.integration` to `{\"name\": \"<your app slug>\", \"version\": \"1.0.0\"}`.", True),
-        Rule("SPEC-014", "Event names are Object + past-tense Action in Proper Case", "warning",
-             "Name events like `Report Viewed` or `Order Completed`: an object, then a past-tense verb, each word capitalised.", True),
-        Rule("SPEC-015", "Property names are snake_case", "warning",
-             "Name track properties in snake_case, e.g. `report_name`.", True),
-        Rule("SPEC-016", "Semantic events use their Spec names", "blocker",
-             "Rename synonyms to the semantic event name (e.g. `Purchase` -> `Order Completed`) so destinations map them.", True),
-        Rule("SPEC-017", "Semantic event properties have their Spec types", "blocker",
-             "Follow the E-commerce v2 Spec: order_id a string, total a number, products an array of objects...", True),
+        Rule(
+            "SPEC-001",
+            "Every event is a JSON object",
+            "blocker",
+            "Send each event as a JSON object (`{...}`), one per array item or line.",
+        ),
+        Rule(
+            "SPEC-002",
+            "`type` is one of identify, track, page, screen, group, alias",
+            "blocker",
+            "Set `type` to one of the six Spec calls, in lowercase.",
+        ),
+        Rule(
+            "SPEC-003",
+            "Every event has a userId or an anonymousId",
+            "blocker",
+            "Set `userId` (or `anonymousId` for a visitor not yet known) on every event.",
+        ),
+        Rule(
+            "SPEC-004",
+            "A source sets userId on every call",
+            "blocker",
+            "Set `userId` on every event the source sends; sources must identify the user.",
+            True,
+        ),
+        Rule(
+            "SPEC-005",
+            "Fields required by the call are present",
+            "blocker",
+            "track needs `event`, group needs `groupId`, alias needs `userId` and `previousId`.",
+        ),
+        Rule(
+            "SPEC-006",
+            "Common fields have their Spec types",
+            "blocker",
+            "Use strings for ids and names, objects for `context`, `integrations`, `traits` and `properties`.",
+        ),
+        Rule(
+            "SPEC-007",
+            "messageId is at most 100 characters",
+            "blocker",
+            "Use a short unique messageId, such as a UUID (36 characters).",
+        ),
+        Rule(
+            "SPEC-008",
+            "Timestamps are ISO-8601 date-times with a time zone",
+            "blocker",
+            "Format timestamp, sentAt, receivedAt and originalTimestamp like `2026-11-20T10:00:00.000Z`.",
+        ),
+        Rule(
+            "SPEC-009",
+            "Reserved context keys have their Spec types",
+            "blocker",
+            "Give reserved context keys (ip, library, locale, page, ...) the types of the Spec's Common Fields.",
+        ),
+        Rule(
+            "SPEC-010",
+            "Reserved traits have their Spec types",
+            "blocker",
+            "Give reserved traits the Spec's types (email: string, age: number, address: object, ...).",
+        ),
+        Rule(
+            "SPEC-011",
+            "Reserved properties have their Spec types",
+            "blocker",
+            "revenue and value are numbers, currency an ISO 4217 code (`USD`); page properties are strings.",
+        ),
+        Rule(
+            "SPEC-012",
+            "Every event is at most 32 KB",
+            "blocker",
+            "Keep each event under 32 KB: send references instead of large blobs.",
+        ),
+        Rule(
+            "SPEC-013",
+            "context.integration names the source and its version",
+            "blocker",
+            'Set `context.integration` to `{"name": "<your app slug>", "version": "1.0.0"}`.',
+            True,
+        ),
+        Rule(
+            "SPEC-014",
+            "Event names are Object + past-tense Action in Proper Case",
+            "warning",
+            "Name events like `Report Viewed` or `Order Completed`: an object, then a past-tense verb, each word capitalised.",
+            True,
+        ),
+        Rule(
+            "SPEC-015",
+            "Property names are snake_case",
+            "warning",
+            "Name track properties in snake_case, e.g. `report_name`.",
+            True,
+        ),
+        Rule(
+            "SPEC-016",
+            "Semantic events use their Spec names",
+            "blocker",
+            "Rename synonyms to the semantic event name (e.g. `Purchase` -> `Order Completed`) so destinations map them.",
+            True,
+        ),
+        Rule(
+            "SPEC-017",
+            "Semantic event properties have their Spec types",
+            "blocker",
+            "Follow the E-commerce v2 Spec: order_id a string, total a number, products an array of objects...",
+            True,
+        ),
     )
 }
 
 
 # Field types -----------------------------------------------------------------------------------
 
-_ISO_DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
-)
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -327,11 +440,12 @@ class Alias(Call):
     previousId: Annotated[str, Field(min_length=1)]
 
 
-Event = Annotated[Union[Identify, Track, Page, Screen, Group, Alias], Field(discriminator="type")]
+Event = Annotated[Identify | Track | Page | Screen | Group | Alias, Field(discriminator="type")]
 EVENT = TypeAdapter(Event)
 
 
 # Semantic events: E-commerce v2 ------------------------------------------------------------------
+
 
 class Product(SpecModel):
     product_id: str | None = None
@@ -403,31 +517,76 @@ ECOMMERCE_EVENTS: frozenset[str] = frozenset(
     Checkout Step Viewed|Checkout Step Completed|Payment Info Entered|Order Updated|Order Completed|
     Order Refunded|Order Cancelled|Coupon Entered|Coupon Applied|Coupon Denied|Coupon Removed|
     Product Added to Wishlist|Product Removed from Wishlist|Wishlist Product Added to Cart|
-    Product Shared|Cart Shared|Product Reviewed""".replace("\n", "").replace("    ", "").split("|")
+    Product Shared|Cart Shared|Product Reviewed""".replace("\n", "")
+    .replace("    ", "")
+    .split("|")
 )
 
 # Synonyms partners use instead of the semantic name, by their normalised form.
 SYNONYMS: dict[str, str] = {
     **dict.fromkeys(
-        ["purchase", "purchased", "purchase completed", "purchase complete", "checkout complete",
-         "checkout completed", "order complete", "order placed", "placed order", "completed order",
-         "transaction", "transaction completed", "transaction complete", "sale", "buy", "bought",
-         "payment completed", "completed purchase"],
+        [
+            "purchase",
+            "purchased",
+            "purchase completed",
+            "purchase complete",
+            "checkout complete",
+            "checkout completed",
+            "order complete",
+            "order placed",
+            "placed order",
+            "completed order",
+            "transaction",
+            "transaction completed",
+            "transaction complete",
+            "sale",
+            "buy",
+            "bought",
+            "payment completed",
+            "completed purchase",
+        ],
         "Order Completed",
     ),
     **dict.fromkeys(
-        ["view product", "viewed product", "product view", "product page viewed", "view item",
-         "item viewed", "viewed item", "product detail viewed"],
+        [
+            "view product",
+            "viewed product",
+            "product view",
+            "product page viewed",
+            "view item",
+            "item viewed",
+            "viewed item",
+            "product detail viewed",
+        ],
         "Product Viewed",
     ),
     **dict.fromkeys(
-        ["add to cart", "added to cart", "addtocart", "add product", "added product", "cart add",
-         "item added", "item added to cart", "product added to cart", "add item"],
+        [
+            "add to cart",
+            "added to cart",
+            "addtocart",
+            "add product",
+            "added product",
+            "cart add",
+            "item added",
+            "item added to cart",
+            "product added to cart",
+            "add item",
+        ],
         "Product Added",
     ),
     **dict.fromkeys(
-        ["checkout", "begin checkout", "start checkout", "started checkout", "checkout start",
-         "initiate checkout", "initiated checkout", "checkout begun", "checkout initiated"],
+        [
+            "checkout",
+            "begin checkout",
+            "start checkout",
+            "started checkout",
+            "checkout start",
+            "initiate checkout",
+            "initiated checkout",
+            "checkout begun",
+            "checkout initiated",
+        ],
         "Checkout Started",
     ),
     **dict.fromkeys(["remove from cart", "removed from cart", "item removed"], "Product Removed"),
@@ -531,7 +690,7 @@ def _from_error(error: ValidationError, call: str | None) -> list[Violation]:
             out.append(_type_violation(item["input"]))
             continue
         if kind == "missing" and loc == ("event",):
-            message = f"`event` is required for a track call"
+            message = "`event` is required for a track call"
         elif kind == "missing":
             message = f"`{path}` is required for {'an' if call in ('identify', 'alias') else 'a'} {call} call"
         elif kind.startswith("spec_"):
@@ -547,9 +706,7 @@ def _type_violation(event: Any) -> Violation:
     value = event.get("type") if isinstance(event, dict) else None
     if value is None:
         return Violation("SPEC-002", "type", "`type` is missing; use one of " + ", ".join(CALL_TYPES))
-    return Violation(
-        "SPEC-002", "type", f"`type` is {_excerpt(value)}, not one of " + ", ".join(CALL_TYPES)
-    )
+    return Violation("SPEC-002", "type", f"`type` is {_excerpt(value)}, not one of " + ", ".join(CALL_TYPES))
 
 
 def _excerpt(value: Any, limit: int = 60) -> str:
@@ -571,9 +728,7 @@ def is_event_name(name: str) -> bool:
             continue
         if not word[0].isupper() or not word.replace("-", "").isalnum():
             return False
-    return any(
-        w.lower().endswith("ed") or w.lower() in _IRREGULAR_PAST for w in words if w not in _SMALL_WORDS
-    )
+    return any(w.lower().endswith("ed") or w.lower() in _IRREGULAR_PAST for w in words if w not in _SMALL_WORDS)
 
 
 def _source_rules(event: dict[str, Any], slug: str | None) -> list[Violation]:
@@ -583,24 +738,35 @@ def _source_rules(event: dict[str, Any], slug: str | None) -> list[Violation]:
     context = event.get("context")
     integration = context.get("integration") if isinstance(context, dict) else None
     if not isinstance(integration, dict):
-        out.append(Violation(
-            "SPEC-013", "context.integration",
-            "`context.integration` is missing; set it to {\"name\": \"<app slug>\", \"version\": \"1.0.0\"}",
-        ))
+        out.append(
+            Violation(
+                "SPEC-013",
+                "context.integration",
+                '`context.integration` is missing; set it to {"name": "<app slug>", "version": "1.0.0"}',
+            )
+        )
     else:
         name, version = integration.get("name"), integration.get("version")
         if slug is not None and name != slug:
-            out.append(Violation(
-                "SPEC-013", "context.integration.name",
-                f"`context.integration.name` is {_excerpt(name)}; it must be the app slug \"{slug}\"",
-            ))
+            out.append(
+                Violation(
+                    "SPEC-013",
+                    "context.integration.name",
+                    f'`context.integration.name` is {_excerpt(name)}; it must be the app slug "{slug}"',
+                )
+            )
         elif not isinstance(name, str) or not name:
-            out.append(Violation("SPEC-013", "context.integration.name", "`context.integration.name` must be the app slug"))
+            out.append(
+                Violation("SPEC-013", "context.integration.name", "`context.integration.name` must be the app slug")
+            )
         if not isinstance(version, str) or not _VERSION.match(version):
-            out.append(Violation(
-                "SPEC-013", "context.integration.version",
-                f"`context.integration.version` is {_excerpt(version)}; use a version such as \"1.0.0\"",
-            ))
+            out.append(
+                Violation(
+                    "SPEC-013",
+                    "context.integration.version",
+                    f'`context.integration.version` is {_excerpt(version)}; use a version such as "1.0.0"',
+                )
+            )
     if event.get("type") != "track":
         return out
     name = event.get("event")
@@ -608,14 +774,21 @@ def _source_rules(event: dict[str, Any], slug: str | None) -> list[Violation]:
     if isinstance(name, str) and name:
         spec_name = semantic_name(name)
         if spec_name:
-            out.append(Violation(
-                "SPEC-016", "event", f"event \"{name}\" is a synonym of the semantic event \"{spec_name}\"; name it \"{spec_name}\"",
-            ))
+            out.append(
+                Violation(
+                    "SPEC-016",
+                    "event",
+                    f'event "{name}" is a synonym of the semantic event "{spec_name}"; name it "{spec_name}"',
+                )
+            )
         elif name not in ECOMMERCE_EVENTS and not is_event_name(name):
-            out.append(Violation(
-                "SPEC-014", "event",
-                f"event \"{name}\" is not an Object + past-tense Action in Proper Case (e.g. \"Report Viewed\")",
-            ))
+            out.append(
+                Violation(
+                    "SPEC-014",
+                    "event",
+                    f'event "{name}" is not an Object + past-tense Action in Proper Case (e.g. "Report Viewed")',
+                )
+            )
         model = SEMANTIC_PROPERTIES.get(name)
         if model is not None and isinstance(properties, dict):
             try:
@@ -624,9 +797,13 @@ def _source_rules(event: dict[str, Any], slug: str | None) -> list[Violation]:
                 for item in error.errors(include_url=False):
                     path = ".".join(["properties", *(str(p) for p in item["loc"])])
                     detail = _MESSAGES.get(item["type"], item["msg"])
-                    out.append(Violation(
-                        "SPEC-017", path, f"`{path}` {detail} in \"{name}\", got {json_type(item['input'])}",
-                    ))
+                    out.append(
+                        Violation(
+                            "SPEC-017",
+                            path,
+                            f'`{path}` {detail} in "{name}", got {json_type(item["input"])}',
+                        )
+                    )
     if isinstance(properties, dict):
         for key in properties:
             if not _SNAKE.match(key):
@@ -636,9 +813,13 @@ def _source_rules(event: dict[str, Any], slug: str | None) -> list[Violation]:
             for i, product in enumerate(products[:100]):
                 for key in product if isinstance(product, dict) else ():
                     if not _SNAKE.match(key):
-                        out.append(Violation(
-                            "SPEC-015", f"properties.products.{i}.{key}", f"product property `{key}` is not snake_case",
-                        ))
+                        out.append(
+                            Violation(
+                                "SPEC-015",
+                                f"properties.products.{i}.{key}",
+                                f"product property `{key}` is not snake_case",
+                            )
+                        )
     return out
 
 
@@ -658,9 +839,13 @@ def validate(
     except (ValueError, RecursionError):
         return [Violation("SPEC-001", "", "the event cannot be encoded as JSON (nested too deep or circular)")]
     if size > limits.event_bytes:
-        out.append(Violation(
-            "SPEC-012", "", f"the event is {size:,} bytes; the limit is {limits.event_bytes:,} bytes",
-        ))
+        out.append(
+            Violation(
+                "SPEC-012",
+                "",
+                f"the event is {size:,} bytes; the limit is {limits.event_bytes:,} bytes",
+            )
+        )
     call = event.get("type") if isinstance(event.get("type"), str) else None
     try:
         EVENT.validate_python(event)
@@ -672,10 +857,13 @@ def validate(
         out.append(Violation("SPEC-003", "userId", "one of `userId` or `anonymousId` is required"))
     message_id = event.get("messageId")
     if isinstance(message_id, str) and len(message_id) > limits.message_id_chars:
-        out.append(Violation(
-            "SPEC-007", "messageId",
-            f"`messageId` has {len(message_id)} characters; the limit is {limits.message_id_chars}",
-        ))
+        out.append(
+            Violation(
+                "SPEC-007",
+                "messageId",
+                f"`messageId` has {len(message_id)} characters; the limit is {limits.message_id_chars}",
+            )
+        )
     if source and call in CALL_TYPES:
         out.extend(_source_rules(event, slug))
     return out[:_MAX_VIOLATIONS]

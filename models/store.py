@@ -10,21 +10,31 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from sqlalchemy import create_engine, delete, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from partner_review.models.checks import Result, Verdict
 from partner_review.models.activity import Activity, UnknownApp
+from partner_review.models.checks import Result, Verdict
 from partner_review.models.db import (
-    ActivityRow, AppRow, CheckResultRow, DecisionRow, DeliveryRow, DispatchRow, NotificationRow, ReviewRunRow,
-    SubmissionRow, TransitionRow, WaiverRow, utcnow,
+    ActivityRow,
+    AppRow,
+    CheckResultRow,
+    DecisionRow,
+    DeliveryRow,
+    DispatchRow,
+    NotificationRow,
+    ReviewRunRow,
+    SubmissionRow,
+    TransitionRow,
+    WaiverRow,
+    utcnow,
 )
 from partner_review.models.lifecycle import State, check_transition
 from partner_review.models.sealing import Sealer
@@ -202,23 +212,41 @@ class Store:
                         f"(submission {taken}); send the next version number for a new submission"
                     )
                 previous = session.execute(
-                    select(SubmissionRow).where(SubmissionRow.app_id == app.id)
-                    .order_by(SubmissionRow.version.desc()).limit(1).with_for_update()
+                    select(SubmissionRow)
+                    .where(SubmissionRow.app_id == app.id)
+                    .order_by(SubmissionRow.version.desc())
+                    .limit(1)
+                    .with_for_update()
                 ).scalar_one_or_none()
                 initial = State.submitted
                 if previous is not None and previous.state == State.changes_requested:
                     initial = State.resubmitted
                 row = SubmissionRow(
-                    id=str(uuid.uuid4()), app_id=app.id, version=submission.version, state=initial,
-                    payload=submission.public_dict(), sealed_secrets=self._sealer.seal(submission.secret_values()),
+                    id=str(uuid.uuid4()),
+                    app_id=app.id,
+                    version=submission.version,
+                    state=initial,
+                    payload=submission.public_dict(),
+                    sealed_secrets=self._sealer.seal(submission.secret_values()),
                     previous_id=previous.id if previous else None,
-                    received_at=received_at, ack_due_at=ack_due_at,
+                    received_at=received_at,
+                    ack_due_at=ack_due_at,
                 )
                 session.add(row)
                 session.flush()
-                session.add(DeliveryRow(id=delivery_id, submission_id=row.id, body_sha256=digest, received_at=received_at))
-                session.add(TransitionRow(submission_id=row.id, from_state=None, to_state=initial,
-                                          actor="partner", reason=f"delivery {delivery_id}", at=received_at))
+                session.add(
+                    DeliveryRow(id=delivery_id, submission_id=row.id, body_sha256=digest, received_at=received_at)
+                )
+                session.add(
+                    TransitionRow(
+                        submission_id=row.id,
+                        from_state=None,
+                        to_state=initial,
+                        actor="partner",
+                        reason=f"delivery {delivery_id}",
+                        at=received_at,
+                    )
+                )
                 session.flush()
                 session.add(DispatchRow(delivery_id=delivery_id, submission_id=row.id))
                 return Intake(row.id, initial, True)
@@ -249,10 +277,16 @@ class Store:
                 raise NotFound(f"no submission {submission_id}")
             row, slug = found
             return StoredSubmission(
-                id=row.id, slug=slug, version=row.version, state=State(row.state),
+                id=row.id,
+                slug=slug,
+                version=row.version,
+                state=State(row.state),
                 submission=Submission.from_public(row.payload, self._sealer.open(row.sealed_secrets)),
-                previous_id=row.previous_id, received_at=row.received_at, ack_due_at=row.ack_due_at,
-                acknowledged_at=row.acknowledged_at, ack_on_time=row.ack_on_time,
+                previous_id=row.previous_id,
+                received_at=row.received_at,
+                ack_due_at=row.ack_due_at,
+                acknowledged_at=row.acknowledged_at,
+                ack_on_time=row.ack_on_time,
             )
 
     def transition(self, submission_id: str, target: State, *, actor: str, reason: str = "") -> bool:
@@ -265,16 +299,19 @@ class Store:
             if row.state == target:
                 return False
             check_transition(row.state, target)
-            session.add(TransitionRow(submission_id=row.id, from_state=row.state, to_state=target,
-                                      actor=actor, reason=reason))
+            session.add(
+                TransitionRow(submission_id=row.id, from_state=row.state, to_state=target, actor=actor, reason=reason)
+            )
             row.state = target
             return True
 
     def transitions(self, submission_id: str) -> list[TransitionRow]:
         with self.session() as session:
-            return list(session.execute(
-                select(TransitionRow).where(TransitionRow.submission_id == submission_id).order_by(TransitionRow.id)
-            ).scalars())
+            return list(
+                session.execute(
+                    select(TransitionRow).where(TransitionRow.submission_id == submission_id).order_by(TransitionRow.id)
+                ).scalars()
+            )
 
     def acknowledge(self, submission_id: str, at: datetime) -> bool:
         """Record the acknowledgment time and whether it met the due time; once only."""
@@ -299,7 +336,8 @@ class Store:
         """Take a pending dispatch for an in-process run (only one taker wins)."""
         with self.session() as session, session.begin():
             claimed = session.execute(
-                update(DispatchRow).where(DispatchRow.id == dispatch_id, DispatchRow.status == "pending")
+                update(DispatchRow)
+                .where(DispatchRow.id == dispatch_id, DispatchRow.status == "pending")
                 .values(status="claimed", attempts=DispatchRow.attempts + 1)
             ).rowcount
             return claimed == 1
@@ -314,14 +352,16 @@ class Store:
     def dispatch_done(self, dispatch_id: int, flow_run_id: str | None) -> None:
         with self.session() as session, session.begin():
             session.execute(
-                update(DispatchRow).where(DispatchRow.id == dispatch_id)
+                update(DispatchRow)
+                .where(DispatchRow.id == dispatch_id)
                 .values(status="dispatched", flow_run_id=flow_run_id, dispatched_at=utcnow(), last_error=None)
             )
 
     def dispatch_failed(self, dispatch_id: int, error: str) -> None:
         with self.session() as session, session.begin():
             session.execute(
-                update(DispatchRow).where(DispatchRow.id == dispatch_id)
+                update(DispatchRow)
+                .where(DispatchRow.id == dispatch_id)
                 .values(status="pending", attempts=DispatchRow.attempts + 1, last_error=error[:2000])
             )
 
@@ -351,20 +391,30 @@ class Store:
         with self.session() as session, session.begin():
             session.execute(delete(CheckResultRow).where(CheckResultRow.review_run_id == review_run_id))
             session.add_all(
-                CheckResultRow(review_run_id=review_run_id, check_id=r.check, stage=r.stage, severity=r.severity,
-                               outcome=r.outcome, message=r.message, evidence=r.evidence)
+                CheckResultRow(
+                    review_run_id=review_run_id,
+                    check_id=r.check,
+                    stage=r.stage,
+                    severity=r.severity,
+                    outcome=r.outcome,
+                    message=r.message,
+                    evidence=r.evidence,
+                )
                 for r in results
             )
             session.execute(
-                update(ReviewRunRow).where(ReviewRunRow.id == review_run_id)
+                update(ReviewRunRow)
+                .where(ReviewRunRow.id == review_run_id)
                 .values(status="completed", verdict=verdict, finished_at=utcnow())
             )
 
     def latest_review(self, submission_id: str, *, kind: str = "review") -> tuple[ReviewRunRow, list[Result]] | None:
         with self.session() as session:
             run = session.execute(
-                select(ReviewRunRow).where(ReviewRunRow.submission_id == submission_id, ReviewRunRow.kind == kind)
-                .order_by(ReviewRunRow.id.desc()).limit(1)
+                select(ReviewRunRow)
+                .where(ReviewRunRow.submission_id == submission_id, ReviewRunRow.kind == kind)
+                .order_by(ReviewRunRow.id.desc())
+                .limit(1)
             ).scalar_one_or_none()
         return (run, self.results_of(run.id)) if run else None
 
@@ -373,8 +423,17 @@ class Store:
             rows = session.execute(
                 select(CheckResultRow).where(CheckResultRow.review_run_id == review_run_id).order_by(CheckResultRow.id)
             ).scalars()
-            return [Result(check=r.check_id, stage=r.stage, severity=r.severity, outcome=r.outcome,
-                           message=r.message, evidence=r.evidence) for r in rows]
+            return [
+                Result(
+                    check=r.check_id,
+                    stage=r.stage,
+                    severity=r.severity,
+                    outcome=r.outcome,
+                    message=r.message,
+                    evidence=r.evidence,
+                )
+                for r in rows
+            ]
 
     def review_run(self, review_run_id: int) -> ReviewRunRow:
         with self.session() as session:
@@ -385,15 +444,25 @@ class Store:
 
     # Decisions and waivers ------------------------------------------------------------------
 
-    def record_decision(self, review_run_id: int, submission_id: str, *, decision: str, reviewer: str,
-                        comment: str) -> None:
+    def record_decision(
+        self, review_run_id: int, submission_id: str, *, decision: str, reviewer: str, comment: str
+    ) -> None:
         """Record a run's decision; AlreadyDecided when it has one."""
         try:
             with self.session() as session, session.begin():
-                session.add(DecisionRow(review_run_id=review_run_id, submission_id=submission_id,
-                                        decision=decision, reviewer=reviewer, comment=comment))
+                session.add(
+                    DecisionRow(
+                        review_run_id=review_run_id,
+                        submission_id=submission_id,
+                        decision=decision,
+                        reviewer=reviewer,
+                        comment=comment,
+                    )
+                )
         except IntegrityError:
-            raise AlreadyDecided(f"review run {review_run_id} of submission {submission_id} is already decided") from None
+            raise AlreadyDecided(
+                f"review run {review_run_id} of submission {submission_id} is already decided"
+            ) from None
 
     def decision_of(self, review_run_id: int) -> DecisionRow | None:
         with self.session() as session:
@@ -404,8 +473,16 @@ class Store:
     def add_waiver(self, slug: str, waiver: Waiver, *, submission_id: str | None) -> None:
         with self.session() as session, session.begin():
             app_id = session.execute(select(AppRow.id).where(AppRow.slug == slug)).scalar_one()
-            session.add(WaiverRow(app_id=app_id, check_id=waiver.check_id, reason=waiver.reason, owner=waiver.owner,
-                                  expires_at=waiver.expires_at, submission_id=submission_id))
+            session.add(
+                WaiverRow(
+                    app_id=app_id,
+                    check_id=waiver.check_id,
+                    reason=waiver.reason,
+                    owner=waiver.owner,
+                    expires_at=waiver.expires_at,
+                    submission_id=submission_id,
+                )
+            )
 
     def waivers(self, slug: str) -> list[Waiver]:
         """Every waiver ever granted for the app, newest last (expired ones included)."""
@@ -428,12 +505,23 @@ class Store:
             if missing:
                 raise UnknownApp(f"no app with slug {', '.join(repr(m) for m in missing)} in the catalog")
             for r in records:
-                row = session.execute(select(ActivityRow).where(
-                    ActivityRow.app_id == apps[r.app], ActivityRow.workspace_id == r.workspace_id,
-                    ActivityRow.day == r.day)).scalar_one_or_none()
+                row = session.execute(
+                    select(ActivityRow).where(
+                        ActivityRow.app_id == apps[r.app],
+                        ActivityRow.workspace_id == r.workspace_id,
+                        ActivityRow.day == r.day,
+                    )
+                ).scalar_one_or_none()
                 if row is None:
-                    session.add(ActivityRow(app_id=apps[r.app], workspace_id=r.workspace_id, day=r.day,
-                                            events_delivered=r.events_delivered, events_failed=r.events_failed))
+                    session.add(
+                        ActivityRow(
+                            app_id=apps[r.app],
+                            workspace_id=r.workspace_id,
+                            day=r.day,
+                            events_delivered=r.events_delivered,
+                            events_failed=r.events_failed,
+                        )
+                    )
                     session.flush()
                     counts["inserted"] += 1
                 elif (row.events_delivered, row.events_failed) != (r.events_delivered, r.events_failed):
@@ -451,8 +539,13 @@ class Store:
         with self.session() as session:
             rows = session.execute(
                 select(ActivityRow.workspace_id, func.count(func.distinct(ActivityRow.day)))
-                .join(AppRow).where(AppRow.slug == slug, ActivityRow.events_delivered > 0,
-                                    ActivityRow.day >= since, ActivityRow.day <= until)
+                .join(AppRow)
+                .where(
+                    AppRow.slug == slug,
+                    ActivityRow.events_delivered > 0,
+                    ActivityRow.day >= since,
+                    ActivityRow.day <= until,
+                )
                 .group_by(ActivityRow.workspace_id)
             ).all()
             return dict(rows)
@@ -460,9 +553,13 @@ class Store:
     def submissions_in(self, *states: State) -> list[str]:
         """Ids of the submissions now in any of `states`, oldest first."""
         with self.session() as session:
-            return list(session.execute(
-                select(SubmissionRow.id).where(SubmissionRow.state.in_([str(s) for s in states]))
-                .order_by(SubmissionRow.received_at)).scalars())
+            return list(
+                session.execute(
+                    select(SubmissionRow.id)
+                    .where(SubmissionRow.state.in_([str(s) for s in states]))
+                    .order_by(SubmissionRow.received_at)
+                ).scalars()
+            )
 
     # Notification outbox --------------------------------------------------------------------
 
@@ -472,8 +569,17 @@ class Store:
         """The notification with this key, created on first call (unique key: once per event)."""
         try:
             with self.session() as session, session.begin():
-                session.add(NotificationRow(key=key, submission_id=submission_id, kind=kind, recipient=recipient,
-                                            subject=subject, body=body, channel=channel))
+                session.add(
+                    NotificationRow(
+                        key=key,
+                        submission_id=submission_id,
+                        kind=kind,
+                        recipient=recipient,
+                        subject=subject,
+                        body=body,
+                        channel=channel,
+                    )
+                )
         except IntegrityError:
             pass
         return self.get_notification(key)
@@ -486,14 +592,16 @@ class Store:
     def mark_sent(self, key: str, *, status: str = "sent") -> None:
         with self.session() as session, session.begin():
             session.execute(
-                update(NotificationRow).where(NotificationRow.key == key)
+                update(NotificationRow)
+                .where(NotificationRow.key == key)
                 .values(status=status, sent_at=utcnow(), attempts=NotificationRow.attempts + 1, last_error=None)
             )
 
     def notification_failed(self, key: str, error: str) -> None:
         with self.session() as session, session.begin():
             session.execute(
-                update(NotificationRow).where(NotificationRow.key == key)
+                update(NotificationRow)
+                .where(NotificationRow.key == key)
                 .values(attempts=NotificationRow.attempts + 1, last_error=error[:2000])
             )
 

@@ -7,7 +7,7 @@ Unknown fields are refused. Secrets are `SecretStr` and never print.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -73,7 +73,7 @@ class Auth(Strict):
     secret: SecretStr
 
     @model_validator(mode="after")
-    def _header_named(self) -> "Auth":
+    def _header_named(self) -> Auth:
         if self.scheme == "header" and not self.header:
             raise ValueError("auth.header is required when auth.scheme is 'header'")
         return self
@@ -103,13 +103,13 @@ class Source(Strict):
     events_url: Url | None = None
 
     @model_validator(mode="after")
-    def _has_events(self) -> "Source":
+    def _has_events(self) -> Source:
         if not self.sample_events and not self.events_url:
             raise ValueError("a source needs sample_events or events_url (or both)")
         return self
 
 
-Component = Annotated[Union[Destination, Source], Field(discriminator="type")]
+Component = Annotated[Destination | Source, Field(discriminator="type")]
 
 
 class Submission(Strict):
@@ -140,7 +140,7 @@ class Submission(Strict):
         return out
 
     @classmethod
-    def from_public(cls, data: dict[str, Any], secrets: dict[str, str]) -> "Submission":
+    def from_public(cls, data: dict[str, Any], secrets: dict[str, str]) -> Submission:
         """Rebuild a submission from its masked form and its sealed secrets."""
         import copy
 

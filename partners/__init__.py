@@ -16,5 +16,15 @@ from partner_review.partners.credentials import DEFAULT_SECRET, Credentials
 from partner_review.partners.server import running, serve
 from partner_review.partners.site import SampleSite, site_running
 
-__all__ = ["BEHAVIOURS", "Behaviour", "Credentials", "DEFAULT_SECRET", "SamplePartner", "SampleSite", "app", "running", "serve",
-           "site_running"]
+__all__ = [
+    "BEHAVIOURS",
+    "Behaviour",
+    "Credentials",
+    "DEFAULT_SECRET",
+    "SamplePartner",
+    "SampleSite",
+    "app",
+    "running",
+    "serve",
+    "site_running",
+]

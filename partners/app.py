@@ -10,8 +10,9 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs
 
 from partner_review.models.spec import CALL_TYPES, DEFAULT_LIMITS, Limits, validate, validate_batch
@@ -38,7 +39,7 @@ class SamplePartner:
         self,
         behaviour: Behaviour,
         *,
-        credentials: Credentials = Credentials(),
+        credentials: Credentials | None = None,
         unsupported: Iterable[str] = (),
         burst: float | None = None,
         retry_after: int | None = None,
@@ -49,7 +50,7 @@ class SamplePartner:
         if unknown:
             raise ValueError(f"unsupported call types must be among {', '.join(CALL_TYPES)}: {sorted(unknown)}")
         self.behaviour = behaviour
-        self.credentials = credentials
+        self.credentials = credentials or Credentials()
         self.unsupported = frozenset(unsupported)
         self.limits = limits
         self.received = Received(max_received)
@@ -107,7 +108,9 @@ class SamplePartner:
         if b.delay and await _disconnected_within(receive, b.delay):
             return
         if b.checks_auth and not self.credentials.accepts(headers):
-            return await self._answer(send, 401, {"error": "invalid or missing credentials"}, www_authenticate=self._scheme())
+            return await self._answer(
+                send, 401, {"error": "invalid or missing credentials"}, www_authenticate=self._scheme()
+            )
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -125,12 +128,16 @@ class SamplePartner:
         if self.behaviour.validates:
             violations = validate(event, limits=self.limits)
             if violations:
-                return await self._answer(send, 400, {"error": "invalid event", "violations": [v._asdict() for v in violations]})
+                return await self._answer(
+                    send, 400, {"error": "invalid event", "violations": [v._asdict() for v in violations]}
+                )
             if event["type"] in self.unsupported:
                 return await self._answer(send, 501, {"error": f"{event['type']} calls are not supported"})
         if isinstance(event, dict):
             self._store(event)
-        await self._answer(send, 200, {"ok": True, "messageId": event.get("messageId") if isinstance(event, dict) else None})
+        await self._answer(
+            send, 200, {"ok": True, "messageId": event.get("messageId") if isinstance(event, dict) else None}
+        )
 
     async def _batch(self, payload: Any, size: int, send: Send) -> None:
         if not self.behaviour.validates:
@@ -140,7 +147,9 @@ class SamplePartner:
             return await self._answer(send, 202, {"ok": True})
         problems = validate_batch(payload, size=size, limits=self.limits)
         if problems:
-            return await self._answer(send, 400, {"error": "invalid batch", "violations": [v._asdict() for v in problems]})
+            return await self._answer(
+                send, 400, {"error": "invalid batch", "violations": [v._asdict() for v in problems]}
+            )
         events = payload["batch"]
         invalid = []
         for index, event in enumerate(events):
@@ -170,7 +179,9 @@ class SamplePartner:
 
     async def _read_back(self, scope: Scope, headers: dict[str, str], send: Send) -> None:
         if self.behaviour.checks_auth and not self.credentials.accepts(headers):
-            return await self._answer(send, 401, {"error": "invalid or missing credentials"}, www_authenticate=self._scheme())
+            return await self._answer(
+                send, 401, {"error": "invalid or missing credentials"}, www_authenticate=self._scheme()
+            )
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if "messageId" in query:
             return await self._answer(send, 200, {"events": self.received.by_message_id(query["messageId"][0])})
@@ -197,8 +208,16 @@ class SamplePartner:
     def _scheme(self) -> str:
         return {"bearer": "Bearer", "basic": 'Basic realm="sample-partner"'}.get(self.credentials.scheme, "ApiKey")
 
-    async def _answer(self, send: Send, status: int, body: dict[str, Any], *, allow: str | None = None,
-                      retry_after: str | None = None, www_authenticate: str | None = None) -> None:
+    async def _answer(
+        self,
+        send: Send,
+        status: int,
+        body: dict[str, Any],
+        *,
+        allow: str | None = None,
+        retry_after: str | None = None,
+        www_authenticate: str | None = None,
+    ) -> None:
         if self.behaviour.html:
             content = f"<!doctype html><html><body><p>{status}</p><pre>{json.dumps(body)}</pre></body></html>".encode()
             content_type = b"text/html; charset=utf-8"
@@ -233,7 +252,7 @@ async def _disconnected_within(receive: Receive, seconds: float) -> bool:
     """Wait `seconds`; True as soon as the client hangs up (so a slow answer frees its task)."""
     try:
         message = await asyncio.wait_for(receive(), seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return False
     return message["type"] == "http.disconnect"
 

@@ -21,18 +21,32 @@ class Behaviour:
 BEHAVIOURS: dict[str, Behaviour] = {
     b.name: b
     for b in (
-        Behaviour("conformant", "Authenticates, validates each event against the Spec, stores it, answers 200/202, "
-                                "501 for unsupported call types, 401 on bad credentials, 400 on invalid events, "
-                                "honours delete."),
+        Behaviour(
+            "conformant",
+            "Authenticates, validates each event against the Spec, stores it, answers 200/202, "
+            "501 for unsupported call types, 401 on bad credentials, 400 on invalid events, "
+            "honours delete.",
+        ),
         Behaviour("slow", "Conformant, but answers events and batches only after 6 s.", delay=6.0),
         Behaviour("flaky", "Conformant, but every 3rd event or batch request fails with 500 or 503.", fail_every=3),
-        Behaviour("lenient", "Answers 200 to anything: invalid events, oversized events and bad credentials included.",
-                  checks_auth=False, validates=False),
+        Behaviour(
+            "lenient",
+            "Answers 200 to anything: invalid events, oversized events and bad credentials included.",
+            checks_auth=False,
+            validates=False,
+        ),
         Behaviour("no-auth", "Conformant, but accepts any credential or none.", checks_auth=False),
-        Behaviour("rate-limited", "Conformant, but answers 429 with Retry-After above 5 requests per second.", rate=5.0),
-        Behaviour("drops-fields", "Conformant, but stores only scalar properties and traits: nested objects and "
-                                  "arrays (products, address) are lost.", drops_fields=True),
-        Behaviour("wrong-content-type", "Conformant, but answers with an HTML page (text/html) instead of JSON.",
-                  html=True),
+        Behaviour(
+            "rate-limited", "Conformant, but answers 429 with Retry-After above 5 requests per second.", rate=5.0
+        ),
+        Behaviour(
+            "drops-fields",
+            "Conformant, but stores only scalar properties and traits: nested objects and "
+            "arrays (products, address) are lost.",
+            drops_fields=True,
+        ),
+        Behaviour(
+            "wrong-content-type", "Conformant, but answers with an HTML page (text/html) instead of JSON.", html=True
+        ),
     )
 }

@@ -30,11 +30,11 @@ import shutil
 import struct
 import tempfile
 import zlib
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any
 from urllib.parse import quote, urlencode
-
 
 from partner_review.models.settings import Settings
 from partner_review.partners.server import in_thread
@@ -65,6 +65,7 @@ class SampleSite:
 
 # Certificates ---------------------------------------------------------------------------------
 
+
 def make_certificates(host: str = "127.0.0.1", *, days: int = 7) -> tuple[bytes, bytes, bytes]:
     """(CA certificate PEM, server certificate PEM, server key PEM) for `host` (an IP address or a
     name), made now: a private CA and a server certificate it signs, valid for `days` days."""
@@ -75,20 +76,40 @@ def make_certificates(host: str = "127.0.0.1", *, days: int = 7) -> tuple[bytes,
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme Analytics (sample)"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, "Acme sample site CA")])
+    ca_name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme Analytics (sample)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "Acme sample site CA"),
+        ]
+    )
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
-        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -101,13 +122,27 @@ def make_certificates(host: str = "127.0.0.1", *, days: int = 7) -> tuple[bytes,
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-        .issuer_name(ca_name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.SubjectAlternativeName([alt_name]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
@@ -123,8 +158,10 @@ def make_certificates(host: str = "127.0.0.1", *, days: int = 7) -> tuple[bytes,
 
 # Content --------------------------------------------------------------------------------------
 
+
 def tiny_png(width: int = 16, height: int = 10) -> bytes:
     """A real (decodable) PNG: a small two-colour picture of a dashboard bar."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -156,28 +193,43 @@ def _layout(title: str, body: str, *, name: str) -> str:
 """
 
 
-def pages(*, name: str = "Acme Analytics", slug: str = "acme-analytics", client_id: str = "acme-123",
-          base_url: str = "") -> dict[str, tuple[str, bytes]]:
+def pages(
+    *, name: str = "Acme Analytics", slug: str = "acme-analytics", client_id: str = "acme-123", base_url: str = ""
+) -> dict[str, tuple[str, bytes]]:
     """Path -> (content type, body) of every page. `base_url` is where the site is seen (for the
     OAuth redirect URI in the authorize link)."""
     e = html.escape
     platform = PLATFORM_NAME
     catalog = f"{CATALOG_URL_PREFIX.rstrip('/')}/{slug}/?{UTM_QUERY}"
     segment_docs = f"{DOCS_PREFIX}{slug}/?{UTM_QUERY}"
-    authorize = AUTHORIZE_URL + "?" + urlencode({
-        "client_id": client_id, "response_type": "code",
-        "redirect_uri": f"{base_url}/oauth/segment/callback", "scope": f"destination/{slug}",
-    }, quote_via=quote)
+    authorize = (
+        AUTHORIZE_URL
+        + "?"
+        + urlencode(
+            {
+                "client_id": client_id,
+                "response_type": "code",
+                "redirect_uri": f"{base_url}/oauth/segment/callback",
+                "scope": f"destination/{slug}",
+            },
+            quote_via=quote,
+        )
+    )
     html_pages = {
-        "/": (f"{name}: product analytics for growth teams", f"""
+        "/": (
+            f"{name}: product analytics for growth teams",
+            f"""
 <h1>{e(name)}</h1>
 <p>{e(name)} turns product events into funnels, retention charts and alerts for growth teams.</p>
 <p>Send your events from {e(platform)} and see them in {e(name)} within minutes:
 <a href="/integrations">see our integrations</a>, read <a href="/docs/segment">the {e(platform)} setup guide</a>
 or <a href="/blog/segment-integration">the launch announcement</a>.</p>
 <img src="/img/segment-dashboard.png" alt="{e(name)} dashboard fed by {e(platform)}" width="160" height="100">
-"""),
-        "/integrations": (f"Integrations | {name}", f"""
+""",
+        ),
+        "/integrations": (
+            f"Integrations | {name}",
+            f"""
 <h1>Integrations</h1>
 <p>Connect {e(name)} to the tools your team already uses.</p>
 <section id="segment">
@@ -190,8 +242,11 @@ calls to {e(name)} with no code to write.</p>
 <li><a href="/docs/segment">Our setup guide for {e(platform)}</a></li>
 </ul>
 </section>
-"""),
-        "/blog/segment-integration": (f"{name} now works with {platform} | {name} blog", f"""
+""",
+        ),
+        "/blog/segment-integration": (
+            f"{name} now works with {platform} | {name} blog",
+            f"""
 <article>
 <h1>{e(name)} now works with {e(platform)}</h1>
 <p><time datetime="2026-11-20">November 20, 2026</time> · The {e(name)} team</p>
@@ -202,8 +257,11 @@ calls to {e(name)} with no code to write.</p>
 <a href="{e(segment_docs)}">destination documentation</a> walks through the setup, and
 <a href="/docs/segment">our guide</a> shows where each call appears in {e(name)}.</p>
 </article>
-"""),
-        "/docs/segment": (f"{platform} destination | {name} docs", f"""
+""",
+        ),
+        "/docs/segment": (
+            f"{platform} destination | {name} docs",
+            f"""
 <h1>Sending data from {e(platform)}</h1>
 <h2 id="getting-started">Getting started</h2>
 <ol>
@@ -216,26 +274,36 @@ API Key into its settings.</li>
 <h2 id="supported-calls">Supported calls</h2>
 <p>Identify, Track, Page, Screen, Group and Alias. Page and Screen calls appear in the Paths report,
 Track calls in Funnels, Identify calls under People and Group calls under Accounts.</p>
-"""),
-        "/settings/integrations/segment": (f"{platform} integration settings | {name}", f"""
+""",
+        ),
+        "/settings/integrations/segment": (
+            f"{platform} integration settings | {name}",
+            f"""
 <h1>{e(platform)}</h1>
 <p>Connect your {e(platform)} workspace to send its events to {e(name)}.</p>
 <p><a class="button" href="{e(authorize)}">Enable with {e(platform)}</a></p>
 <p>Prefer an API key? Copy it from this page and paste it into the {e(name)} destination settings.</p>
-"""),
-        "/oauth/segment/callback": (f"{platform} connected | {name}", f"""
+""",
+        ),
+        "/oauth/segment/callback": (
+            f"{platform} connected | {name}",
+            f"""
 <h1>{e(platform)} connected</h1>
 <p>Your {e(platform)} workspace now sends its events to {e(name)}.</p>
-"""),
+""",
+        ),
     }
-    found = {path: ("text/html; charset=utf-8", _layout(title, body, name=name).encode())
-             for path, (title, body) in html_pages.items()}
+    found = {
+        path: ("text/html; charset=utf-8", _layout(title, body, name=name).encode())
+        for path, (title, body) in html_pages.items()
+    }
     found["/img/segment-dashboard.png"] = ("image/png", tiny_png())
     found["/favicon.ico"] = ("image/png", tiny_png(16, 16))
     return found
 
 
 # The ASGI application ---------------------------------------------------------------------------
+
 
 def app(**options: Any) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """The sample website as a bare ASGI app (GET and HEAD; 404 for unknown paths)."""
@@ -278,6 +346,7 @@ def app(**options: Any) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
 
 # Serving --------------------------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def site_running(*, host: str = "127.0.0.1", **options: Any) -> Iterator[SampleSite]:
     """Serve the sample website over HTTPS on a free `host` port in a background thread.
@@ -293,8 +362,9 @@ def site_running(*, host: str = "127.0.0.1", **options: Any) -> Iterator[SampleS
         cert_file.write_bytes(cert_pem)
         key_file.touch(mode=0o600)
         key_file.write_bytes(key_pem)
-        with in_thread(app(**options), host=host, name="the sample website",
-                       ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)) as port:
+        with in_thread(
+            app(**options), host=host, name="the sample website", ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)
+        ) as port:
             shown = f"[{host}]" if ":" in host else host
             yield SampleSite(base_url=f"https://{shown}:{port}", ca_file=ca_file)
     finally:

@@ -14,12 +14,13 @@ stages run in the same order:
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from partner_review.models.checks import Result
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import fields as catalog
-from partner_review.tasks.docs.lint import lint_documentation, links_and_anchors
+from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.suite import test_destinations
 from partner_review.tasks.links.linkcheck import check_links
 from partner_review.tasks.spec.sources import check_sources

@@ -57,7 +57,9 @@ def pg_url(monkeypatch):
     if not base:
         if os.environ.get("PARTNER_REVIEW_REQUIRE_SHARED") == "1":
             pytest.fail("PARTNER_REVIEW_TEST_POSTGRES_URL is not set but CI must test PostgreSQL")
-        pytest.skip("PostgreSQL tests need PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL tests need PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
     import uuid
 
     from sqlalchemy import create_engine, text

@@ -12,8 +12,9 @@ import hmac
 import json
 import logging
 import re
-from datetime import datetime, timezone
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -23,10 +24,10 @@ from starlette.requests import ClientDisconnect
 
 from partner_review.models.activity import Activity, UnknownApp
 from partner_review.models.calendar import add_business_days
+from partner_review.models.sealing import SealError
 from partner_review.models.settings import get_settings
 from partner_review.models.store import NotFound, Store, StoreError, VersionConflict, get_store
 from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
-from partner_review.models.sealing import SealError
 from partner_review.tasks.graduation.adoption import BadActivity, parse_records
 from partner_review.webhooks import signing
 from partner_review.webhooks.dispatch import Dispatcher
@@ -92,8 +93,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
 def _delivery_id(request: Request) -> str:
     value = request.headers.get(signing.DELIVERY_HEADER, "")
     if not DELIVERY_ID.match(value):
-        raise Refused(400, f"missing or malformed {signing.DELIVERY_HEADER} header "
-                           "(1-200 characters: letters, digits, '.', '_', ':', '-')")
+        raise Refused(
+            400,
+            f"missing or malformed {signing.DELIVERY_HEADER} header "
+            "(1-200 characters: letters, digits, '.', '_', ':', '-')",
+        )
     return value
 
 
@@ -102,8 +106,12 @@ async def _signed_json(request: Request) -> tuple[bytes, Any]:
     settings = get_settings()
     body = await _read_body(request, settings.max_body_bytes)
     try:
-        signing.verify(request.headers.get(signing.HEADER), body, settings.webhook_secret.get_secret_value(),
-                       tolerance=settings.webhook_tolerance_seconds)
+        signing.verify(
+            request.headers.get(signing.HEADER),
+            body,
+            settings.webhook_secret.get_secret_value(),
+            tolerance=settings.webhook_tolerance_seconds,
+        )
     except signing.SignatureError as error:
         raise Refused(401, str(error)) from None
     try:
@@ -115,14 +123,21 @@ async def _signed_json(request: Request) -> tuple[bytes, Any]:
 @app.post(
     "/webhooks/submissions",
     status_code=202,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}}}},
-    responses={200: {"description": "Delivery seen before: the original submission"},
-               400: {"description": "Body is not JSON, or the delivery header is missing"},
-               401: {"description": "Missing, malformed, wrong or stale signature"},
-               409: {"description": "This version of the app was already submitted by another delivery"},
-               413: {"description": "Body over the size limit"},
-               422: {"description": "Submission breaks the schema; `fields` lists the offending paths"},
-               503: {"description": "Delivery could not be persisted; retry later"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Submission"}}},
+        }
+    },
+    responses={
+        200: {"description": "Delivery seen before: the original submission"},
+        400: {"description": "Body is not JSON, or the delivery header is missing"},
+        401: {"description": "Missing, malformed, wrong or stale signature"},
+        409: {"description": "This version of the app was already submitted by another delivery"},
+        413: {"description": "Body over the size limit"},
+        422: {"description": "Submission breaks the schema; `fields` lists the offending paths"},
+        503: {"description": "Delivery could not be persisted; retry later"},
+    },
 )
 async def receive_submission(request: Request) -> JSONResponse:
     settings = get_settings()
@@ -133,9 +148,10 @@ async def receive_submission(request: Request) -> JSONResponse:
     except InvalidSubmission as error:
         raise Refused(422, "the submission does not match the schema", fields=error.problems) from None
 
-    received_at = datetime.now(timezone.utc)
-    due = add_business_days(received_at, settings.ack_business_days,
-                            country=settings.holiday_country, tz=settings.timezone)
+    received_at = datetime.now(UTC)
+    due = add_business_days(
+        received_at, settings.ack_business_days, country=settings.holiday_country, tz=settings.timezone
+    )
     try:
         store = await run_in_threadpool(get_store)
         intake = await run_in_threadpool(
@@ -158,13 +174,27 @@ async def receive_submission(request: Request) -> JSONResponse:
 
 @app.post(
     "/webhooks/activity",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "oneOf": [{"$ref": "#/components/schemas/Activity"},
-                  {"type": "array", "items": {"$ref": "#/components/schemas/Activity"}}]}}}}},
-    responses={401: {"description": "Missing, malformed, wrong or stale signature"},
-               413: {"description": "Body over the size limit"},
-               422: {"description": "A record breaks the schema or names an unknown app; nothing was stored"},
-               503: {"description": "Not stored; retry later"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/Activity"},
+                            {"type": "array", "items": {"$ref": "#/components/schemas/Activity"}},
+                        ]
+                    }
+                }
+            },
+        }
+    },
+    responses={
+        401: {"description": "Missing, malformed, wrong or stale signature"},
+        413: {"description": "Body over the size limit"},
+        422: {"description": "A record breaks the schema or names an unknown app; nothing was stored"},
+        503: {"description": "Not stored; retry later"},
+    },
 )
 async def receive_activity(request: Request) -> JSONResponse:
     """Customer activity, one record or a list; idempotent per (app, workspace, day)."""
@@ -197,8 +227,10 @@ async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok", "store": "ok"})
 
 
-@app.get("/submissions/{submission_id}", responses={401: {"description": "Missing or wrong bearer token"},
-                                                    404: {"description": "No such submission"}})
+@app.get(
+    "/submissions/{submission_id}",
+    responses={401: {"description": "Missing or wrong bearer token"}, 404: {"description": "No such submission"}},
+)
 async def submission_status(submission_id: str, request: Request) -> JSONResponse:
     token = get_settings().api_token
     if token is None or not token.get_secret_value():
@@ -215,13 +247,19 @@ async def submission_status(submission_id: str, request: Request) -> JSONRespons
     except STORE_ERRORS:
         raise Refused(503, "the store is unavailable right now; retry later") from None
     run = latest[0] if latest else None
-    return JSONResponse({
-        "submission_id": stored.id, "app": stored.slug, "version": stored.version, "status": stored.state,
-        "received_at": stored.received_at.isoformat(), "ack_due_at": stored.ack_due_at.isoformat(),
-        "acknowledged_at": stored.acknowledged_at.isoformat() if stored.acknowledged_at else None,
-        "ack_on_time": stored.ack_on_time,
-        "review": {"status": run.status, "verdict": run.verdict, "flow_run_id": run.flow_run_id} if run else None,
-    })
+    return JSONResponse(
+        {
+            "submission_id": stored.id,
+            "app": stored.slug,
+            "version": stored.version,
+            "status": stored.state,
+            "received_at": stored.received_at.isoformat(),
+            "ack_due_at": stored.ack_due_at.isoformat(),
+            "acknowledged_at": stored.acknowledged_at.isoformat() if stored.acknowledged_at else None,
+            "ack_on_time": stored.ack_on_time,
+            "review": {"status": run.status, "verdict": run.verdict, "flow_run_id": run.flow_run_id} if run else None,
+        }
+    )
 
 
 def _openapi() -> dict[str, Any]:

@@ -70,12 +70,15 @@ class Dispatcher:
             async with get_client() as client:
                 deployment = await client.read_deployment_by_name(self.settings.review_deployment)
                 run = await client.create_flow_run_from_deployment(
-                    deployment.id, parameters={"submission_id": item.submission_id},
+                    deployment.id,
+                    parameters={"submission_id": item.submission_id},
                     idempotency_key=item.delivery_id,
                 )
         except ObjectNotFound:
-            reason = (f"deployment '{self.settings.review_deployment}' is not on the Prefect API "
-                      "(is `partner-review serve` running?)")
+            reason = (
+                f"deployment '{self.settings.review_deployment}' is not on the Prefect API "
+                "(is `partner-review serve` running?)"
+            )
         except Exception as error:  # API down, timeouts...: the dispatch stays pending
             reason = f"Prefect API: {type(error).__name__}: {error}"
         else:

@@ -6,7 +6,7 @@ import contextlib
 import socket
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def free_port() -> int:
@@ -21,7 +21,9 @@ def running(port: int | None = None) -> Iterator[str]:
     import uvicorn
 
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config("partner_review.webhooks.app:app", host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config("partner_review.webhooks.app:app", host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, name="receiver", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -12,7 +12,6 @@ import difflib
 import html
 import ipaddress
 import re
-from typing import Union
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
@@ -23,94 +22,163 @@ from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import svg
 
 CATEGORIES: tuple[str, ...] = (
-    "A/B Testing", "Advertising", "Analytics", "Attribution", "CRM", "Customer Success",
-    "Deep Linking", "Email Marketing", "Enrichment", "Feature Flagging", "Heatmaps & Recordings",
-    "Livechat", "Marketing Automation", "Performance Monitoring", "Personalization", "Raw Data",
-    "Referrals", "Security & Fraud", "SMS & Push Notifications", "Surveys", "Tag Managers", "Video",
+    "A/B Testing",
+    "Advertising",
+    "Analytics",
+    "Attribution",
+    "CRM",
+    "Customer Success",
+    "Deep Linking",
+    "Email Marketing",
+    "Enrichment",
+    "Feature Flagging",
+    "Heatmaps & Recordings",
+    "Livechat",
+    "Marketing Automation",
+    "Performance Monitoring",
+    "Personalization",
+    "Raw Data",
+    "Referrals",
+    "Security & Fraud",
+    "SMS & Push Notifications",
+    "Surveys",
+    "Tag Managers",
+    "Video",
 )
 
 REQUIRED_FIELDS = register(
-    "CAT-001", "App Info has every required field", stage="catalog", severity="blocker",
+    "CAT-001",
+    "App Info has every required field",
+    stage="catalog",
+    severity="blocker",
     remedy="Fill in every field the message lists in the App Info form and resubmit.",
 )
 SLUG_FORMAT = register(
-    "CAT-002", "Slug uses lowercase letters, digits and single hyphens", stage="catalog",
+    "CAT-002",
+    "Slug uses lowercase letters, digits and single hyphens",
+    stage="catalog",
     severity="blocker",
     remedy="Use a slug such as `acme-analytics`: lowercase letters and digits joined by single hyphens.",
 )
 DESCRIPTION_SIZE = register(
-    "CAT-003", "Description fits the catalog's length and image limits", stage="catalog",
+    "CAT-003",
+    "Description fits the catalog's length and image limits",
+    stage="catalog",
     severity="blocker",
     remedy="Shorten the description to the character limit and keep at most the allowed number of images.",
 )
 CATEGORIES_LISTED = register(
-    "CAT-004", "Categories come from the catalog's list", stage="catalog", severity="blocker",
+    "CAT-004",
+    "Categories come from the catalog's list",
+    stage="catalog",
+    severity="blocker",
     remedy="Pick the primary (and optional, different secondary) category by its exact name from the catalog list.",
 )
 WEBSITE_HTTPS = register(
-    "CAT-005", "Website is an https URL", stage="catalog", severity="blocker",
+    "CAT-005",
+    "Website is an https URL",
+    stage="catalog",
+    severity="blocker",
     remedy="Give your website as a full https URL, e.g. `https://acme.example`.",
 )
 SUPPORT_EMAIL = register(
-    "CAT-006", "Support e-mail address is valid", stage="catalog", severity="blocker",
+    "CAT-006",
+    "Support e-mail address is valid",
+    stage="catalog",
+    severity="blocker",
     remedy="Give a support address of the form `support@your-domain.com`.",
 )
 LOGO_SVG = register(
-    "CAT-007", "Logo is a safe SVG", stage="catalog", severity="blocker",
+    "CAT-007",
+    "Logo is a safe SVG",
+    stage="catalog",
+    severity="blocker",
     remedy="Provide the logo as a plain SVG file (no DOCTYPE or entities), inline or at an https URL ending in .svg.",
 )
 MARK_SVG = register(
-    "CAT-008", "Mark is a safe SVG", stage="catalog", severity="blocker",
+    "CAT-008",
+    "Mark is a safe SVG",
+    stage="catalog",
+    severity="blocker",
     remedy="Provide the mark as a plain SVG file (no DOCTYPE or entities), inline or at an https URL ending in .svg.",
 )
 NO_ACTIVE_CONTENT = register(
-    "CAT-009", "Logo and mark contain no scripts or event handlers", stage="catalog",
+    "CAT-009",
+    "Logo and mark contain no scripts or event handlers",
+    stage="catalog",
     severity="blocker",
     remedy="Export the logo and mark again as static SVG without scripts, foreignObject, on* attributes or javascript: links.",
 )
 MARK_SQUARE = register(
-    "CAT-010", "Mark is square", stage="catalog", severity="blocker",
-    remedy="Give the mark a square viewBox (e.g. `viewBox=\"0 0 64 64\"`) around the symbol.",
+    "CAT-010",
+    "Mark is square",
+    stage="catalog",
+    severity="blocker",
+    remedy='Give the mark a square viewBox (e.g. `viewBox="0 0 64 64"`) around the symbol.',
 )
 LOGO_HORIZONTAL = register(
-    "CAT-011", "Logo is a horizontal lockup", stage="catalog", severity="warning",
+    "CAT-011",
+    "Logo is a horizontal lockup",
+    stage="catalog",
+    severity="warning",
     remedy="Prefer a horizontal logo lockup, wider than tall, with the symbol beside the company name.",
 )
 MARK_WITHOUT_NAME = register(
-    "CAT-012", "Mark shows no company name", stage="catalog", severity="warning",
+    "CAT-012",
+    "Mark shows no company name",
+    stage="catalog",
+    severity="warning",
     remedy="Use the symbol alone as the mark; the company name belongs in the logo.",
 )
 SCREENSHOTS_HTTPS = register(
-    "CAT-013", "Screenshots are https URLs", stage="catalog", severity="blocker",
+    "CAT-013",
+    "Screenshots are https URLs",
+    stage="catalog",
+    severity="blocker",
     remedy="Host each screenshot at a full https URL.",
 )
 DOCS_LINKS = register(
-    "CAT-014", "Documentation links are https URLs", stage="catalog", severity="blocker",
+    "CAT-014",
+    "Documentation links are https URLs",
+    stage="catalog",
+    severity="blocker",
     remedy="Give full https URLs for your docs, the Segment docs page and the Segment catalog page of this slug.",
 )
 LAUNCH_LINKS = register(
-    "CAT-015", "Partner page and launch post are https URLs", stage="catalog", severity="blocker",
+    "CAT-015",
+    "Partner page and launch post are https URLs",
+    stage="catalog",
+    severity="blocker",
     remedy="Give full https URLs for your integrations page and your launch post (or e-mail announcement).",
 )
 TEST_ACCOUNT = register(
-    "CAT-016", "Test account has a username and a password", stage="catalog", severity="blocker",
+    "CAT-016",
+    "Test account has a username and a password",
+    stage="catalog",
+    severity="blocker",
     remedy="Provision a test account for the reviewers and give its username and password.",
 )
 OAUTH_REDIRECTS = register(
-    "CAT-017", "OAuth redirect URIs are https and within the limit", stage="catalog",
+    "CAT-017",
+    "OAuth redirect URIs are https and within the limit",
+    stage="catalog",
     severity="blocker",
     remedy="List between one and the allowed number of OAuth redirect URIs, each an https URL.",
 )
 OAUTH_SCOPE = register(
-    "CAT-018", "OAuth scopes include destination/<slug> for a destination", stage="catalog",
+    "CAT-018",
+    "OAuth scopes include destination/<slug> for a destination",
+    stage="catalog",
     severity="blocker",
     remedy="Add the scope `destination/<your slug>` to the OAuth app of your destination.",
 )
 
-Inspected = Union[svg.SvgInfo, svg.SvgError, None]  # an inline SVG's analysis, refusal, or absence
+Inspected = svg.SvgInfo | svg.SvgError | None  # an inline SVG's analysis, refusal, or absence
 _EXCERPT_CHARS = 120
-_REMOTE = ("{field} is a remote file: its shape is not checked offline "
-           "(the links stage only checks that it answers); give the SVG inline to have it checked")
+_REMOTE = (
+    "{field} is a remote file: its shape is not checked offline "
+    "(the links stage only checks that it answers); give the SVG inline to have it checked"
+)
 _LISTED_PROBLEMS = 5
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -249,17 +317,17 @@ def _required_fields(submission: Submission) -> Result:
         ("app.docs.own_url", not _blank(docs.own_url)),
         ("app.docs.segment_url", not _blank(docs.segment_url)),
         ("app.docs.catalog_url", not _blank(docs.catalog_url)),
-        ("app.docs.segment_markdown or app.docs.segment_markdown_url",
-         not (_blank(docs.segment_markdown) and _blank(docs.segment_markdown_url))),
+        (
+            "app.docs.segment_markdown or app.docs.segment_markdown_url",
+            not (_blank(docs.segment_markdown) and _blank(docs.segment_markdown_url)),
+        ),
         ("app.partner_page_url", not _blank(app.partner_page_url)),
         ("app.launch_post_url", not _blank(app.launch_post_url)),
         ("app.test_account", app.test_account is not None),
     ]
     missing = [field for field, present in required if not present]
     if missing:
-        return REQUIRED_FIELDS.failed(
-            f"Missing required App Info: {', '.join(missing)}", missing=missing
-        )
+        return REQUIRED_FIELDS.failed(f"Missing required App Info: {', '.join(missing)}", missing=missing)
     return REQUIRED_FIELDS.passed("Every required App Info field is present")
 
 
@@ -311,25 +379,26 @@ def _description_size(description: str | None, settings: Settings) -> Result:
     if _blank(description):
         return DESCRIPTION_SIZE.skipped(_missing("app.description"))
     text, images = description_text(description)
-    evidence = {"field": "app.description", "characters": len(text), "images": images,
-                "max_characters": settings.description_max_chars,
-                "max_images": settings.description_max_images}
+    evidence = {
+        "field": "app.description",
+        "characters": len(text),
+        "images": images,
+        "max_characters": settings.description_max_chars,
+        "max_images": settings.description_max_images,
+    }
     problems = []
     if len(text) > settings.description_max_chars:
-        problems.append(
-            f"has {len(text)} characters of text, more than {settings.description_max_chars}"
-        )
+        problems.append(f"has {len(text)} characters of text, more than {settings.description_max_chars}")
     if images > settings.description_max_images:
         problems.append(f"has {images} images, more than {settings.description_max_images}")
     if problems:
         return DESCRIPTION_SIZE.failed(f"app.description {' and '.join(problems)}", **evidence)
-    return DESCRIPTION_SIZE.passed(
-        f"app.description has {len(text)} characters and {images} images", **evidence
-    )
+    return DESCRIPTION_SIZE.passed(f"app.description has {len(text)} characters and {images} images", **evidence)
 
 
 def closest_category(value: str) -> str | None:
     """The catalog category a near-miss name most likely meant, or None."""
+
     def normal(name: str) -> str:
         return re.sub(r"[^a-z0-9]", "", name.lower().replace("&", "and"))
 
@@ -355,8 +424,10 @@ def _categories(primary: str | None, secondary: str | None) -> Result:
         problems.append(problem)
     if primary is not None and secondary is not None and primary == secondary:
         problems.append("app.categories.secondary repeats the primary category")
-    evidence = {"primary": _excerpt(primary) if primary else None,
-                "secondary": _excerpt(secondary) if secondary else None}
+    evidence = {
+        "primary": _excerpt(primary) if primary else None,
+        "secondary": _excerpt(secondary) if secondary else None,
+    }
     if problems:
         return CATEGORIES_LISTED.failed("; ".join(problems), **evidence)
     return CATEGORIES_LISTED.passed("Categories are from the catalog list", **evidence)
@@ -396,9 +467,7 @@ def _support_email(address: str | None) -> Result:
         return SUPPORT_EMAIL.skipped(_missing("app.support_email"))
     problem = email_problem(address)
     if problem:
-        return SUPPORT_EMAIL.failed(
-            f"app.support_email {problem}", field="app.support_email", value=_excerpt(address)
-        )
+        return SUPPORT_EMAIL.failed(f"app.support_email {problem}", field="app.support_email", value=_excerpt(address))
     return SUPPORT_EMAIL.passed("app.support_email is a valid address")
 
 
@@ -429,14 +498,14 @@ def _svg_asset(check: Check, kind: str, url: str | None, info: Inspected) -> Res
         return check.passed(
             f"{url_field} is an https URL ending in .svg; the links stage checks that it answers, "
             "its SVG content is not analysed here",
-            field=url_field, value=_excerpt(url),
+            field=url_field,
+            value=_excerpt(url),
         )
     return check.skipped(_missing(f"{inline_field} or {url_field}"))
 
 
 def _active_content(logo: Inspected, mark: Inspected) -> Result:
-    inspected = {f: i for f, i in (("app.logo_svg", logo), ("app.mark_svg", mark))
-                 if isinstance(i, svg.SvgInfo)}
+    inspected = {f: i for f, i in (("app.logo_svg", logo), ("app.mark_svg", mark)) if isinstance(i, svg.SvgInfo)}
     if not inspected:
         return NO_ACTIVE_CONTENT.skipped(
             "No inline SVG could be inspected (missing, refused by CAT-007/CAT-008, or given as a URL, "
@@ -446,9 +515,7 @@ def _active_content(logo: Inspected, mark: Inspected) -> Result:
     if found:
         message = "; ".join(f"{field} has {', '.join(dangers)}" for field, dangers in found.items())
         return NO_ACTIVE_CONTENT.failed(message, dangers=found)
-    return NO_ACTIVE_CONTENT.passed(
-        f"No active content in {' and '.join(inspected)}", inspected=list(inspected)
-    )
+    return NO_ACTIVE_CONTENT.passed(f"No active content in {' and '.join(inspected)}", inspected=list(inspected))
 
 
 def _mark_square(url: str | None, info: Inspected, settings: Settings) -> Result:
@@ -460,8 +527,8 @@ def _mark_square(url: str | None, info: Inspected, settings: Settings) -> Result
         return MARK_SQUARE.skipped(_missing("app.mark_svg or app.mark_url"))
     if info.aspect is None:
         return MARK_SQUARE.failed(
-            "app.mark_svg declares neither a viewBox nor a width and height, so it cannot be "
-            "shown as a square", field="app.mark_svg",
+            "app.mark_svg declares neither a viewBox nor a width and height, so it cannot be shown as a square",
+            field="app.mark_svg",
         )
     evidence = {"field": "app.mark_svg", "size": _dimensions(info), "aspect": round(info.aspect, 4)}
     if abs(info.aspect - 1) > settings.mark_square_tolerance:
@@ -483,9 +550,7 @@ def _logo_horizontal(url: str | None, info: Inspected) -> Result:
         )
     evidence = {"field": "app.logo_svg", "size": _dimensions(info), "aspect": round(info.aspect, 4)}
     if info.aspect <= 1:
-        return LOGO_HORIZONTAL.failed(
-            f"app.logo_svg is {_dimensions(info)}, not wider than tall", **evidence
-        )
+        return LOGO_HORIZONTAL.failed(f"app.logo_svg is {_dimensions(info)}, not wider than tall", **evidence)
     return LOGO_HORIZONTAL.passed(f"app.logo_svg is a horizontal lockup, {_dimensions(info)}", **evidence)
 
 
@@ -500,7 +565,8 @@ def _mark_without_name(name: str, info: Inspected) -> Result:
     if shown:
         return MARK_WITHOUT_NAME.failed(
             f"app.mark_svg shows the text {_excerpt(info.text)!r}, which contains the name {name!r}",
-            field="app.mark_svg", text=_excerpt(info.text),
+            field="app.mark_svg",
+            text=_excerpt(info.text),
         )
     return MARK_WITHOUT_NAME.passed("app.mark_svg does not show the company name", text=_excerpt(info.text))
 
@@ -516,10 +582,16 @@ def _screenshots(screenshots: list[str]) -> Result:
 
 def _docs_links(submission: Submission, settings: Settings) -> Result:
     docs = submission.app.docs
-    fields = [(f"app.docs.{name}", value) for name, value in (
-        ("own_url", docs.own_url), ("segment_url", docs.segment_url),
-        ("catalog_url", docs.catalog_url), ("segment_markdown_url", docs.segment_markdown_url),
-    ) if not _blank(value)]
+    fields = [
+        (f"app.docs.{name}", value)
+        for name, value in (
+            ("own_url", docs.own_url),
+            ("segment_url", docs.segment_url),
+            ("catalog_url", docs.catalog_url),
+            ("segment_markdown_url", docs.segment_markdown_url),
+        )
+        if not _blank(value)
+    ]
     if not fields:
         return DOCS_LINKS.skipped(_missing("app.docs"))
     problems = _url_problems(fields)
@@ -529,19 +601,19 @@ def _docs_links(submission: Submission, settings: Settings) -> Result:
         given = urlsplit(docs.catalog_url)
         if f"{given.scheme}://{given.netloc}{given.path}".rstrip("/").lower() != expected.rstrip("/").lower():
             problems.append(
-                f"app.docs.catalog_url {_excerpt(docs.catalog_url)!r} is not this app's catalog page "
-                f"{expected + '/'!r}"
+                f"app.docs.catalog_url {_excerpt(docs.catalog_url)!r} is not this app's catalog page {expected + '/'!r}"
             )
     if problems:
         return DOCS_LINKS.failed(_listed(problems), problems=problems[:_LISTED_PROBLEMS])
-    return DOCS_LINKS.passed(
-        f"{len(fields)} documentation link(s), all https", fields=[f for f, _ in fields]
-    )
+    return DOCS_LINKS.passed(f"{len(fields)} documentation link(s), all https", fields=[f for f, _ in fields])
 
 
 def _launch_links(partner_page_url: str | None, launch_post_url: str | None) -> Result:
-    fields = [(f, v) for f, v in (("app.partner_page_url", partner_page_url),
-                                  ("app.launch_post_url", launch_post_url)) if not _blank(v)]
+    fields = [
+        (f, v)
+        for f, v in (("app.partner_page_url", partner_page_url), ("app.launch_post_url", launch_post_url))
+        if not _blank(v)
+    ]
     if not fields:
         return LAUNCH_LINKS.skipped(_missing("app.partner_page_url and app.launch_post_url"))
     problems = _url_problems(fields)
@@ -577,9 +649,7 @@ def _oauth_redirects(submission: Submission, settings: Settings) -> Result:
     if not uris:
         problems.append("app.oauth.redirect_uris is empty")
     if len(uris) > settings.oauth_max_redirect_uris:
-        problems.append(
-            f"app.oauth.redirect_uris has {len(uris)} URIs, more than {settings.oauth_max_redirect_uris}"
-        )
+        problems.append(f"app.oauth.redirect_uris has {len(uris)} URIs, more than {settings.oauth_max_redirect_uris}")
     problems += _url_problems([(f"app.oauth.redirect_uris[{i}]", uri) for i, uri in enumerate(uris)])
     evidence = {"count": len(uris), "max": settings.oauth_max_redirect_uris}
     if problems:
@@ -590,9 +660,7 @@ def _oauth_redirects(submission: Submission, settings: Settings) -> Result:
 def _oauth_scope(submission: Submission) -> Result:
     oauth = submission.app.oauth
     if oauth is None:
-        return OAUTH_SCOPE.skipped(
-            "No OAuth configuration given (needed to graduate to Public, not for Public Beta)"
-        )
+        return OAUTH_SCOPE.skipped("No OAuth configuration given (needed to graduate to Public, not for Public Beta)")
     if not submission.destinations:
         return OAUTH_SCOPE.skipped("The submission has no destination component")
     scope = f"destination/{submission.app.slug}"

@@ -23,8 +23,11 @@ DEFAULT_MAX_DEPTH = 100
 _MAX_DANGERS = 10
 _MAX_TEXT_CHARS = 1000
 _DTD_SCAN_CHARS = 64 * 1024
-_ACTIVE_ELEMENTS = {"script": "<script> element", "foreignobject": "<foreignObject> element",
-                    "handler": "<handler> element"}
+_ACTIVE_ELEMENTS = {
+    "script": "<script> element",
+    "foreignobject": "<foreignObject> element",
+    "handler": "<handler> element",
+}
 _TEXT_ELEMENTS = {"text", "tspan", "textpath"}
 _UNIT_PX = {"": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "mm": 96 / 25.4, "cm": 96 / 2.54, "in": 96.0}
 _LENGTH = re.compile(r"^\s*\+?((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(px|pt|pc|mm|cm|in)?\s*$")
@@ -72,9 +75,7 @@ class SvgInfo:
         return None
 
 
-def inspect(
-    svg_text: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
-) -> SvgInfo:
+def inspect(svg_text: str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH) -> SvgInfo:
     """Parse `svg_text` safely and describe it; raises SvgError when it cannot be analysed safely."""
     if len(svg_text) > max_bytes:  # every character is at least one byte: refuse without encoding
         raise SvgError("too_large", f"the SVG is larger than {max_bytes} bytes")
@@ -85,9 +86,7 @@ def inspect(
         raise SvgError("empty", "the SVG is empty")
 
     scanner = _Scanner(max_depth)
-    parser = safe_xml.XMLParser(
-        target=scanner, forbid_dtd=True, forbid_entities=True, forbid_external=True
-    )
+    parser = safe_xml.XMLParser(target=scanner, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     try:
         parser.feed(data)
         parser.close()
@@ -180,14 +179,13 @@ def _local(tag: object) -> str:
 def _dtd_reason(svg_text: str, error: defusedxml.DTDForbidden) -> str:
     head = svg_text[:_DTD_SCAN_CHARS]  # bounded: the text may be hostile
     if _EXTERNAL_ENTITY.search(head):
-        return ("the SVG declares an external XML entity, which is refused "
-                "(it could read files or reach other servers)")
+        return "the SVG declares an external XML entity, which is refused (it could read files or reach other servers)"
     if "<!ENTITY" in head:
-        return ("the SVG declares XML entities in a DTD, which are refused "
-                "(entity expansion and external entity attacks)")
+        return (
+            "the SVG declares XML entities in a DTD, which are refused (entity expansion and external entity attacks)"
+        )
     if error.sysid:
-        return (f"the SVG has a <!DOCTYPE> referring to the external DTD {error.sysid[:120]!r}; "
-                "DTDs are refused")
+        return f"the SVG has a <!DOCTYPE> referring to the external DTD {error.sysid[:120]!r}; DTDs are refused"
     return "the SVG has a <!DOCTYPE> declaration; DTDs are refused"
 
 

@@ -9,7 +9,7 @@ which only the listed few are located and turned into Results.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from partner_review.models.checks import Check, Result
 from partner_review.models.settings import Settings
@@ -52,7 +52,7 @@ class Finding:
         return self.check.failed(self.message, line=line, column=column, excerpt=shorten(excerpt), **extra)
 
 
-Outcome = Union[Finding, Result]  # what a rule returns: findings, or one skipped Result
+Outcome = Finding | Result  # what a rule returns: findings, or one skipped Result
 
 
 @dataclass
@@ -63,14 +63,17 @@ class Context:
     accepted_calls: set[str] | None
     settings: Settings
 
-    def finding(
-        self, check: Check, message: str, line: int, column: int = 1, excerpt: str | None = None
-    ) -> Finding:
+    def finding(self, check: Check, message: str, line: int, column: int = 1, excerpt: str | None = None) -> Finding:
         return Finding(check, message, line, column, excerpt)
 
     def finding_near(
-        self, check: Check, message: str, needle: str, block_map: list[int] | None,
-        excerpt: str | None = None, around: bool = False,
+        self,
+        check: Check,
+        message: str,
+        needle: str,
+        block_map: list[int] | None,
+        excerpt: str | None = None,
+        around: bool = False,
     ) -> Finding:
         """A finding at `needle` inside a block (markdown-it gives blocks lines, not columns)."""
         first, last = (block_map[0] + 1, block_map[1]) if block_map else (1, 1)

@@ -17,9 +17,9 @@ blockquote depth (`nesting_line` says where the cap cut the page short).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterator
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -231,9 +231,10 @@ def _strip_liquid(source: str, includes: list[str]) -> str:
                 includes.append(found.group(1))
         line_start = source.rfind("\n", 0, match.start()) + 1
         line_end = source.find("\n", match.end())
-        alone = not source[line_start : match.start()].strip() and not source[
-            match.end() : None if line_end < 0 else line_end
-        ].strip()
+        alone = (
+            not source[line_start : match.start()].strip()
+            and not source[match.end() : None if line_end < 0 else line_end].strip()
+        )
         if name == "highlight" and alone:
             language = (match.group(2).split() or [""])[0]
             out.append(("```" + language).ljust(len(tag)))
@@ -286,9 +287,15 @@ def parse(source: str, *, max_nesting: int) -> Document:
                 seen[anchor] = 0
             headings.append(Heading(int(token.tag[1]), text, token.map[0] + 1, anchor, index))
     return Document(
-        source=source, lines=lines, tokens=tokens, front_matter=front_matter,
-        front_matter_lines=fm_lines, includes=includes, headings=headings,
-        max_nesting=max_nesting, nesting_line=nesting_line,
+        source=source,
+        lines=lines,
+        tokens=tokens,
+        front_matter=front_matter,
+        front_matter_lines=fm_lines,
+        includes=includes,
+        headings=headings,
+        max_nesting=max_nesting,
+        nesting_line=nesting_line,
     )
 
 

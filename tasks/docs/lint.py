@@ -32,18 +32,26 @@ from partner_review.tasks.docs import rules as docs_rules
 from partner_review.tasks.docs import style as docs_style
 from partner_review.tasks.docs.context import Context, Finding, Kind, Outcome
 from partner_review.tasks.docs.document import (
-    HTML_URL, Document, github_slug, html_anchors, parse,
+    HTML_URL,
+    Document,
+    github_slug,
+    html_anchors,
+    parse,
 )
 
 PROVIDED = register(
-    "DOC-001", "A Segment doc page is provided",
-    stage="docs", severity="blocker",
+    "DOC-001",
+    "A Segment doc page is provided",
+    stage="docs",
+    severity="blocker",
     remedy="Set `app.docs.segment_markdown` to the page's Markdown, or `app.docs.segment_markdown_url` "
     "to a URL serving the raw Markdown file.",
 )
 READABLE = register(
-    "DOC-002", "The doc page can be read: fetched, UTF-8, within size and nesting limits",
-    stage="docs", severity="blocker",
+    "DOC-002",
+    "The doc page can be read: fetched, UTF-8, within size and nesting limits",
+    stage="docs",
+    severity="blocker",
     remedy="Serve the raw Markdown file (not an HTML page) over https with status 200, saved as UTF-8, "
     "within the size limit (128 KiB by default; real partner pages stay under 60 KiB), with lists and "
     "blockquotes nested at most a few levels deep.",
@@ -53,8 +61,11 @@ RULES = sorted(docs_rules.RULES + docs_match.RULES + docs_style.RULES, key=lambd
 CHECKS: list[Check] = [PROVIDED, READABLE] + [check for check, _ in RULES]
 
 _BOMS = (
-    (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
 
@@ -91,10 +102,15 @@ async def lint_documentation(
     url = docs.segment_markdown_url
     if not url:
         what = "is empty" if docs.segment_markdown is not None else "is missing"
-        return [PROVIDED.failed(
-            f"The Segment doc page {what}: set app.docs.segment_markdown or app.docs.segment_markdown_url.",
-            line=1, column=1, excerpt="", field="app.docs.segment_markdown",
-        )] + [check.skipped("No doc page to lint.") for check in CHECKS[1:]]
+        return [
+            PROVIDED.failed(
+                f"The Segment doc page {what}: set app.docs.segment_markdown or app.docs.segment_markdown_url.",
+                line=1,
+                column=1,
+                excerpt="",
+                field="app.docs.segment_markdown",
+            )
+        ] + [check.skipped("No doc page to lint.") for check in CHECKS[1:]]
     if offline:
         reason = f"Offline: {url} was not fetched, so the doc page was not linted."
         return [PROVIDED.passed(url=url)] + [check.skipped(reason, url=url) for check in CHECKS[1:]]
@@ -118,8 +134,11 @@ def links_and_anchors(markdown: str) -> tuple[list[tuple[str, int]], set[str]]:
     for block, _ in document.inline_blocks():
         cursor = block.map[0] + 1  # links are found in order, each searched from the previous one
         for child in block.children or ():
-            url = child.attrs.get("href") if child.type == "link_open" else (
-                child.attrs.get("src") if child.type == "image" else None)
+            url = (
+                child.attrs.get("href")
+                if child.type == "link_open"
+                else (child.attrs.get("src") if child.type == "image" else None)
+            )
             if url:
                 cursor = document.locate(str(url), cursor, min(block.map[1], cursor + _LOOKAHEAD_LINES))[0]
                 urls.append((str(url), cursor))
@@ -151,7 +170,7 @@ def decode(data: bytes, charset: str | None = None) -> tuple[str, str | None, in
     undecodable bytes become U+FFFD and `problem` says where the first one was."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            data, charset = data[len(bom):], encoding
+            data, charset = data[len(bom) :], encoding
             break
     if charset and _known(charset) and codecs.lookup(charset).name != "utf-8":
         try:
@@ -165,8 +184,10 @@ def decode(data: bytes, charset: str | None = None) -> tuple[str, str | None, in
     line_start = data.rfind(b"\n", 0, start) + 1
     line = data.count(b"\n", 0, start) + 1
     column = len(data[line_start:start].decode("utf-8", "replace")) + 1
-    problem = (f"The page is not valid UTF-8: byte 0x{data[start]:02X} at line {line}, column {column}. "
-               "Save the file as UTF-8; undecodable bytes were read as \ufffd.")
+    problem = (
+        f"The page is not valid UTF-8: byte 0x{data[start]:02X} at line {line}, column {column}. "
+        "Save the file as UTF-8; undecodable bytes were read as \ufffd."
+    )
     return data.decode("utf-8", "replace"), problem, line, column
 
 
@@ -188,7 +209,9 @@ async def fetch_markdown(url: str) -> tuple[bytes, str | None]:
     try:
         async with client() as http:
             async with http.stream(
-                "GET", url, follow_redirects=True,
+                "GET",
+                url,
+                follow_redirects=True,
                 headers={"Accept": "text/markdown, text/plain;q=0.9, */*;q=0.1"},
             ) as response:
                 if response.status_code != 200:
@@ -234,8 +257,11 @@ def detect_kind(document: Document, submission: Submission | None = None, path: 
 
 
 def _lint(
-    markdown: str | bytes, charset: str | None, submission: Submission | None,
-    accepted_calls: set[str] | None, path: str | None,
+    markdown: str | bytes,
+    charset: str | None,
+    submission: Submission | None,
+    accepted_calls: set[str] | None,
+    path: str | None,
 ) -> list[Result]:
     settings = get_settings()
     problems: list[Result] = []
@@ -244,37 +270,53 @@ def _lint(
             size = len(markdown.encode("utf-8"))
         except UnicodeEncodeError as error:  # lone surrogates from a JSON "\ud800" escape
             line = markdown.count("\n", 0, error.start) + 1
-            problems.append(READABLE.failed(
-                f"The page holds an invalid character (a lone UTF-16 surrogate) at line {line}; it was "
-                "read as \ufffd.", line=line, column=error.start - markdown.rfind("\n", 0, error.start),
-                excerpt=markdown[max(0, error.start - 20) : error.start].strip(),
-            ))
+            problems.append(
+                READABLE.failed(
+                    f"The page holds an invalid character (a lone UTF-16 surrogate) at line {line}; it was "
+                    "read as \ufffd.",
+                    line=line,
+                    column=error.start - markdown.rfind("\n", 0, error.start),
+                    excerpt=markdown[max(0, error.start - 20) : error.start].strip(),
+                )
+            )
             markdown = markdown.encode("utf-8", "replace").decode("utf-8")
             size = len(markdown.encode("utf-8"))
     else:
         size = len(markdown)
     if size > settings.docs_max_bytes:
-        return [PROVIDED.passed(), READABLE.failed(
-            f"The page is too large to review: {size:,} bytes or more, over the limit of "
-            f"{settings.docs_max_bytes:,} bytes. Nothing else was checked.", line=1, column=1,
-            excerpt=(markdown[:80] if isinstance(markdown, str) else bytes(markdown[:80]).decode("utf-8", "replace")),
-        )] + [check.skipped("The page is too large to lint (see DOC-002).") for check in CHECKS[2:]]
+        return [
+            PROVIDED.passed(),
+            READABLE.failed(
+                f"The page is too large to review: {size:,} bytes or more, over the limit of "
+                f"{settings.docs_max_bytes:,} bytes. Nothing else was checked.",
+                line=1,
+                column=1,
+                excerpt=(
+                    markdown[:80] if isinstance(markdown, str) else bytes(markdown[:80]).decode("utf-8", "replace")
+                ),
+            ),
+        ] + [check.skipped("The page is too large to lint (see DOC-002).") for check in CHECKS[2:]]
     if not isinstance(markdown, str):
         markdown, problem, line, column = decode(bytes(markdown), charset)
         if problem:
-            problems.append(READABLE.failed(problem, line=line, column=column,
-                                            excerpt=_line(markdown, line)))
+            problems.append(READABLE.failed(problem, line=line, column=column, excerpt=_line(markdown, line)))
     if not markdown.strip():
-        return [PROVIDED.failed(
-            "The Segment doc page is empty.", line=1, column=1, excerpt="", field="app.docs.segment_markdown"
-        )] + [check.skipped("No doc page to lint.") for check in CHECKS[1:]]
+        return [
+            PROVIDED.failed(
+                "The Segment doc page is empty.", line=1, column=1, excerpt="", field="app.docs.segment_markdown"
+            )
+        ] + [check.skipped("No doc page to lint.") for check in CHECKS[1:]]
     document = parse(markdown, max_nesting=settings.docs_max_nesting)
     if document.nesting_line:
-        problems.append(READABLE.failed(
-            f"Lists or blockquotes are nested more than {settings.docs_max_nesting} levels deep at line "
-            f"{document.nesting_line}; the deeper content was not read or checked.",
-            line=document.nesting_line, column=1, excerpt=_line(markdown, document.nesting_line)[:80],
-        ))
+        problems.append(
+            READABLE.failed(
+                f"Lists or blockquotes are nested more than {settings.docs_max_nesting} levels deep at line "
+                f"{document.nesting_line}; the deeper content was not read or checked.",
+                line=document.nesting_line,
+                column=1,
+                excerpt=_line(markdown, document.nesting_line)[:80],
+            )
+        )
     context = Context(document, detect_kind(document, submission, path), submission, accepted_calls, settings)
     results = [PROVIDED.passed(), *(problems or [READABLE.passed()])]
     for check, rule in RULES:

@@ -14,20 +14,26 @@ from partner_review.tasks.docs.context import KIND_NAMES, Context, Outcome, call
 from partner_review.tasks.docs.rules import GETTING_STARTED, Rule, documented_calls
 
 SETTINGS_EXPLAINED = register(
-    "DOC-011", "Every required setting is explained in Getting started",
-    stage="docs", severity="blocker",
+    "DOC-011",
+    "Every required setting is explained in Getting started",
+    stage="docs",
+    severity="blocker",
     remedy="In Getting started, name each required setting exactly as the destination's settings label it "
-    "(e.g. \"API Key\"), and say where the customer finds it and where to enter it.",
+    '(e.g. "API Key"), and say where the customer finds it and where to enter it.',
 )
 CALLS_MATCH = register(
-    "DOC-012", "Documented call types equal the destination's supported calls",
-    stage="docs", severity="blocker",
+    "DOC-012",
+    "Documented call types equal the destination's supported calls",
+    stage="docs",
+    severity="blocker",
     remedy="Document exactly the calls listed in the destination's `supported_calls`: one `###` subsection "
     "each; remove subsections for calls the destination does not support (or add them to supported_calls).",
 )
 CALLS_ACCEPTED = register(
-    "DOC-013", "Documented call types were accepted by the endpoint",
-    stage="docs", severity="blocker",
+    "DOC-013",
+    "Documented call types were accepted by the endpoint",
+    stage="docs",
+    severity="blocker",
     remedy="Either make the endpoint accept every documented call type (2xx), or remove the call's "
     "subsection from the docs and from supported_calls.",
 )
@@ -50,7 +56,9 @@ def check_settings_explained(context: Context) -> list[Outcome]:
     where = "Getting started does not name" if section else "There is no Getting started section to explain"
     return [
         context.finding(
-            SETTINGS_EXPLAINED, f"{where} the required setting \"{s.label}\" (key `{s.key}`).", line,
+            SETTINGS_EXPLAINED,
+            f'{where} the required setting "{s.label}" (key `{s.key}`).',
+            line,
             excerpt=document.line_text(line),
         )
         for s in required
@@ -78,17 +86,25 @@ def check_calls_match(context: Context) -> list[Outcome]:
     results = []
     missing = supported - set(documented)
     if missing:
-        results.append(context.finding(
-            CALLS_MATCH, f"The destination supports {call_list(missing)}, but the page has no subsection for "
-            f"{'it' if len(missing) == 1 else 'them'}.", anchor,
-        ))
+        results.append(
+            context.finding(
+                CALLS_MATCH,
+                f"The destination supports {call_list(missing)}, but the page has no subsection for "
+                f"{'it' if len(missing) == 1 else 'them'}.",
+                anchor,
+            )
+        )
     for call, heading in documented.items():
         if call not in supported:
-            results.append(context.finding(
-                CALLS_MATCH, f"The page documents {call.capitalize()}, but the destination's supported_calls "
-                f"({call_list(supported)}) do not include it.", heading.line,
-                excerpt=f"{'#' * heading.level} {heading.text}",
-            ))
+            results.append(
+                context.finding(
+                    CALLS_MATCH,
+                    f"The page documents {call.capitalize()}, but the destination's supported_calls "
+                    f"({call_list(supported)}) do not include it.",
+                    heading.line,
+                    excerpt=f"{'#' * heading.level} {heading.text}",
+                )
+            )
     return results
 
 
@@ -101,10 +117,12 @@ def check_calls_accepted(context: Context) -> list[Outcome]:
     accepted = {c.lower() for c in context.accepted_calls}
     return [
         context.finding(
-            CALLS_ACCEPTED, f"The page says {call.capitalize()} is supported, but the endpoint did not accept "
+            CALLS_ACCEPTED,
+            f"The page says {call.capitalize()} is supported, but the endpoint did not accept "
             f"{'an' if call[0] in 'aeiou' else 'a'} {call.capitalize()} call in the end-to-end test "
             "(e.g. it answered 501 Not Implemented).",
-            heading.line, excerpt=f"{'#' * heading.level} {heading.text}",
+            heading.line,
+            excerpt=f"{'#' * heading.level} {heading.text}",
         )
         for call, heading in documented_calls(context.document).items()
         if call not in accepted

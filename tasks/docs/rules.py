@@ -14,7 +14,7 @@ The templates are Segment's partner templates (REVIEW_RULES §3):
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from markdown_it.token import Token
@@ -38,55 +38,71 @@ TEMPLATES: dict[Kind, list[tuple[str, tuple[str, ...]]]] = {
         ("Adding Destinations", ("adding destinations", "add destinations")),
     ],
 }
-CALL_HEADING = re.compile(r"^(%s)(?: (?:calls?|methods?|events?))?$" % "|".join(CALLS))
+CALL_HEADING = re.compile(rf"^({'|'.join(CALLS)})(?: (?:calls?|methods?|events?))?$")
 
 TITLE = register(
-    "DOC-003", "Front matter declares the page title",
-    stage="docs", severity="blocker",
+    "DOC-003",
+    "Front matter declares the page title",
+    stage="docs",
+    severity="blocker",
     remedy="Start the page with front matter: `---`, `title: Acme Analytics Destination`, `---`.",
 )
 INTRO_LINK = register(
-    "DOC-004", "Intro links to the partner's website with the UTM string unchanged",
-    stage="docs", severity="blocker",
+    "DOC-004",
+    "Intro links to the partner's website with the UTM string unchanged",
+    stage="docs",
+    severity="blocker",
     remedy="Open with one or two sentences linking your website, e.g. "
     "`[Acme](https://acme.example/?utm_source=segmentio&utm_medium=docs&utm_campaign=partners)`; "
     "keep the UTM string exactly as given.",
 )
 MAINTAINED_BY = register(
-    "DOC-005", "A \"maintained by\" line names a support contact",
-    stage="docs", severity="blocker",
-    remedy="Add: \"This destination is maintained by Acme. For any issues with the destination, "
-    "[contact the Acme Support team](mailto:support@acme.example).\" (a mailto: or support URL link).",
+    "DOC-005",
+    'A "maintained by" line names a support contact',
+    stage="docs",
+    severity="blocker",
+    remedy='Add: "This destination is maintained by Acme. For any issues with the destination, '
+    '[contact the Acme Support team](mailto:support@acme.example)." (a mailto: or support URL link).',
 )
 SECTIONS = register(
-    "DOC-006", "Required sections are present, in the template's order",
-    stage="docs", severity="blocker",
+    "DOC-006",
+    "Required sections are present, in the template's order",
+    stage="docs",
+    severity="blocker",
     remedy="Use the template's `##` sections in its order: direct destination: Getting started, "
     "Supported methods; actions destination: Getting started and the generated-fields include; "
     "source: Getting started, Stream, Events, Event Properties, Adding Destinations.",
 )
 GETTING_STARTED_STEPS = register(
-    "DOC-007", "Getting started is numbered steps that say where the key is",
-    stage="docs", severity="blocker",
+    "DOC-007",
+    "Getting started is numbered steps that say where the key is",
+    stage="docs",
+    severity="blocker",
     remedy="Write Getting started as a numbered list (1., 2., ...) and include the step that says where "
     "the customer finds the API key in your app (destination) or where to paste the Segment write key "
     "(source), with a link or the menu path.",
 )
 CALL_SAMPLES = register(
-    "DOC-008", "Each supported call has a subsection with a code sample",
-    stage="docs", severity="blocker",
+    "DOC-008",
+    "Each supported call has a subsection with a code sample",
+    stage="docs",
+    severity="blocker",
     remedy="Under `## Supported methods`, add one `###` subsection per supported call (Page, Screen, "
     "Identify, Track, Group, Alias) with a fenced code sample and where the data appears in your tool.",
 )
 SOURCE_TABLES = register(
-    "DOC-009", "Source Events and Event Properties are tables",
-    stage="docs", severity="blocker",
+    "DOC-009",
+    "Source Events and Event Properties are tables",
+    stage="docs",
+    severity="blocker",
     remedy="List events under `## Events` and properties under `## Event Properties` as tables "
     "(columns: name, description).",
 )
 PLACEHOLDERS = register(
-    "DOC-010", "No template placeholders or instructions are left",
-    stage="docs", severity="blocker",
+    "DOC-010",
+    "No template placeholders or instructions are left",
+    stage="docs",
+    severity="blocker",
     remedy="Replace every template placeholder (YOURINTEGRATION, <integration_name>, *ADD WHAT ...*) "
     "with real content and delete the template's instruction quotes and comments.",
 )
@@ -154,45 +170,62 @@ def check_title(context: Context) -> list[Outcome]:
     if document.front_matter_lines is None:
         return [context.finding(TITLE, "The page has no front matter, so it has no title.", 1)]
     if not document.front_matter.get("title", "").strip():
-        return [context.finding(
-            TITLE, "The front matter has no `title:`.", document.front_matter_lines[0], excerpt="---"
-        )]
+        return [
+            context.finding(TITLE, "The front matter has no `title:`.", document.front_matter_lines[0], excerpt="---")
+        ]
     return []
 
 
 def check_intro_link(context: Context) -> list[Outcome]:
     utm = context.settings.utm_query
     links = [
-        (href, block) for href, _, block in context.document.links(0, _intro_end(context.document))
+        (href, block)
+        for href, _, block in context.document.links(0, _intro_end(context.document))
         if href.startswith(("http://", "https://"))
     ]
     website = context.submission.app.website if context.submission and context.submission.app.website else ""
     with_utm = [(href, block) for href, block in links if utm in urlsplit(href).query]
-    for href, block in with_utm:
+    for href, _block in with_utm:
         if _same_site(urlsplit(href).netloc, website):
             return []
     if with_utm:
         href, block = with_utm[0]
         line, column = link_position(context.document, href, block)
-        return [context.finding(
-            INTRO_LINK, f"The intro's UTM link points to {urlsplit(href).netloc}, not the partner's "
-            f"website {urlsplit(website).netloc}.", line, column, href,
-        )]
+        return [
+            context.finding(
+                INTRO_LINK,
+                f"The intro's UTM link points to {urlsplit(href).netloc}, not the partner's "
+                f"website {urlsplit(website).netloc}.",
+                line,
+                column,
+                href,
+            )
+        ]
     altered = [(href, block) for href, block in links if "utm_" in urlsplit(href).query]
     if altered:
         href, block = altered[0]
         line, column = link_position(context.document, href, block)
-        return [context.finding(
-            INTRO_LINK, f"The intro link's UTM string was changed; it must read `?{utm}` exactly.",
-            line, column, href,
-        )]
+        return [
+            context.finding(
+                INTRO_LINK,
+                f"The intro link's UTM string was changed; it must read `?{utm}` exactly.",
+                line,
+                column,
+                href,
+            )
+        ]
     if links:
         href, block = links[0]
         line, column = link_position(context.document, href, block)
-        return [context.finding(
-            INTRO_LINK, f"The intro link to {urlsplit(href).netloc} lacks the UTM string `?{utm}`.",
-            line, column, href,
-        )]
+        return [
+            context.finding(
+                INTRO_LINK,
+                f"The intro link to {urlsplit(href).netloc} lacks the UTM string `?{utm}`.",
+                line,
+                column,
+                href,
+            )
+        ]
     line = _first_content_line(context.document)
     return [context.finding(INTRO_LINK, "The intro has no link to the partner's website.", line)]
 
@@ -201,21 +234,21 @@ def check_maintained_by(context: Context) -> list[Outcome]:
     for block, quoted in context.document.inline_blocks():
         if quoted or "maintained by" not in block.content.lower():
             continue
-        contacts = [
-            str(child.attrs.get("href", "")) for child in block.children or () if child.type == "link_open"
-        ]
+        contacts = [str(child.attrs.get("href", "")) for child in block.children or () if child.type == "link_open"]
         if any(href.startswith(("mailto:", "http://", "https://")) for href in contacts):
             return []
         line, column = context.document.locate("maintained by", block.map[0] + 1, block.map[1])
-        return [context.finding(
-            MAINTAINED_BY, "The \"maintained by\" line has no support contact link (mailto: or support URL).",
-            line, column,
-        )]
+        return [
+            context.finding(
+                MAINTAINED_BY,
+                'The "maintained by" line has no support contact link (mailto: or support URL).',
+                line,
+                column,
+            )
+        ]
     line = min(context.document.first_heading_line(), len(context.document.lines)) or 1
     word = "source" if context.kind == "source" else "destination"
-    return [context.finding(
-        MAINTAINED_BY, f"No \"This {word} is maintained by ...\" line with a support contact.", line
-    )]
+    return [context.finding(MAINTAINED_BY, f'No "This {word} is maintained by ..." line with a support contact.', line)]
 
 
 def check_sections(context: Context) -> list[Outcome]:
@@ -225,10 +258,12 @@ def check_sections(context: Context) -> list[Outcome]:
     kind = KIND_NAMES[context.kind]
     if not document.headings:
         html_only = all(t.type == "html_block" for t in document.tokens) and document.tokens
-        why = ("The page is raw HTML with no Markdown headings" if html_only
-               else "The page has no headings at all")
-        return [context.finding(SECTIONS, f"{why}; a {kind} page needs the sections: {names}.",
-                                _first_content_line(document))]
+        why = "The page is raw HTML with no Markdown headings" if html_only else "The page has no headings at all"
+        return [
+            context.finding(
+                SECTIONS, f"{why}; a {kind} page needs the sections: {names}.", _first_content_line(document)
+            )
+        ]
     found = [(name, document.find_section(*aliases)) for name, aliases in template]
     results: list[Outcome] = []
     for position, (name, section) in enumerate(found):
@@ -237,32 +272,47 @@ def check_sections(context: Context) -> list[Outcome]:
             later = [s.heading.line for _, s in found[position + 1 :] if s is not None]
             where = earlier[-1] if earlier else later[0] if later else document.first_heading_line()
             line = content_line(document, where)
-            results.append(context.finding(
-                SECTIONS, f"Missing section `## {name}` (a {kind} page has: {names}, in this order).", line
-            ))
+            results.append(
+                context.finding(
+                    SECTIONS, f"Missing section `## {name}` (a {kind} page has: {names}, in this order).", line
+                )
+            )
     present = [(name, s) for name, s in found if s is not None]
     for (before_name, before), (name, section) in zip(present, present[1:]):
         if section.heading.line < before.heading.line:
-            results.append(context.finding(
-                SECTIONS, f"`## {name}` comes before `## {before_name}`; the template order is {names}.",
-                section.heading.line, excerpt=f"{'#' * section.heading.level} {section.heading.text}",
-            ))
+            results.append(
+                context.finding(
+                    SECTIONS,
+                    f"`## {name}` comes before `## {before_name}`; the template order is {names}.",
+                    section.heading.line,
+                    excerpt=f"{'#' * section.heading.level} {section.heading.text}",
+                )
+            )
     if context.kind == "actions-destination" and ACTIONS_INCLUDE not in document.includes:
-        results.append(context.finding(
-            SECTIONS, "An actions destination page shows its settings and mappings with "
-            f"`{{% include {ACTIONS_INCLUDE} %}}` after Getting started; it is missing.",
-            content_line(document, found[0][1].end_line if found[0][1] else len(document.lines)),
-        ))
+        results.append(
+            context.finding(
+                SECTIONS,
+                "An actions destination page shows its settings and mappings with "
+                f"`{{% include {ACTIONS_INCLUDE} %}}` after Getting started; it is missing.",
+                content_line(document, found[0][1].end_line if found[0][1] else len(document.lines)),
+            )
+        )
     return results
 
 
-DESTINATION_KEY = re.compile(r"\b(api[ _-]?keys?|api[ _-]?tokens?|access[ _-]?tokens?|secret|tokens?|keys?|"
-                             r"credentials?)\b", re.I)
+DESTINATION_KEY = re.compile(
+    r"\b(api[ _-]?keys?|api[ _-]?tokens?|access[ _-]?tokens?|secret|tokens?|keys?|"
+    r"credentials?)\b",
+    re.I,
+)
 OAUTH = re.compile(r"\b(oauth|authoriz\w*|enable with segment)\b", re.I)
 SOURCE_KEY = re.compile(r"\bwrite[ _-]?key\b", re.I)
-WHERE = re.compile(r"\]\(|https?://|\b(settings|dashboard|page|tab|menu|console|account|portal|panel|"
-                   r"navigate|go to|open|under|section|screen|field|app|paste \w+ (in|into)|into|found in|located in|"
-                   r"available (in|from))\b|>|→|»", re.I)
+WHERE = re.compile(
+    r"\]\(|https?://|\b(settings|dashboard|page|tab|menu|console|account|portal|panel|"
+    r"navigate|go to|open|under|section|screen|field|app|paste \w+ (in|into)|into|found in|located in|"
+    r"available (in|from))\b|>|→|»",
+    re.I,
+)
 
 
 def check_getting_started(context: Context) -> list[Outcome]:
@@ -274,10 +324,14 @@ def check_getting_started(context: Context) -> list[Outcome]:
     results: list[Outcome] = []
     tokens = document.tokens[section.start : section.end]
     if not any(t.type == "ordered_list_open" for t in tokens):
-        results.append(context.finding(
-            GETTING_STARTED_STEPS, "Getting started has no numbered steps (1., 2., ...).", heading.line,
-            excerpt=f"{'#' * heading.level} {heading.text}",
-        ))
+        results.append(
+            context.finding(
+                GETTING_STARTED_STEPS,
+                "Getting started has no numbered steps (1., 2., ...).",
+                heading.line,
+                excerpt=f"{'#' * heading.level} {heading.text}",
+            )
+        )
     key = SOURCE_KEY if context.kind == "source" else DESTINATION_KEY
     thing = "where to paste the Segment write key" if context.kind == "source" else "where the API key is found"
     blocks = [block for block, quoted in document.inline_blocks(section.start, section.end) if not quoted]
@@ -285,21 +339,28 @@ def check_getting_started(context: Context) -> list[Outcome]:
     if context.kind != "source" and any(OAUTH.search(block.content) for block in blocks):
         pass  # connected through OAuth ("Enable with Segment"): no key to find
     elif not mentions:
-        results.append(context.finding(
-            GETTING_STARTED_STEPS, f"Getting started does not say {thing}.", heading.line,
-            excerpt=f"{'#' * heading.level} {heading.text}",
-        ))
+        results.append(
+            context.finding(
+                GETTING_STARTED_STEPS,
+                f"Getting started does not say {thing}.",
+                heading.line,
+                excerpt=f"{'#' * heading.level} {heading.text}",
+            )
+        )
     elif not any(  # the step naming the key, or the step before or after it, says where
-        WHERE.search(key.sub(" ", block.content))
-        for i in mentions for block in blocks[max(0, i - 1) : i + 2]
+        WHERE.search(key.sub(" ", block.content)) for i in mentions for block in blocks[max(0, i - 1) : i + 2]
     ):
         block = blocks[mentions[0]]
         word = key.search(block.content).group(0)
         line, column = document.locate(word, block.map[0] + 1, block.map[1])
-        results.append(context.finding(
-            GETTING_STARTED_STEPS, f"Getting started mentions the {word} but not {thing} "
-            "(link the page or name the menu path).", line, column,
-        ))
+        results.append(
+            context.finding(
+                GETTING_STARTED_STEPS,
+                f"Getting started mentions the {word} but not {thing} (link the page or name the menu path).",
+                line,
+                column,
+            )
+        )
     return results
 
 
@@ -311,18 +372,25 @@ def check_call_samples(context: Context) -> list[Outcome]:
     if not calls:
         methods = document.find_section("supported methods")
         line = methods.heading.line if methods else document.first_heading_line()
-        return [context.finding(
-            CALL_SAMPLES, "No subsection per supported call (### Identify, ### Track, ...).",
-            min(line, len(document.lines)) or 1,
-        )]
+        return [
+            context.finding(
+                CALL_SAMPLES,
+                "No subsection per supported call (### Identify, ### Track, ...).",
+                min(line, len(document.lines)) or 1,
+            )
+        ]
     results = []
     for call, heading in calls.items():
         section = document.section_of(heading)
         if not any(t.type in ("fence", "code_block") for t in document.tokens[section.start : section.end]):
-            results.append(context.finding(
-                CALL_SAMPLES, f"The {call.capitalize()} subsection has no code sample.", heading.line,
-                excerpt=f"{'#' * heading.level} {heading.text}",
-            ))
+            results.append(
+                context.finding(
+                    CALL_SAMPLES,
+                    f"The {call.capitalize()} subsection has no code sample.",
+                    heading.line,
+                    excerpt=f"{'#' * heading.level} {heading.text}",
+                )
+            )
     return results
 
 
@@ -336,13 +404,18 @@ def check_source_tables(context: Context) -> list[Outcome]:
         if section is None:
             continue  # DOC-006 reports the missing section
         tokens = document.tokens[section.start : section.end]
-        if not any(t.type == "table_open" or (t.type == "html_block" and "<table" in t.content.lower())
-                   for t in tokens):
+        if not any(
+            t.type == "table_open" or (t.type == "html_block" and "<table" in t.content.lower()) for t in tokens
+        ):
             heading = section.heading
-            results.append(context.finding(
-                SOURCE_TABLES, f"`{name}` lists no table.", heading.line,
-                excerpt=f"{'#' * heading.level} {heading.text}",
-            ))
+            results.append(
+                context.finding(
+                    SOURCE_TABLES,
+                    f"`{name}` lists no table.",
+                    heading.line,
+                    excerpt=f"{'#' * heading.level} {heading.text}",
+                )
+            )
     return results
 
 
@@ -360,9 +433,22 @@ PLACEHOLDER = re.compile(
 
 
 PLACEHOLDER_HINTS = (
-    "yourintegration", "your_integration", "add what", "name>", "name]", "1-2 sentence", "utm string",
-    "company name", "succinct steps", "for each of the", "finished the documentation", "template begins",
-    "hi partners", "main point", "brief description", "template is meant",
+    "yourintegration",
+    "your_integration",
+    "add what",
+    "name>",
+    "name]",
+    "1-2 sentence",
+    "utm string",
+    "company name",
+    "succinct steps",
+    "for each of the",
+    "finished the documentation",
+    "template begins",
+    "hi partners",
+    "main point",
+    "brief description",
+    "template is meant",
 )
 
 
@@ -375,10 +461,15 @@ def check_placeholders(context: Context) -> list[Outcome]:
         for match in PLACEHOLDER.finditer(line):
             text = match.group(0)
             what = "placeholder" if text[0] in "<[" or text.lower().startswith("your") else "instruction"
-            results.append(context.finding(
-                PLACEHOLDERS, f"Template {what} left in the page: \"{text.strip()}\".", number,
-                match.start() + 1, line[match.start() : match.start() + 80],
-            ))
+            results.append(
+                context.finding(
+                    PLACEHOLDERS,
+                    f'Template {what} left in the page: "{text.strip()}".',
+                    number,
+                    match.start() + 1,
+                    line[match.start() : match.start() + 80],
+                )
+            )
     return results
 
 

@@ -18,41 +18,55 @@ from partner_review.tasks.docs.document import Document
 from partner_review.tasks.docs.rules import Rule
 
 HEADING_INCREMENT = register(
-    "DOC-014", "Heading levels increase by one (MD001)",
-    stage="docs", severity="warning",
+    "DOC-014",
+    "Heading levels increase by one (MD001)",
+    stage="docs",
+    severity="warning",
     remedy="Go down one level at a time: a `##` section holds `###` subsections, not `####`.",
 )
 SINGLE_TITLE = register(
-    "DOC-015", "One title per page (MD025)",
-    stage="docs", severity="warning",
+    "DOC-015",
+    "One title per page (MD025)",
+    stage="docs",
+    severity="warning",
     remedy="The front matter `title` is the page title; use `##` and deeper for sections, never `#`.",
 )
 FIRST_PERSON = register(
-    "DOC-016", "No first-person prose",
-    stage="docs", severity="warning",
-    remedy="Write about your company by name (\"Acme stores ...\", \"contact the Acme Support team\"), "
-    "not \"we\", \"our\" or \"us\": readers cannot tell whether Segment or the partner is speaking.",
+    "DOC-016",
+    "No first-person prose",
+    stage="docs",
+    severity="warning",
+    remedy='Write about your company by name ("Acme stores ...", "contact the Acme Support team"), '
+    'not "we", "our" or "us": readers cannot tell whether Segment or the partner is speaking.',
 )
 IMAGE_ALT = register(
-    "DOC-017", "Images have meaningful alt text",
-    stage="docs", severity="warning",
+    "DOC-017",
+    "Images have meaningful alt text",
+    stage="docs",
+    severity="warning",
     remedy="Describe what the image shows, e.g. `![The Acme API Keys page with the key highlighted](keys.png)`; "
-    "not empty, \"image\", \"screenshot\" or a file name.",
+    'not empty, "image", "screenshot" or a file name.',
 )
 BARE_URL = register(
-    "DOC-018", "No bare URLs (MD034)",
-    stage="docs", severity="warning",
+    "DOC-018",
+    "No bare URLs (MD034)",
+    stage="docs",
+    severity="warning",
     remedy="Make every URL or email address a link: `[Acme dashboard](https://app.acme.example)` or "
     "`<https://app.acme.example>`.",
 )
 CODE_LANGUAGE = register(
-    "DOC-019", "Fenced code blocks name their language (MD040)",
-    stage="docs", severity="warning",
+    "DOC-019",
+    "Fenced code blocks name their language (MD040)",
+    stage="docs",
+    severity="warning",
     remedy="Name the language after the opening fence: ```` ```js ````, ```` ```json ````, ```` ```bash ````.",
 )
 EMPTY_LINK = register(
-    "DOC-020", "No empty links (MD042)",
-    stage="docs", severity="warning",
+    "DOC-020",
+    "No empty links (MD042)",
+    stage="docs",
+    severity="warning",
     remedy="Give every link text and a destination: `[Acme API reference](https://docs.acme.example/api)`.",
 )
 
@@ -68,10 +82,26 @@ URL_OR_EMAIL = re.compile(
     r"\bhttps?://[^\s<>()\[\]\"'`]+[^\s<>()\[\]\"'`.,;:!?]|\bwww\.[\w-]+\.[\w.-]*\w"
     r"|(?<![\w.+/-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
 )
-BAD_ALT = {"", "image", "img", "screenshot", "screen shot", "picture", "pic", "photo", "alt", "alt text",
-           "graphic", "placeholder", "untitled"}
-FILE_NAME = re.compile(r"^[^\s]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$|^(screen ?shot|image|img|photo)[\s_-]*[\d\s_.:-]+"
-                       r"(at[\d\s_.:apm-]+)?$", re.I)
+BAD_ALT = {
+    "",
+    "image",
+    "img",
+    "screenshot",
+    "screen shot",
+    "picture",
+    "pic",
+    "photo",
+    "alt",
+    "alt text",
+    "graphic",
+    "placeholder",
+    "untitled",
+}
+FILE_NAME = re.compile(
+    r"^[^\s]*\.(png|jpe?g|gif|svg|webp|bmp|tiff?)$|^(screen ?shot|image|img|photo)[\s_-]*[\d\s_.:-]+"
+    r"(at[\d\s_.:apm-]+)?$",
+    re.I,
+)
 HTML_IMG = re.compile(r"<img\b[^<>]*>", re.I)
 HTML_ALT = re.compile(r"""\balt\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 HTML_SRC = re.compile(r"""\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
@@ -148,10 +178,14 @@ def check_heading_increment(context: Context) -> list[Outcome]:
     results = []
     for heading in context.document.headings:
         if previous is not None and heading.level > previous + 1:
-            results.append(context.finding(
-                HEADING_INCREMENT, f"Heading level jumps from H{previous} to H{heading.level}.", heading.line,
-                excerpt=f"{'#' * heading.level} {heading.text}",
-            ))
+            results.append(
+                context.finding(
+                    HEADING_INCREMENT,
+                    f"Heading level jumps from H{previous} to H{heading.level}.",
+                    heading.line,
+                    excerpt=f"{'#' * heading.level} {heading.text}",
+                )
+            )
         previous = heading.level
     return results
 
@@ -161,10 +195,7 @@ def check_single_title(context: Context) -> list[Outcome]:
     has_front_title = bool(context.document.front_matter.get("title"))
     extra = titles if has_front_title else titles[1:]
     why = "the front matter title is already the page title" if has_front_title else "the page already has a title"
-    return [
-        context.finding(SINGLE_TITLE, f"A second title (H1): {why}.", h.line, excerpt=f"# {h.text}")
-        for h in extra
-    ]
+    return [context.finding(SINGLE_TITLE, f"A second title (H1): {why}.", h.line, excerpt=f"# {h.text}") for h in extra]
 
 
 def check_first_person(context: Context) -> list[Outcome]:
@@ -174,20 +205,25 @@ def check_first_person(context: Context) -> list[Outcome]:
             continue
         text = _mask(QUOTED, text)
         for match in FIRST_PERSON_WORD.finditer(text):
-            results.append(context.finding(
-                FIRST_PERSON, f"First-person word \"{match.group(0)}\".", number, match.start() + 1,
-                context.document.line_text(number)[max(0, match.start() - 30) : match.end() + 30],
-            ))
+            results.append(
+                context.finding(
+                    FIRST_PERSON,
+                    f'First-person word "{match.group(0)}".',
+                    number,
+                    match.start() + 1,
+                    context.document.line_text(number)[max(0, match.start() - 30) : match.end() + 30],
+                )
+            )
     return results
 
 
 def _bad_alt(alt: str, src: str) -> str | None:
     plain = alt.strip().strip(".").lower()
     if plain in BAD_ALT:
-        return f"alt text \"{alt}\" says nothing" if alt.strip() else "no alt text"
+        return f'alt text "{alt}" says nothing' if alt.strip() else "no alt text"
     stem = PurePosixPath(src.split("?")[0]).stem.lower()
     if FILE_NAME.match(alt.strip()) or (stem and plain == stem):
-        return f"alt text \"{alt}\" is a file name"
+        return f'alt text "{alt}" is a file name'
     return None
 
 
@@ -200,11 +236,19 @@ def check_image_alt(context: Context) -> list[Outcome]:
                 src, alt = str(child.attrs.get("src", "")), child.content
                 problem = _bad_alt(alt, src)
                 if problem:
-                    results.append(context.finding_near(
-                        IMAGE_ALT, f"Image {src}: {problem}.", f"![{alt}]", block.map, f"![{alt}]({src})"))
+                    results.append(
+                        context.finding_near(
+                            IMAGE_ALT, f"Image {src}: {problem}.", f"![{alt}]", block.map, f"![{alt}]({src})"
+                        )
+                    )
     for token in document.tokens:
-        html = [token] if token.type == "html_block" else [
-            c for c in (token.children or ()) if c.type == "html_inline"] if token.type == "inline" else []
+        html = (
+            [token]
+            if token.type == "html_block"
+            else [c for c in (token.children or ()) if c.type == "html_inline"]
+            if token.type == "inline"
+            else []
+        )
         for piece in html:
             for tag in HTML_IMG.finditer(piece.content):
                 alt_match, src_match = HTML_ALT.search(tag.group(0)), HTML_SRC.search(tag.group(0))
@@ -212,8 +256,11 @@ def check_image_alt(context: Context) -> list[Outcome]:
                 src = (src_match.group(1) or src_match.group(2) or "") if src_match else ""
                 problem = _bad_alt(alt, src)
                 if problem:
-                    results.append(context.finding_near(
-                        IMAGE_ALT, f"Image {src}: {problem}.", tag.group(0)[:60], token.map, tag.group(0)))
+                    results.append(
+                        context.finding_near(
+                            IMAGE_ALT, f"Image {src}: {problem}.", tag.group(0)[:60], token.map, tag.group(0)
+                        )
+                    )
     return results
 
 
@@ -223,17 +270,27 @@ def check_bare_urls(context: Context) -> list[Outcome]:
         if "http" not in text and "www." not in text and "@" not in text:
             continue
         for match in URL_OR_EMAIL.finditer(mask_links(text)):
-            results.append(context.finding(
-                BARE_URL, f"Bare {'email address' if '@' in match.group(0) and '://' not in match.group(0) else 'URL'} "
-                f"{match.group(0)}.", number, match.start() + 1, match.group(0),
-            ))
+            results.append(
+                context.finding(
+                    BARE_URL,
+                    f"Bare {'email address' if '@' in match.group(0) and '://' not in match.group(0) else 'URL'} "
+                    f"{match.group(0)}.",
+                    number,
+                    match.start() + 1,
+                    match.group(0),
+                )
+            )
     return results
 
 
 def check_code_language(context: Context) -> list[Outcome]:
     return [
-        context.finding(CODE_LANGUAGE, "Fenced code block without a language.", token.map[0] + 1,
-                        excerpt=context.document.line_text(token.map[0] + 1))
+        context.finding(
+            CODE_LANGUAGE,
+            "Fenced code block without a language.",
+            token.map[0] + 1,
+            excerpt=context.document.line_text(token.map[0] + 1),
+        )
         for token in context.document.tokens
         if token.type == "fence" and not token.info.strip() and token.map
     ]

@@ -19,8 +19,9 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Iterable
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -43,65 +44,105 @@ _CALL_REMEDY = (
 )
 CALL_CHECKS: dict[str, Check] = {
     call: register(
-        f"E2E-00{i}", f"{call.capitalize()} calls are accepted, or declined with 501 when not supported",
-        stage="e2e", severity="blocker", remedy=_CALL_REMEDY.format(call=call), network=True,
+        f"E2E-00{i}",
+        f"{call.capitalize()} calls are accepted, or declined with 501 when not supported",
+        stage="e2e",
+        severity="blocker",
+        remedy=_CALL_REMEDY.format(call=call),
+        network=True,
     )
     for i, call in enumerate(CALL_TYPES, 1)
 }
 SEMANTIC_EVENTS = register(
-    "E2E-007", "E-commerce semantic events are accepted (Order Completed, Product Viewed, Product Added, Checkout Started)",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-007",
+    "E-commerce semantic events are accepted (Order Completed, Product Viewed, Product Added, Checkout Started)",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy="Accept track calls carrying E-commerce v2 events, products arrays included, with 200/202.",
 )
 ANY_ACCEPTED = register(
-    "E2E-008", "The endpoint accepts at least one call type",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-008",
+    "The endpoint accepts at least one call type",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy="Make the endpoint accept the call types your integration supports with 200/202.",
 )
 BAD_CREDENTIAL = register(
-    "E2E-009", "A wrong credential is refused with 401 or 403",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-009",
+    "A wrong credential is refused with 401 or 403",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy="Check the API key on every request and answer 401 (or 403) when it is missing or wrong.",
 )
 INVALID_EVENT = register(
-    "E2E-010", "An invalid event is refused with 400",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-010",
+    "An invalid event is refused with 400",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy="Validate incoming events and answer 400 with a reason when one breaks the Spec "
-           "(here: no userId and no anonymousId).",
+    "(here: no userId and no anonymousId).",
 )
 OVERSIZED_EVENT = register(
-    "E2E-011", "An event over 32 KB is refused, not accepted silently",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-011",
+    "An event over 32 KB is refused, not accepted silently",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy="Refuse events over 32 KB with 400 or 413 instead of accepting and truncating them.",
 )
 REPEATED_MESSAGE = register(
-    "E2E-012", "A repeated messageId is answered without error",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-012",
+    "A repeated messageId is answered without error",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy="Segment retries deliveries with the same messageId: de-duplicate on messageId and answer 200 again.",
 )
 BATCH = register(
-    "E2E-013", "The batch endpoint accepts a batch of events",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-013",
+    "The batch endpoint accepts a batch of events",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy='Accept `{"batch": [...]}` bodies of up to 2,500 events and 500 KB on batch_endpoint with 200/202.',
 )
 READ_BACK = register(
-    "E2E-014", "Events read back with every field sent",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-014",
+    "Events read back with every field sent",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy="Store every field of an event as sent (nested properties and traits included); "
-           "see docs/e2e.md for the optional read-back endpoint.",
+    "see docs/e2e.md for the optional read-back endpoint.",
 )
 DELETE = register(
-    "E2E-015", "A delete request for a userId is honoured",
-    stage="e2e", severity="blocker", network=True,
+    "E2E-015",
+    "A delete request for a userId is honoured",
+    stage="e2e",
+    severity="blocker",
+    network=True,
     remedy='Accept `{"type": "delete", "userId": ...}` on the endpoint with 200 and erase that user\'s data.',
 )
 CHECKS: tuple[Check, ...] = (
-    *CALL_CHECKS.values(), SEMANTIC_EVENTS, ANY_ACCEPTED, BAD_CREDENTIAL, INVALID_EVENT, OVERSIZED_EVENT,
-    REPEATED_MESSAGE, BATCH, READ_BACK, DELETE,
+    *CALL_CHECKS.values(),
+    SEMANTIC_EVENTS,
+    ANY_ACCEPTED,
+    BAD_CREDENTIAL,
+    INVALID_EVENT,
+    OVERSIZED_EVENT,
+    REPEATED_MESSAGE,
+    BATCH,
+    READ_BACK,
+    DELETE,
 )
 
 
 # Credentials and redaction ----------------------------------------------------------------------
+
 
 def auth_headers(auth: Auth, secret: str | None = None) -> dict[str, str]:
     """The headers carrying a credential (`basic`: the secret is the user, the password empty)."""
@@ -139,6 +180,7 @@ class Redactor:
 
 
 # One request, one answer ------------------------------------------------------------------------
+
 
 @dataclass
 class Exchange:
@@ -214,8 +256,9 @@ class Endpoint:
         target = str(httpx.URL(url, params=params))
         return await self._send("GET", target, dict(self.auth))
 
-    async def _send(self, method: str, url: str, headers: dict[str, str], *, content: bytes | None = None,
-                    sent: Any = None) -> Exchange:
+    async def _send(
+        self, method: str, url: str, headers: dict[str, str], *, content: bytes | None = None, sent: Any = None
+    ) -> Exchange:
         timeout = self.settings.e2e_timeout_seconds
         limit = self.settings.e2e_max_response_bytes
         shown = self.redact.headers(headers, self.destination.auth)
@@ -242,8 +285,9 @@ class Endpoint:
                 return ex
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _exchange(self, ex: Exchange, method: str, url: str, headers: dict[str, str],
-                        content: bytes | None, limit: int) -> None:
+    async def _exchange(
+        self, ex: Exchange, method: str, url: str, headers: dict[str, str], content: bytes | None, limit: int
+    ) -> None:
         async with self.http.stream(method, url, headers=headers, content=content) as response:
             ex.status = response.status_code
             ex.content_type = response.headers.get("content-type", "")
@@ -284,8 +328,10 @@ def grade(ex: Exchange, call: str, declared: set[str], limit: int) -> Grade:
     status = ex.status or 0
     if 200 <= status < 300:
         if ex.html:
-            return "red", (f"answered {status} with an HTML page ({ex.content_type or 'no Content-Type'}): "
-                           "a login, proxy or error page, not the API, took the event; answer with JSON or an empty body")
+            return "red", (
+                f"answered {status} with an HTML page ({ex.content_type or 'no Content-Type'}): "
+                "a login, proxy or error page, not the API, took the event; answer with JSON or an empty body"
+            )
         if ex.body.strip() and "json" in ex.content_type.lower() and ex.json() is None:
             return "red", f"answered {status} declaring {ex.content_type} but the body is not JSON"
         return "green", f"answered {status} in {ex.latency_ms:.0f} ms"
@@ -294,14 +340,20 @@ def grade(ex: Exchange, call: str, declared: set[str], limit: int) -> Grade:
             return "red", f"answered 501 (not supported) for {call}, which the component lists in supported_calls"
         return "yellow", f"answered 501: {call} is declined as not supported (accepted non-support)"
     if 300 <= status < 400:
-        return "red", (f"answered {status} redirecting to {ex.location or '(no Location)'}; Segment does not "
-                       "follow redirects: use the final URL as the endpoint")
+        return "red", (
+            f"answered {status} redirecting to {ex.location or '(no Location)'}; Segment does not "
+            "follow redirects: use the final URL as the endpoint"
+        )
     if status == 429:
-        return "red", (f"answered 429 (rate limited, Retry-After: {ex.retry_after or 'none'}) during a functional "
-                       "test sending a few requests; throttle only far above normal traffic")
+        return "red", (
+            f"answered 429 (rate limited, Retry-After: {ex.retry_after or 'none'}) during a functional "
+            "test sending a few requests; throttle only far above normal traffic"
+        )
     if status in (401, 403):
-        return "red", (f"answered {status}: the review's credential was refused; check auth.scheme and "
-                       "auth.secret in the submission")
+        return "red", (
+            f"answered {status}: the review's credential was refused; check auth.scheme and "
+            "auth.secret in the submission"
+        )
     if status == 400:
         return "red", f"answered 400 to a Spec-valid {call} event: {_short(ex)}"
     return "red", f"answered {status}: {_short(ex)}"
@@ -313,6 +365,7 @@ def _short(ex: Exchange) -> str:
 
 
 # The suite -------------------------------------------------------------------------------------
+
 
 def read_back_url(endpoint: str) -> str:
     """`https://api.acme.example/segment/v1/events` -> `https://api.acme.example/segment/v1/received`."""
@@ -374,7 +427,9 @@ class Suite:
     async def calls(self) -> str:
         events = {call: self.factory.call(call) for call in CALL_TYPES}
         semantic = {name: self.factory.semantic(name) for name in SEMANTIC}
-        sent = await _gather(self.endpoint.post(self.destination.endpoint, e) for e in [*events.values(), *semantic.values()])
+        sent = await _gather(
+            self.endpoint.post(self.destination.endpoint, e) for e in [*events.values(), *semantic.values()]
+        )
         for (call, event), ex in zip(events.items(), sent):
             colour, why = grade(ex, call, self.declared, self.limit)
             check = CALL_CHECKS[call]
@@ -387,7 +442,7 @@ class Suite:
                 self.accepted.add(call)
                 self.delivered.append(event)
         details, reds = [], []
-        for (name, event), ex in zip(semantic.items(), sent[len(events):]):
+        for (name, event), ex in zip(semantic.items(), sent[len(events) :]):
             colour, why = grade(ex, "track", self.declared, self.limit)
             details.append(self._evidence(ex, event=name, grade=colour))
             if colour == "red":
@@ -395,20 +450,35 @@ class Suite:
             elif colour == "green":
                 self.delivered.append(event)
         if reds:
-            self.results.append(SEMANTIC_EVENTS.failed(self._say("red: " + "; ".join(reds)),
-                                                       component=self.destination.name, events=details))
+            self.results.append(
+                SEMANTIC_EVENTS.failed(
+                    self._say("red: " + "; ".join(reds)), component=self.destination.name, events=details
+                )
+            )
         else:
             colours = sorted({d["grade"] for d in details})
-            self.results.append(SEMANTIC_EVENTS.passed(
-                self._say(f"{len(details)} semantic events: {' and '.join(colours)}"),
-                component=self.destination.name, events=details))
+            self.results.append(
+                SEMANTIC_EVENTS.passed(
+                    self._say(f"{len(details)} semantic events: {' and '.join(colours)}"),
+                    component=self.destination.name,
+                    events=details,
+                )
+            )
         if self.accepted:
-            self.results.append(ANY_ACCEPTED.passed(self._say("accepted: " + ", ".join(sorted(self.accepted))),
-                                                    component=self.destination.name, accepted=sorted(self.accepted)))
+            self.results.append(
+                ANY_ACCEPTED.passed(
+                    self._say("accepted: " + ", ".join(sorted(self.accepted))),
+                    component=self.destination.name,
+                    accepted=sorted(self.accepted),
+                )
+            )
         else:
-            self.results.append(ANY_ACCEPTED.failed(
-                self._say("no call type was accepted with 200/202; a destination must accept at least one"),
-                component=self.destination.name))
+            self.results.append(
+                ANY_ACCEPTED.failed(
+                    self._say("no call type was accepted with 200/202; a destination must accept at least one"),
+                    component=self.destination.name,
+                )
+            )
         for call in ("track", *CALL_TYPES):
             if call in self.accepted:
                 return call
@@ -434,8 +504,11 @@ class Suite:
             batch_events = [self.factory.call(c) for c in calls]
             if "track" in self.accepted:
                 batch_events.append(self.factory.order_completed())
-            jobs.append(self.endpoint.post(self.destination.batch_endpoint,
-                                           {"batch": batch_events, "sentAt": self.factory.timestamp()}))
+            jobs.append(
+                self.endpoint.post(
+                    self.destination.batch_endpoint, {"batch": batch_events, "sentAt": self.factory.timestamp()}
+                )
+            )
         bad, inv, big, again, *batch = await _gather(jobs)
         self._bad_credential(bad)
         self._invalid(inv)
@@ -444,49 +517,91 @@ class Suite:
         if batch:
             self._batch(batch[0], batch_events)
         else:
-            self.results.append(BATCH.skipped(self._say("no batch_endpoint is declared"), component=self.destination.name))
+            self.results.append(
+                BATCH.skipped(self._say("no batch_endpoint is declared"), component=self.destination.name)
+            )
 
     def _bad_credential(self, ex: Exchange) -> None:
         evidence = self._evidence(ex)
         if ex.error is None and ex.status in (401, 403):
-            self.results.append(BAD_CREDENTIAL.passed(self._say(f"a wrong credential was refused with {ex.status}"), **evidence))
+            self.results.append(
+                BAD_CREDENTIAL.passed(self._say(f"a wrong credential was refused with {ex.status}"), **evidence)
+            )
         elif ex.ok:
-            self.results.append(BAD_CREDENTIAL.failed(self._say(
-                f"an event sent with a wrong credential was accepted ({ex.status}): anyone who knows the "
-                "endpoint could write into a customer's account"), **evidence))
+            self.results.append(
+                BAD_CREDENTIAL.failed(
+                    self._say(
+                        f"an event sent with a wrong credential was accepted ({ex.status}): anyone who knows the "
+                        "endpoint could write into a customer's account"
+                    ),
+                    **evidence,
+                )
+            )
         else:
-            self.results.append(BAD_CREDENTIAL.failed(self._say(
-                f"a wrong credential got {ex.error or ex.status} instead of 401 or 403"), **evidence))
+            self.results.append(
+                BAD_CREDENTIAL.failed(
+                    self._say(f"a wrong credential got {ex.error or ex.status} instead of 401 or 403"), **evidence
+                )
+            )
 
     def _invalid(self, ex: Exchange) -> None:
         evidence = self._evidence(ex, defect="no userId and no anonymousId (SPEC-003)")
         if ex.error is None and ex.status == 400:
-            self.results.append(INVALID_EVENT.passed(self._say("an event without userId or anonymousId was refused with 400"), **evidence))
+            self.results.append(
+                INVALID_EVENT.passed(
+                    self._say("an event without userId or anonymousId was refused with 400"), **evidence
+                )
+            )
         elif ex.ok:
-            self.results.append(INVALID_EVENT.failed(self._say(
-                f"an event without userId or anonymousId was accepted ({ex.status}) instead of refused with 400"), **evidence))
+            self.results.append(
+                INVALID_EVENT.failed(
+                    self._say(
+                        f"an event without userId or anonymousId was accepted ({ex.status}) instead of refused with 400"
+                    ),
+                    **evidence,
+                )
+            )
         else:
-            self.results.append(INVALID_EVENT.failed(self._say(
-                f"an event without userId or anonymousId got {ex.error or ex.status} instead of 400"), **evidence))
+            self.results.append(
+                INVALID_EVENT.failed(
+                    self._say(f"an event without userId or anonymousId got {ex.error or ex.status} instead of 400"),
+                    **evidence,
+                )
+            )
 
     def _oversized(self, ex: Exchange) -> None:
         evidence = self._evidence(ex)
         if ex.error is None and not ex.too_large and ex.status in (400, 413):
-            self.results.append(OVERSIZED_EVENT.passed(self._say(f"an event over 32 KB was refused with {ex.status}"), **evidence))
+            self.results.append(
+                OVERSIZED_EVENT.passed(self._say(f"an event over 32 KB was refused with {ex.status}"), **evidence)
+            )
         elif ex.ok:
-            self.results.append(OVERSIZED_EVENT.failed(self._say(
-                f"an event of {evidence['request']['bytes']:,} bytes (over 32 KB) was accepted silently ({ex.status})"), **evidence))
+            self.results.append(
+                OVERSIZED_EVENT.failed(
+                    self._say(
+                        f"an event of {evidence['request']['bytes']:,} bytes (over 32 KB) was accepted silently ({ex.status})"
+                    ),
+                    **evidence,
+                )
+            )
         else:
-            self.results.append(OVERSIZED_EVENT.failed(self._say(
-                f"an event over 32 KB got {ex.error or ex.status} instead of 400 or 413"), **evidence))
+            self.results.append(
+                OVERSIZED_EVENT.failed(
+                    self._say(f"an event over 32 KB got {ex.error or ex.status} instead of 400 or 413"), **evidence
+                )
+            )
 
     def _repeated(self, ex: Exchange, call: str) -> None:
         colour, why = grade(ex, call, self.declared, self.limit)
         evidence = self._evidence(ex, grade=colour)
         if colour == "red":
-            self.results.append(REPEATED_MESSAGE.failed(self._say(f"re-sending a {call} with the same messageId: {why}"), **evidence))
+            self.results.append(
+                REPEATED_MESSAGE.failed(self._say(f"re-sending a {call} with the same messageId: {why}"), **evidence)
+            )
         else:
-            self.results.append(REPEATED_MESSAGE.passed(self._say(f"re-sending a {call} with the same messageId {why}"), **evidence))
+            self.results.append(
+                REPEATED_MESSAGE.passed(self._say(f"re-sending a {call} with the same messageId {why}"), **evidence)
+            )
 
     def _batch(self, ex: Exchange, events: list[dict[str, Any]]) -> None:
         colour, why = grade(ex, "batch", set(), self.limit)
@@ -502,14 +617,23 @@ class Suite:
         url = read_back_url(self.destination.endpoint)
         component = self.destination.name
         if not self.delivered:
-            self.results.append(READ_BACK.skipped(self._say("no event was accepted, so none can be read back"), component=component))
+            self.results.append(
+                READ_BACK.skipped(self._say("no event was accepted, so none can be read back"), component=component)
+            )
             return None
         first = await self.endpoint.get(url, {"messageId": str(self.delivered[0].get("messageId"))})
         if not _reads_back(first):
             reason = first.error or (f"answered {first.status}" if first.status else "no answer")
-            self.results.append(READ_BACK.skipped(self._say(
-                f"no read-back endpoint at {url} ({reason}); compare stored fields by hand in the partner's tool"),
-                component=component, read_back_url=url, status=first.status))
+            self.results.append(
+                READ_BACK.skipped(
+                    self._say(
+                        f"no read-back endpoint at {url} ({reason}); compare stored fields by hand in the partner's tool"
+                    ),
+                    component=component,
+                    read_back_url=url,
+                    status=first.status,
+                )
+            )
             return None
         rest = await _gather(self.endpoint.get(url, {"messageId": str(e.get("messageId"))}) for e in self.delivered[1:])
         problems = []
@@ -524,17 +648,34 @@ class Suite:
                 problems.append({"messageId": event.get("messageId"), "event": name, "lost": lost[:20]})
         if problems:
             summary = "; ".join(f"{p['event']}: {', '.join(p['lost'][:4])}" for p in problems[:5])
-            self.results.append(READ_BACK.failed(self._say(
-                f"{len(problems)} of {len(self.delivered)} events came back without fields they were sent with: {summary}"),
-                component=component, read_back_url=url, events=problems[:10]))
+            self.results.append(
+                READ_BACK.failed(
+                    self._say(
+                        f"{len(problems)} of {len(self.delivered)} events came back without fields they were sent with: {summary}"
+                    ),
+                    component=component,
+                    read_back_url=url,
+                    events=problems[:10],
+                )
+            )
         else:
-            self.results.append(READ_BACK.passed(self._say(
-                f"{len(self.delivered)} events read back with every field sent"), component=component, read_back_url=url))
+            self.results.append(
+                READ_BACK.passed(
+                    self._say(f"{len(self.delivered)} events read back with every field sent"),
+                    component=component,
+                    read_back_url=url,
+                )
+            )
         return url
 
     async def delete(self, reader: str | None) -> None:
-        event = {"type": "delete", "userId": self.user_id, "messageId": str(uuid.UUID(int=self.factory.rng.getrandbits(128))),
-                 "timestamp": self.factory.timestamp(), "context": {"library": {"name": "partner-review", "version": "0.1.0"}}}
+        event = {
+            "type": "delete",
+            "userId": self.user_id,
+            "messageId": str(uuid.UUID(int=self.factory.rng.getrandbits(128))),
+            "timestamp": self.factory.timestamp(),
+            "context": {"library": {"name": "partner-review", "version": "0.1.0"}},
+        }
         ex = await self.endpoint.post(self.destination.endpoint, event)
         colour, why = grade(ex, "delete", set(), self.limit)
         evidence = self._evidence(ex)
@@ -544,18 +685,33 @@ class Suite:
             self.results.append(DELETE.failed(self._say(f"a delete for userId {self.user_id}: {why}"), **evidence))
             return
         if reader is None:
-            self.results.append(DELETE.passed(self._say(
-                f"a delete for userId {self.user_id} was accepted ({ex.status}); erasure not verified (no read-back)"), **evidence))
+            self.results.append(
+                DELETE.passed(
+                    self._say(
+                        f"a delete for userId {self.user_id} was accepted ({ex.status}); erasure not verified (no read-back)"
+                    ),
+                    **evidence,
+                )
+            )
             return
         check = await self.endpoint.get(reader, {"userId": self.user_id})
         left = (check.json() or {}).get("events") if _reads_back(check) else None
         if left:
-            self.results.append(DELETE.failed(self._say(
-                f"a delete for userId {self.user_id} was accepted but {len(left)} of its events are still stored"),
-                **evidence, read_back=check.evidence(self.endpoint.redact)))
+            self.results.append(
+                DELETE.failed(
+                    self._say(
+                        f"a delete for userId {self.user_id} was accepted but {len(left)} of its events are still stored"
+                    ),
+                    **evidence,
+                    read_back=check.evidence(self.endpoint.redact),
+                )
+            )
         else:
-            self.results.append(DELETE.passed(self._say(
-                f"a delete for userId {self.user_id} was accepted and its events are gone"), **evidence))
+            self.results.append(
+                DELETE.passed(
+                    self._say(f"a delete for userId {self.user_id} was accepted and its events are gone"), **evidence
+                )
+            )
 
 
 def _reads_back(ex: Exchange) -> bool:
@@ -567,15 +723,20 @@ async def _gather(jobs: Iterable[Awaitable[Exchange]]) -> list[Exchange]:
     return list(await asyncio.gather(*jobs))
 
 
-async def test_destination(destination: Destination, http: httpx.AsyncClient, *, label: str = "",
-                           seed: int | None = None) -> tuple[list[Result], set[str]]:
+async def test_destination(
+    destination: Destination, http: httpx.AsyncClient, *, label: str = "", seed: int | None = None
+) -> tuple[list[Result], set[str]]:
     """The suite for one destination: its results and the call types it accepted (green)."""
     settings = get_settings()
     seed = random.SystemRandom().getrandbits(32) if seed is None else seed
     user_id = f"partner-review-{seed:08x}"
     suite = Suite(
-        endpoint=Endpoint(http, destination, settings), destination=destination, label=label,
-        factory=EventFactory(seed, user_id=user_id), settings=settings, user_id=user_id,
+        endpoint=Endpoint(http, destination, settings),
+        destination=destination,
+        label=label,
+        factory=EventFactory(seed, user_id=user_id),
+        settings=settings,
+        user_id=user_id,
     )
     await suite.run()
     return suite.results, suite.accepted
@@ -585,19 +746,23 @@ async def test_destinations(submission: Submission, *, offline: bool = False) ->
     """Results for every destination component, and the call types the endpoints accepted (green)."""
     destinations = submission.destinations
     if offline:
-        return [c.skipped("offline: the end-to-end suite sends events to the endpoint; run without --offline")
-                for c in CHECKS], set()
+        return [
+            c.skipped("offline: the end-to-end suite sends events to the endpoint; run without --offline")
+            for c in CHECKS
+        ], set()
     if not destinations:
         return [c.skipped("the submission has no destination component") for c in CHECKS], set()
     settings = get_settings()
     results: list[Result] = []
     accepted: set[str] = set()
-    async with client(timeout=httpx.Timeout(settings.e2e_timeout_seconds),
-                      max_seconds=settings.e2e_timeout_seconds,
-                      max_response_bytes=settings.e2e_max_response_bytes) as http:
-        outcomes = await asyncio.gather(*(
-            test_destination(d, http, label=f"{d.name}: " if len(destinations) > 1 else "") for d in destinations
-        ))
+    async with client(
+        timeout=httpx.Timeout(settings.e2e_timeout_seconds),
+        max_seconds=settings.e2e_timeout_seconds,
+        max_response_bytes=settings.e2e_max_response_bytes,
+    ) as http:
+        outcomes = await asyncio.gather(
+            *(test_destination(d, http, label=f"{d.name}: " if len(destinations) > 1 else "") for d in destinations)
+        )
     for found, calls in outcomes:
         results += found
         accepted |= calls

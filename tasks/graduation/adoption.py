@@ -57,8 +57,9 @@ def read_file(text: str, *, name: str) -> list[Activity]:
     """CSV (header: app,workspace_id,day,events_delivered,events_failed) or JSON lines."""
     if name.endswith(".csv") or text.lstrip().startswith("app,"):
         rows = list(csv.DictReader(io.StringIO(text)))
-        return parse_records([(f"line {i + 2}", {k: v for k, v in row.items() if v not in (None, "")})
-                              for i, row in enumerate(rows)])
+        return parse_records(
+            [(f"line {i + 2}", {k: v for k, v in row.items() if v not in (None, "")}) for i, row in enumerate(rows)]
+        )
     items: list[tuple[str, object]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

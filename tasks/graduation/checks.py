@@ -9,22 +9,31 @@ from partner_review.models.checks import Result, register, verdict
 from partner_review.models.lifecycle import State
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store, StoredSubmission
-from partner_review.tasks.lifecycle import messages
-from partner_review.tasks.graduation.adoption import count_active
 from partner_review.tasks.catalog.fields import https_problem
+from partner_review.tasks.graduation.adoption import count_active
+from partner_review.tasks.lifecycle import messages
 from partner_review.tasks.lifecycle.notify import Notifier
 
 OAUTH_CONFIGURED = register(
-    "GRD-001", "OAuth is configured for the 'Enable with Segment' button", stage="graduation", severity="blocker",
+    "GRD-001",
+    "OAuth is configured for the 'Enable with Segment' button",
+    stage="graduation",
+    severity="blocker",
     remedy="Add oauth.client_id, https redirect URIs (at most 5) and, for a destination, the scope destination/<slug>.",
 )
 BUTTON_LIVE = register(
-    "GRD-002", "The button page links to the OAuth authorize URL with the app's client id", stage="graduation",
-    severity="blocker", network=True,
+    "GRD-002",
+    "The button page links to the OAuth authorize URL with the app's client id",
+    stage="graduation",
+    severity="blocker",
+    network=True,
     remedy="Publish oauth.button_page_url with an 'Enable with Segment' link to the authorize URL carrying your client_id.",
 )
 ACTIVE_CUSTOMERS = register(
-    "GRD-003", "Enough customers actively use the integration", stage="graduation", severity="blocker",
+    "GRD-003",
+    "Enough customers actively use the integration",
+    stage="graduation",
+    severity="blocker",
     remedy="Graduation waits until enough workspaces deliver events on enough days; nothing to change in the submission.",
 )
 
@@ -39,7 +48,9 @@ def oauth_problems(stored: StoredSubmission, settings: Settings) -> list[str]:
     if not oauth.redirect_uris:
         found.append("oauth.redirect_uris is empty")
     if len(oauth.redirect_uris) > settings.oauth_max_redirect_uris:
-        found.append(f"oauth.redirect_uris has {len(oauth.redirect_uris)} URIs; at most {settings.oauth_max_redirect_uris}")
+        found.append(
+            f"oauth.redirect_uris has {len(oauth.redirect_uris)} URIs; at most {settings.oauth_max_redirect_uris}"
+        )
     found += [f"oauth.redirect_uris: {p}" for u in oauth.redirect_uris if (p := https_problem(u))]
     scope = f"destination/{stored.slug}"
     if stored.submission.destinations and scope not in oauth.scopes:
@@ -69,27 +80,38 @@ async def check_button(stored: StoredSubmission, *, offline: bool = False) -> Re
     async with Fetcher.from_settings() as fetcher:
         fetched = await fetcher.page(oauth.button_page_url)
     if not fetched.responded or fetched.text is None or not (200 <= (fetched.status or 0) < 300):
-        return BUTTON_LIVE.failed(f"the button page did not answer with a page ({fetched.error or fetched.status})",
-                                  **fetched.evidence())
+        return BUTTON_LIVE.failed(
+            f"the button page did not answer with a page ({fetched.error or fetched.status})", **fetched.evidence()
+        )
     page = read_document(fetched.text, url=fetched.final_url or fetched.url, content_type=fetched.content_type)
     link = _authorize_link(page.links, oauth.client_id)
     if link is None:
-        return BUTTON_LIVE.failed(f"no authorize link with client_id={oauth.client_id} on the page",
-                                  **fetched.evidence(), links_seen=len(page.links))
+        return BUTTON_LIVE.failed(
+            f"no authorize link with client_id={oauth.client_id} on the page",
+            **fetched.evidence(),
+            links_seen=len(page.links),
+        )
     return BUTTON_LIVE.passed(f"authorize link found: {link[:200]}", **fetched.evidence())
 
 
-async def graduation_results(store: Store, settings: Settings, stored: StoredSubmission, *, today: date,
-                             offline: bool = False) -> list[Result]:
+async def graduation_results(
+    store: Store, settings: Settings, stored: StoredSubmission, *, today: date, offline: bool = False
+) -> list[Result]:
     problems = oauth_problems(stored, settings)
     oauth = OAUTH_CONFIGURED.failed("; ".join(problems), field="app.oauth") if problems else OAUTH_CONFIGURED.passed()
     adoption = count_active(store, settings, stored.slug, today=today)
     need = settings.graduation_min_customers
-    evidence = {"active": adoption.active, "almost": adoption.almost, "needed": need,
-                "rule": f">= {settings.active_min_days} days with a delivered event in {settings.active_window_days} days"}
-    customers = (ACTIVE_CUSTOMERS.passed(f"{len(adoption.active)} active customers (need {need})", **evidence)
-                 if len(adoption.active) >= need else
-                 ACTIVE_CUSTOMERS.failed(f"{len(adoption.active)} of {need} active customers", **evidence))
+    evidence = {
+        "active": adoption.active,
+        "almost": adoption.almost,
+        "needed": need,
+        "rule": f">= {settings.active_min_days} days with a delivered event in {settings.active_window_days} days",
+    }
+    customers = (
+        ACTIVE_CUSTOMERS.passed(f"{len(adoption.active)} active customers (need {need})", **evidence)
+        if len(adoption.active) >= need
+        else ACTIVE_CUSTOMERS.failed(f"{len(adoption.active)} of {need} active customers", **evidence)
+    )
     return [oauth, await check_button(stored, offline=offline), customers]
 
 
@@ -100,12 +122,24 @@ def settle(store: Store, settings: Settings, stored: StoredSubmission, results: 
     if verdict(results) == "pass":
         store.transition(stored.id, State.public, actor="partner-review", reason="graduation checks passed")
         subject, body = messages.graduated(stored)
-        notifier.send(f"graduated:{stored.id}", submission_id=stored.id, kind="graduated",
-                      recipient=recipient, subject=subject, body=body)
+        notifier.send(
+            f"graduated:{stored.id}",
+            submission_id=stored.id,
+            kind="graduated",
+            recipient=recipient,
+            subject=subject,
+            body=body,
+        )
         return "graduated"
     missing = [r.message for r in results if r.check in (OAUTH_CONFIGURED.id, BUTTON_LIVE.id) and r.blocks]
     if missing:
         subject, body = messages.oauth_request(stored, missing)
-        notifier.send(f"oauth-request:{stored.id}", submission_id=stored.id, kind="oauth-request",
-                      recipient=recipient, subject=subject, body=body)
+        notifier.send(
+            f"oauth-request:{stored.id}",
+            submission_id=stored.id,
+            kind="oauth-request",
+            recipient=recipient,
+            subject=subject,
+            body=body,
+        )
     return "waiting"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from partner_review.models.lifecycle import State
 from partner_review.models.settings import Settings
-from partner_review.models.store import StoredSubmission, Store
+from partner_review.models.store import Store, StoredSubmission
 from partner_review.tasks.lifecycle import messages
 from partner_review.tasks.lifecycle.notify import Notifier
 
@@ -27,14 +27,21 @@ def acknowledge(store: Store, settings: Settings, stored: StoredSubmission, *, n
     recipient = stored.submission.app.support_email or settings.reviewers_email
     notifier = Notifier(store, settings)
     note = notifier.send(
-        f"ack:{stored.id}", submission_id=stored.id, kind="acknowledgment",
-        recipient=recipient, subject=subject, body=body,
+        f"ack:{stored.id}",
+        submission_id=stored.id,
+        kind="acknowledgment",
+        recipient=recipient,
+        subject=subject,
+        body=body,
     )
     store.acknowledge(stored.id, now)
     if stored.state in (State.submitted, State.resubmitted):
         store.transition(stored.id, State.acknowledged, actor="partner-review", reason="acknowledgment sent")
     fresh = store.get_submission(stored.id)
     return Acknowledgment(
-        sent_to=note.recipient, channel=notifier.channel, due_at=fresh.ack_due_at,
-        acknowledged_at=fresh.acknowledged_at, on_time=bool(fresh.ack_on_time),
+        sent_to=note.recipient,
+        channel=notifier.channel,
+        due_at=fresh.ack_due_at,
+        acknowledged_at=fresh.acknowledged_at,
+        on_time=bool(fresh.ack_on_time),
     )

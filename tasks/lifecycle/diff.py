@@ -50,16 +50,22 @@ def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
 def _sections(markdown: str | None) -> dict[str, str]:
     if not markdown:
         return {}
-    from partner_review.tasks.docs.document import parse
-
     from partner_review.models.settings import get_settings
+    from partner_review.tasks.docs.document import parse
 
     document = parse(markdown, max_nesting=get_settings().docs_max_nesting)
     return {h.text: document.section_text(document.section_of(h)) for h in document.headings}
 
 
-def compare(previous: dict[str, Any], previous_results: list[Result], current: dict[str, Any],
-            current_results: list[Result], *, previous_id: str, previous_version: int) -> Diff:
+def compare(
+    previous: dict[str, Any],
+    previous_results: list[Result],
+    current: dict[str, Any],
+    current_results: list[Result],
+    *,
+    previous_id: str,
+    previous_version: int,
+) -> Diff:
     """`previous` and `current` are the masked submission payloads (secrets never compared)."""
     before, after = worst_outcomes(previous_results), worst_outcomes(current_results)
     fixed = sorted(c for c, o in after.items() if o == "pass" and before.get(c) in ("fail", "error"))
@@ -68,8 +74,11 @@ def compare(previous: dict[str, Any], previous_results: list[Result], current: d
     new_fields: dict[str, Any] = {}
     _flatten(previous, "", old_fields)
     _flatten(current, "", new_fields)
-    changed = sorted(p for p in old_fields.keys() | new_fields.keys()
-                     if p not in _IGNORED_FIELDS and p != "version" and old_fields.get(p) != new_fields.get(p))
+    changed = sorted(
+        p
+        for p in old_fields.keys() | new_fields.keys()
+        if p not in _IGNORED_FIELDS and p != "version" and old_fields.get(p) != new_fields.get(p)
+    )
     old_doc = _sections(previous.get("app", {}).get("docs", {}).get("segment_markdown"))
     new_doc = _sections(current.get("app", {}).get("docs", {}).get("segment_markdown"))
     sections = sorted(h for h in old_doc.keys() | new_doc.keys() if old_doc.get(h) != new_doc.get(h))

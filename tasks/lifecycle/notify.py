@@ -11,10 +11,10 @@ commit); the stable Message-ID lets mail systems drop that duplicate.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 from email.message import EmailMessage
-import hashlib
 
 from partner_review.models.settings import Settings
 from partner_review.models.store import Notification, Store
@@ -30,12 +30,15 @@ class Notifier:
     def channel(self) -> str:
         return "smtp" if self.settings.smtp_host else "outbox"
 
-    def send(self, key: str, *, submission_id: str | None, kind: str, recipient: str, subject: str, body: str) -> Notification:
+    def send(
+        self, key: str, *, submission_id: str | None, kind: str, recipient: str, subject: str, body: str
+    ) -> Notification:
         """Send the message with this key unless it was sent already; returns its stored mail record."""
         mail = self._mail(key, submission_id=submission_id, kind=kind, recipient=recipient, subject=subject, body=body)
         if self.settings.slack_webhook_url is not None:
-            self._slack(f"{key}:slack", submission_id=submission_id, kind=kind, recipient=recipient,
-                        subject=subject, body=body)
+            self._slack(
+                f"{key}:slack", submission_id=submission_id, kind=kind, recipient=recipient, subject=subject, body=body
+            )
         return mail
 
     def _slack(self, key: str, **message: str | None) -> None:
@@ -53,9 +56,16 @@ class Notifier:
             raise
         self.store.mark_sent(key)
 
-    def _mail(self, key: str, *, submission_id: str | None, kind: str, recipient: str, subject: str, body: str) -> Notification:
+    def _mail(
+        self, key: str, *, submission_id: str | None, kind: str, recipient: str, subject: str, body: str
+    ) -> Notification:
         note = self.store.enqueue_notification(
-            key, submission_id=submission_id, kind=kind, recipient=recipient, subject=subject, body=body,
+            key,
+            submission_id=submission_id,
+            kind=kind,
+            recipient=recipient,
+            subject=subject,
+            body=body,
             channel=self.channel,
         )
         if note.status in ("sent", "logged"):

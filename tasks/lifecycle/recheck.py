@@ -27,9 +27,12 @@ def report_regressions(store: Store, settings: Settings, stored: StoredSubmissio
     before = {n.key for n in store.notifications(stored.id)}
     lines = "\n".join(f"- {r.check}: {r.message}" for r in found)
     Notifier(store, settings).send(
-        key, submission_id=stored.id, kind="regression", recipient=settings.reviewers_email,
+        key,
+        submission_id=stored.id,
+        kind="regression",
+        recipient=settings.reviewers_email,
         subject=f"Regression in live app {stored.submission.app.name}: {', '.join(ids)}",
         body=f"The weekly re-check of {stored.submission.app.name} (state {stored.state}) found checks that "
-             f"passed before and fail now:\n{lines}\n",
+        f"passed before and fail now:\n{lines}\n",
     )
     return key not in before

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from partner_review.models.checks import REGISTRY, STAGES, Result, verdict
 
@@ -74,8 +75,14 @@ def markdown(title: str, results: list[Result], *, facts: list[str] = ()) -> str
 def table(results: list[Result]) -> list[dict[str, str]]:
     """Rows for a Prefect table artifact (escaped: the UI renders cells as markdown)."""
     return [
-        {"check": r.check, "stage": r.stage, "severity": r.severity, "outcome": r.outcome,
-         "message": escape(r.message, 300), "evidence": escape(evidence_summary(r.evidence))}
+        {
+            "check": r.check,
+            "stage": r.stage,
+            "severity": r.severity,
+            "outcome": r.outcome,
+            "message": escape(r.message, 300),
+            "evidence": escape(evidence_summary(r.evidence)),
+        }
         for r in results
     ]
 

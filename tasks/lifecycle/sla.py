@@ -24,9 +24,14 @@ class OpenSla:
     def row(self, now: datetime) -> dict[str, str]:
         delta = self.due_at - now
         hours = abs(delta.total_seconds()) / 3600
-        return {"app": self.stored.slug, "version": str(self.stored.version), "submission": self.stored.id,
-                "promise": self.kind, "due (UTC)": f"{self.due_at:%Y-%m-%d %H:%M}",
-                "status": f"overdue by {hours:.1f} h" if delta.total_seconds() < 0 else f"{hours:.1f} h left"}
+        return {
+            "app": self.stored.slug,
+            "version": str(self.stored.version),
+            "submission": self.stored.id,
+            "promise": self.kind,
+            "due (UTC)": f"{self.due_at:%Y-%m-%d %H:%M}",
+            "status": f"overdue by {hours:.1f} h" if delta.total_seconds() < 0 else f"{hours:.1f} h left",
+        }
 
 
 def open_slas(store: Store, settings: Settings) -> list[OpenSla]:
@@ -37,9 +42,18 @@ def open_slas(store: Store, settings: Settings) -> list[OpenSla]:
             items.append(OpenSla(stored, "acknowledgment", stored.ack_due_at, f"sla-ack:{sid}"))
             continue
         latest = store.latest_review(sid)
-        if stored.state == State.in_review and latest and latest[0].finished_at and store.decision_of(latest[0].id) is None:
-            due = add_business_days(latest[0].finished_at, settings.decision_reminder_business_days,
-                                    country=settings.holiday_country, tz=settings.timezone)
+        if (
+            stored.state == State.in_review
+            and latest
+            and latest[0].finished_at
+            and store.decision_of(latest[0].id) is None
+        ):
+            due = add_business_days(
+                latest[0].finished_at,
+                settings.decision_reminder_business_days,
+                country=settings.holiday_country,
+                tz=settings.timezone,
+            )
             items.append(OpenSla(stored, "decision", due, f"sla-decision:{latest[0].id}"))
     return items
 
@@ -55,8 +69,14 @@ def escalate(store: Store, settings: Settings, items: list[OpenSla], *, now: dat
         else:
             subject, body = messages.decision_reminder(item.stored, settings.decision_reminder_business_days)
         before = {n.key for n in store.notifications(item.stored.id)}
-        notifier.send(item.breach_key, submission_id=item.stored.id, kind=f"sla-{item.kind}",
-                      recipient=settings.reviewers_email, subject=subject, body=body)
+        notifier.send(
+            item.breach_key,
+            submission_id=item.stored.id,
+            kind=f"sla-{item.kind}",
+            recipient=settings.reviewers_email,
+            subject=subject,
+            body=body,
+        )
         if item.breach_key not in before:
             sent.append(item.breach_key)
     return sent

@@ -21,16 +21,26 @@ def apply_waivers(results: list[Result], waivers: list[Waiver], *, now: datetime
     for result in results:
         waiver = in_force.get(result.check)
         if waiver and result.outcome in ("fail", "error"):
-            result = result.model_copy(update={
-                "outcome": "warn",
-                "message": f"waived by {waiver.owner} until {waiver.expires_at:%Y-%m-%d} ({waiver.reason}): {result.message}",
-                "evidence": {**result.evidence, "waiver": {"owner": waiver.owner, "reason": waiver.reason,
-                                                           "expires_at": waiver.expires_at.isoformat()}},
-            })
+            result = result.model_copy(
+                update={
+                    "outcome": "warn",
+                    "message": f"waived by {waiver.owner} until {waiver.expires_at:%Y-%m-%d} ({waiver.reason}): {result.message}",
+                    "evidence": {
+                        **result.evidence,
+                        "waiver": {
+                            "owner": waiver.owner,
+                            "reason": waiver.reason,
+                            "expires_at": waiver.expires_at.isoformat(),
+                        },
+                    },
+                }
+            )
         elif result.check in expired and result.outcome in ("fail", "error"):
             w = expired[result.check]
-            notes.append(f"The waiver for {result.check} granted by {w.owner} expired on "
-                         f"{w.expires_at:%Y-%m-%d}; the check counts again.")
+            notes.append(
+                f"The waiver for {result.check} granted by {w.owner} expired on "
+                f"{w.expires_at:%Y-%m-%d}; the check counts again."
+            )
         out.append(result)
     return out, sorted(set(notes))
 

@@ -102,7 +102,9 @@ def parse_html(html: str, base_url: str) -> Document:
 def parse_text(text: str) -> Document:
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     return Document(
-        kind="text", title=first_line[:200], text=_SPACES.sub(" ", text).strip(),
+        kind="text",
+        title=first_line[:200],
+        text=_SPACES.sub(" ", text).strip(),
         links=[m.group(0).rstrip(".,;:!?") for m in _URL_IN_TEXT.finditer(text)],
     )
 
@@ -139,6 +141,7 @@ def read_document(text: str, *, url: str, content_type: str) -> Document:
 
 
 # URLs -----------------------------------------------------------------------------------------
+
 
 def comparable(url: str) -> str:
     """A URL reduced to what identifies a page: host without `www.`, path without trailing slash;

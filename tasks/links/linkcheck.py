@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 from urllib.parse import unquote, urljoin, urlsplit
 
 from partner_review.models.checks import REGISTRY, Result, register
@@ -21,31 +21,51 @@ from partner_review.tasks.links.documents import on_domain
 from partner_review.tasks.net.fetcher import Fetched, Fetcher
 
 CATALOG_LINK = register(
-    "LNK-009", "Catalog links work", stage="links", severity="blocker", network=True,
+    "LNK-009",
+    "Catalog links work",
+    stage="links",
+    severity="blocker",
+    network=True,
     remedy="Fix or replace the URL in the submission (website, docs, logo, mark, screenshots) so that it "
-           "answers 200 to an anonymous visitor.",
+    "answers 200 to an anonymous visitor.",
 )
 PLATFORM_PAGE = register(
-    "LNK-010", "Platform pages named in the submission answer", stage="links", severity="info", network=True,
+    "LNK-010",
+    "Platform pages named in the submission answer",
+    stage="links",
+    severity="info",
+    network=True,
     remedy="Nothing to do before launch: the catalog listing and the platform's docs page go live when "
-           "the integration is published. After launch, check the URLs in docs.*.",
+    "the integration is published. After launch, check the URLs in docs.*.",
 )
 DOC_LINK = register(
-    "LNK-011", "Documentation links work", stage="links", severity="warning", network=True,
+    "LNK-011",
+    "Documentation links work",
+    stage="links",
+    severity="warning",
+    network=True,
     remedy="Fix or remove the broken link in the documentation; use https URLs that answer 200.",
 )
 DOC_ANCHOR = register(
-    "LNK-012", "Same-page links point to a heading", stage="links", severity="warning",
+    "LNK-012",
+    "Same-page links point to a heading",
+    stage="links",
+    severity="warning",
     remedy="Point `#...` links at a heading of the same page (its anchor is the heading in lowercase "
-           "with hyphens), or remove them.",
+    "with hyphens), or remove them.",
 )
 MAILTO = register(
-    "LNK-013", "mailto links are well-formed", stage="links", severity="warning",
+    "LNK-013",
+    "mailto links are well-formed",
+    stage="links",
+    severity="warning",
     remedy="Write mail links as `mailto:name@example.com`.",
 )
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _NOT_WEB = ("tel:", "sms:", "callto:", "data:")
 
 
@@ -63,10 +83,13 @@ def catalog_urls(submission: Submission) -> list[tuple[str, str]]:
     """(field path, URL) for every URL of the catalog fields, pages excepted (checked as pages)."""
     app = submission.app
     found = [
-        ("app.website", app.website), ("app.docs.own_url", app.docs.own_url),
-        ("app.docs.segment_url", app.docs.segment_url), ("app.docs.catalog_url", app.docs.catalog_url),
+        ("app.website", app.website),
+        ("app.docs.own_url", app.docs.own_url),
+        ("app.docs.segment_url", app.docs.segment_url),
+        ("app.docs.catalog_url", app.docs.catalog_url),
         ("app.docs.segment_markdown_url", app.docs.segment_markdown_url),
-        ("app.logo_url", app.logo_url), ("app.mark_url", app.mark_url),
+        ("app.logo_url", app.logo_url),
+        ("app.mark_url", app.mark_url),
     ]
     found += [(f"app.screenshots[{i}]", url) for i, url in enumerate(app.screenshots)]
     return [(place, url.strip()) for place, url in found if url and url.strip()]
@@ -114,7 +137,8 @@ def check_anchor(link: Link, anchors: set[str]) -> Result:
     if not fragment or fragment in anchors or fragment.lower() in {a.lower() for a in anchors}:
         return DOC_ANCHOR.passed(f"{link.url} points to a heading of this page", **evidence)
     return DOC_ANCHOR.failed(
-        f"{link.url} ({', '.join(link.places)}) points to no heading of this page", **evidence,
+        f"{link.url} ({', '.join(link.places)}) points to no heading of this page",
+        **evidence,
         anchors=sorted(anchors)[:50],
     )
 
@@ -127,8 +151,7 @@ def check_mailto(link: Link) -> Result:
     if not parts:
         return MAILTO.failed(f"{link.url} ({', '.join(link.places)}) has no e-mail address", **evidence)
     if bad:
-        return MAILTO.failed(f"{link.url} ({', '.join(link.places)}) has a malformed address: {bad[0]!r}",
-                             **evidence)
+        return MAILTO.failed(f"{link.url} ({', '.join(link.places)}) has a malformed address: {bad[0]!r}", **evidence)
     return MAILTO.passed(f"{link.url} is a well-formed mail link", **evidence)
 
 
@@ -148,7 +171,8 @@ def _judge(link: Link, fetched: Fetched, accepted) -> Result:
     if fetched.status == 429:
         return check.errored(
             f"{link.url}{where} could not be verified: the server kept answering 429 Too Many Requests "
-            f"after {fetched.attempts} attempt(s)", **evidence,
+            f"after {fetched.attempts} attempt(s)",
+            **evidence,
         )
     at = f" at {fetched.final_url}" if fetched.redirects else ""
     return check.failed(f"{link.url}{where} answered {fetched.status}{at}", **evidence)
@@ -164,21 +188,21 @@ async def check_link(link: Link, fetcher: Fetcher, *, anchors: set[str], base_ur
     if kind == "mailto":
         return check_mailto(link)
     if kind == "template":
-        return check.skipped(f"{link.url} is a template (Liquid) link, resolved when the docs are built",
-                             **evidence)
+        return check.skipped(f"{link.url} is a template (Liquid) link, resolved when the docs are built", **evidence)
     if kind == "not-web":
         return check.skipped(f"{link.url} is not a web link", **evidence)
     if kind == "scheme":
         scheme = urlsplit(link.url).scheme
         return check.failed(
             f"{link.url} ({', '.join(link.places)}) uses the {scheme}: scheme; readers and reviewers can only "
-            "follow http and https links (use an https URL)", **evidence, error_kind="SchemeNotAllowed",
+            "follow http and https links (use an https URL)",
+            **evidence,
+            error_kind="SchemeNotAllowed",
         )
     url = link.url
     if kind == "relative":
         if not base_url:
-            return check.skipped(f"{link.url} is relative and the docs have no base URL (docs.segment_url)",
-                                 **evidence)
+            return check.skipped(f"{link.url} is relative and the docs have no base URL (docs.segment_url)", **evidence)
         url = urljoin(base_url, link.url)
         evidence["resolved"] = url
     fetched = await fetcher.link(url.split("#", 1)[0])
@@ -209,8 +233,10 @@ async def check_links(
         gathered = await asyncio.gather(
             pages.check_partner_page(submission, fetcher, settings),
             pages.check_launch_post(submission, fetcher, settings),
-            *(check_link(link, fetcher, anchors=set(doc_anchors), base_url=submission.app.docs.segment_url)
-              for link in links),
+            *(
+                check_link(link, fetcher, anchors=set(doc_anchors), base_url=submission.app.docs.segment_url)
+                for link in links
+            ),
         )
     partner, launch, *per_link = gathered
     return [*partner, *launch, *per_link]

@@ -18,47 +18,73 @@ from partner_review.tasks.links.documents import Document, comparable, missing_q
 from partner_review.tasks.net.fetcher import Fetched, Fetcher
 
 PARTNER_PAGE_LIVE = register(
-    "LNK-001", "Partner page is live", stage="links", severity="blocker", network=True,
+    "LNK-001",
+    "Partner page is live",
+    stage="links",
+    severity="blocker",
+    network=True,
     remedy="Publish the integrations page given as partner_page_url so that it answers 200 (after "
-           "redirects) to an anonymous visitor.",
+    "redirects) to an anonymous visitor.",
 )
 PARTNER_PAGE_NAMES = register(
-    "LNK-002", "Partner page names the integration or the platform", stage="links", severity="blocker",
+    "LNK-002",
+    "Partner page names the integration or the platform",
+    stage="links",
+    severity="blocker",
     network=True,
     remedy="List the integration on the page by the app's name or the platform's name (e.g. 'Segment').",
 )
 PARTNER_PAGE_REVERSE_LINK = register(
-    "LNK-003", "Partner page links to the catalog listing", stage="links", severity="blocker", network=True,
+    "LNK-003",
+    "Partner page links to the catalog listing",
+    stage="links",
+    severity="blocker",
+    network=True,
     remedy="Link the integration's catalog listing (the catalog URL prefix followed by your slug, or "
-           "docs.catalog_url) from the partner page.",
+    "docs.catalog_url) from the partner page.",
 )
 PLATFORM_LINKS_UTM = register(
-    "LNK-004", "Partner page links to the platform carry the UTM parameters", stage="links",
-    severity="warning", network=True,
+    "LNK-004",
+    "Partner page links to the platform carry the UTM parameters",
+    stage="links",
+    severity="warning",
+    network=True,
     remedy="Append the UTM string (utm_source=segmentio&utm_medium=docs&utm_campaign=partners by "
-           "default) unchanged to every link to the platform's pages.",
+    "default) unchanged to every link to the platform's pages.",
 )
 LAUNCH_POST_LIVE = register(
-    "LNK-005", "Launch post is live", stage="links", severity="blocker", network=True,
+    "LNK-005",
+    "Launch post is live",
+    stage="links",
+    severity="blocker",
+    network=True,
     remedy="Publish the launch post (or, without a blog, the announcement e-mail as an .eml or text "
-           "file) at launch_post_url so that it answers 200 to an anonymous visitor.",
+    "file) at launch_post_url so that it answers 200 to an anonymous visitor.",
 )
 LAUNCH_POST_MENTIONS = register(
-    "LNK-006", "Launch post mentions the integration", stage="links", severity="blocker", network=True,
-    remedy="Announce the integration by name: the post should say it works with the platform "
-           "(e.g. 'Segment').",
+    "LNK-006",
+    "Launch post mentions the integration",
+    stage="links",
+    severity="blocker",
+    network=True,
+    remedy="Announce the integration by name: the post should say it works with the platform (e.g. 'Segment').",
 )
 LAUNCH_POST_LINKS_BACK = register(
-    "LNK-007", "Launch post links back to the catalog listing or the integration's docs", stage="links",
-    severity="blocker", network=True,
-    remedy="Link the catalog listing (or the platform's documentation page for the integration) from "
-           "the launch post.",
+    "LNK-007",
+    "Launch post links back to the catalog listing or the integration's docs",
+    stage="links",
+    severity="blocker",
+    network=True,
+    remedy="Link the catalog listing (or the platform's documentation page for the integration) from the launch post.",
 )
 LAUNCH_POST_PUBLISHED = register(
-    "LNK-008", "Launch post is published, not a draft or placeholder", stage="links", severity="blocker",
+    "LNK-008",
+    "Launch post is published, not a draft or placeholder",
+    stage="links",
+    severity="blocker",
     network=True,
     remedy="Publish the final post: no draft or preview URL, no 'noindex' robots directive, no "
-           "placeholder text such as 'coming soon' or 'lorem ipsum'.",
+    "placeholder text such as 'coming soon' or 'lorem ipsum'.",
 )
 
 _PLACEHOLDER_TEXT = re.compile(
@@ -93,7 +119,8 @@ def _live(check, what: str, fetched: Fetched, accepted) -> tuple[Result, Documen
     if fetched.status not in accepted:
         return check.failed(
             f"The {what} {fetched.url} answered {fetched.status}"
-            + (f" (after redirects, at {fetched.final_url})" if fetched.redirects else ""), **evidence,
+            + (f" (after redirects, at {fetched.final_url})" if fetched.redirects else ""),
+            **evidence,
         ), None
     document = _document(fetched)
     if document is None:
@@ -114,34 +141,54 @@ async def check_partner_page(submission: Submission, fetcher: Fetcher, settings:
     fetched = await fetcher.page(app.partner_page_url)
     live, doc = _live(PARTNER_PAGE_LIVE, "partner page", fetched, fetcher.accepted)
     if doc is None:
-        return [live] + [c.skipped(f"The partner page could not be read (see {PARTNER_PAGE_LIVE.id})",
-                                   url=app.partner_page_url) for c in dependents]
+        return [live] + [
+            c.skipped(f"The partner page could not be read (see {PARTNER_PAGE_LIVE.id})", url=app.partner_page_url)
+            for c in dependents
+        ]
     url = fetched.final_url or fetched.url
     results = [live]
 
     names = [n for n in (app.name, settings.platform_name) if doc.mentions(n)]
     if names:
-        results.append(PARTNER_PAGE_NAMES.passed(f"The partner page names {' and '.join(names)}", url=url,
-                                                 looked_for=[app.name, settings.platform_name], found=names))
+        results.append(
+            PARTNER_PAGE_NAMES.passed(
+                f"The partner page names {' and '.join(names)}",
+                url=url,
+                looked_for=[app.name, settings.platform_name],
+                found=names,
+            )
+        )
     else:
-        results.append(PARTNER_PAGE_NAMES.failed(
-            f"The partner page {url} names neither '{app.name}' nor '{settings.platform_name}'",
-            url=url, looked_for=[app.name, settings.platform_name], title=doc.title,
-        ))
+        results.append(
+            PARTNER_PAGE_NAMES.failed(
+                f"The partner page {url} names neither '{app.name}' nor '{settings.platform_name}'",
+                url=url,
+                looked_for=[app.name, settings.platform_name],
+                title=doc.title,
+            )
+        )
 
     listings = listing_urls(submission, settings)
     wanted = {comparable(u) for u in listings}
     reverse = [link for link in doc.links if comparable(link) in wanted]
     if reverse:
-        results.append(PARTNER_PAGE_REVERSE_LINK.passed(
-            f"The partner page links to the catalog listing ({reverse[0]})", url=url, looked_for=listings,
-            found=reverse,
-        ))
+        results.append(
+            PARTNER_PAGE_REVERSE_LINK.passed(
+                f"The partner page links to the catalog listing ({reverse[0]})",
+                url=url,
+                looked_for=listings,
+                found=reverse,
+            )
+        )
     else:
-        results.append(PARTNER_PAGE_REVERSE_LINK.failed(
-            f"The partner page {url} has no link to the catalog listing {listings[0]}", url=url,
-            looked_for=listings, links_seen=len(doc.links),
-        ))
+        results.append(
+            PARTNER_PAGE_REVERSE_LINK.failed(
+                f"The partner page {url} has no link to the catalog listing {listings[0]}",
+                url=url,
+                looked_for=listings,
+                links_seen=len(doc.links),
+            )
+        )
 
     domain = platform_domain(settings)
     platform_links = [link for link in doc.links if on_domain(link, domain)]
@@ -151,16 +198,24 @@ async def check_partner_page(submission: Submission, fetcher: Fetcher, settings:
         results.append(PLATFORM_LINKS_UTM.skipped(f"The partner page has no links to {domain}", url=url))
     elif untagged:
         first, missing = next(iter(untagged.items()))
-        results.append(PLATFORM_LINKS_UTM.failed(
-            f"{len(untagged)} of {len(platform_links)} link(s) to {domain} on the partner page lack the UTM "
-            f"parameters; e.g. {first} is missing {'&'.join(missing)}", url=url,
-            looked_for=settings.utm_query, untagged=untagged,
-        ))
+        results.append(
+            PLATFORM_LINKS_UTM.failed(
+                f"{len(untagged)} of {len(platform_links)} link(s) to {domain} on the partner page lack the UTM "
+                f"parameters; e.g. {first} is missing {'&'.join(missing)}",
+                url=url,
+                looked_for=settings.utm_query,
+                untagged=untagged,
+            )
+        )
     else:
-        results.append(PLATFORM_LINKS_UTM.passed(
-            f"All {len(platform_links)} link(s) to {domain} carry the UTM parameters", url=url,
-            looked_for=settings.utm_query, links=platform_links,
-        ))
+        results.append(
+            PLATFORM_LINKS_UTM.passed(
+                f"All {len(platform_links)} link(s) to {domain} carry the UTM parameters",
+                url=url,
+                looked_for=settings.utm_query,
+                links=platform_links,
+            )
+        )
     return results
 
 
@@ -198,23 +253,35 @@ async def check_launch_post(submission: Submission, fetcher: Fetcher, settings: 
     fetched = await fetcher.page(app.launch_post_url)
     live, doc = _live(LAUNCH_POST_LIVE, "launch post", fetched, fetcher.accepted)
     if doc is None:
-        return [live] + [c.skipped(f"The launch post could not be read (see {LAUNCH_POST_LIVE.id})",
-                                   url=app.launch_post_url) for c in dependents]
+        return [live] + [
+            c.skipped(f"The launch post could not be read (see {LAUNCH_POST_LIVE.id})", url=app.launch_post_url)
+            for c in dependents
+        ]
     url = fetched.final_url or fetched.url
     live.evidence["format"] = doc.kind
     results = [live]
 
     platform = settings.platform_name
     if doc.mentions(platform):
-        results.append(LAUNCH_POST_MENTIONS.passed(
-            f"The launch post mentions {platform}", url=url, looked_for=[platform], format=doc.kind,
-            names_app=doc.mentions(app.name),
-        ))
+        results.append(
+            LAUNCH_POST_MENTIONS.passed(
+                f"The launch post mentions {platform}",
+                url=url,
+                looked_for=[platform],
+                format=doc.kind,
+                names_app=doc.mentions(app.name),
+            )
+        )
     else:
-        results.append(LAUNCH_POST_MENTIONS.failed(
-            f"The launch post {url} does not mention {platform}", url=url, looked_for=[platform],
-            title=doc.title, format=doc.kind,
-        ))
+        results.append(
+            LAUNCH_POST_MENTIONS.failed(
+                f"The launch post {url} does not mention {platform}",
+                url=url,
+                looked_for=[platform],
+                title=doc.title,
+                format=doc.kind,
+            )
+        )
 
     targets = listing_urls(submission, settings)
     if app.docs.segment_url:
@@ -222,26 +289,46 @@ async def check_launch_post(submission: Submission, fetcher: Fetcher, settings: 
     wanted = {comparable(u) for u in targets}
     back = [link for link in doc.links if comparable(link) in wanted]
     if back:
-        results.append(LAUNCH_POST_LINKS_BACK.passed(
-            f"The launch post links back ({back[0]})", url=url, looked_for=targets, found=back,
-        ))
+        results.append(
+            LAUNCH_POST_LINKS_BACK.passed(
+                f"The launch post links back ({back[0]})",
+                url=url,
+                looked_for=targets,
+                found=back,
+            )
+        )
     else:
         domain = platform_domain(settings)
-        results.append(LAUNCH_POST_LINKS_BACK.failed(
-            f"The launch post {url} does not link to the catalog listing {targets[0]}"
-            + (" or the integration's docs" if app.docs.segment_url else ""),
-            url=url, looked_for=targets, platform_links=[link for link in doc.links if on_domain(link, domain)],
-        ))
+        results.append(
+            LAUNCH_POST_LINKS_BACK.failed(
+                f"The launch post {url} does not link to the catalog listing {targets[0]}"
+                + (" or the integration's docs" if app.docs.segment_url else ""),
+                url=url,
+                looked_for=targets,
+                platform_links=[link for link in doc.links if on_domain(link, domain)],
+            )
+        )
 
     signs = draft_signs(doc, fetched)
     if signs:
-        results.append(LAUNCH_POST_PUBLISHED.failed(
-            f"The launch post {url} looks unpublished: {'; '.join(signs)}", url=url, signs=signs,
-        ))
+        results.append(
+            LAUNCH_POST_PUBLISHED.failed(
+                f"The launch post {url} looks unpublished: {'; '.join(signs)}",
+                url=url,
+                signs=signs,
+            )
+        )
     else:
-        results.append(LAUNCH_POST_PUBLISHED.passed(
-            "The launch post looks published", url=url,
-            looked_for=["draft/preview URL", "robots noindex", "draft or placeholder title",
-                        "placeholder text (lorem ipsum, coming soon...)"],
-        ))
+        results.append(
+            LAUNCH_POST_PUBLISHED.passed(
+                "The launch post looks published",
+                url=url,
+                looked_for=[
+                    "draft/preview URL",
+                    "robots noindex",
+                    "draft or placeholder title",
+                    "placeholder text (lorem ipsum, coming soon...)",
+                ],
+            )
+        )
     return results

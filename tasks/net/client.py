@@ -27,9 +27,13 @@ import socket
 import ssl
 import time
 import zlib
-from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Protocol, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
+
+if TYPE_CHECKING:
+    import aiohttp
 
 from partner_review.models.settings import get_settings
 
@@ -50,9 +54,7 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 def default_timeout() -> httpx.Timeout:
     settings = get_settings()
-    return httpx.Timeout(
-        settings.http_read_timeout_seconds, connect=settings.http_connect_timeout_seconds
-    )
+    return httpx.Timeout(settings.http_read_timeout_seconds, connect=settings.http_connect_timeout_seconds)
 
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -97,6 +99,7 @@ def _loop_time(monotonic_deadline: float) -> float:
 
 # Errors ---------------------------------------------------------------------------------------
 
+
 class OutboundError(httpx.RequestError):
     """A request the client refused or cut short; the message is written for the partner."""
 
@@ -131,10 +134,12 @@ class TooManyRedirects(OutboundError, httpx.TooManyRedirects):
 
 # Address policy -------------------------------------------------------------------------------
 
+
 def parse_networks(cidrs: Iterable[str | IPNetwork]) -> tuple[IPNetwork, ...]:
     """CIDR strings (e.g. from `PARTNER_REVIEW_ALLOWED_NETWORKS`) as networks; bad ones raise."""
     return tuple(
-        c if isinstance(c, (ipaddress.IPv4Network, ipaddress.IPv6Network))
+        c
+        if isinstance(c, (ipaddress.IPv4Network, ipaddress.IPv6Network))
         else ipaddress.ip_network(c.strip(), strict=False)
         for c in cidrs
     )
@@ -231,6 +236,7 @@ def vet_address(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None:
 
 # Resolution -----------------------------------------------------------------------------------
 
+
 class Resolver(Protocol):
     async def resolve(self, host: str, port: int) -> list[str]:
         """The addresses of `host`, best first; raises HostNotFound."""
@@ -263,13 +269,20 @@ class StaticResolver:
 
 # Engines --------------------------------------------------------------------------------------
 
+
 class AiohttpPool(httpx.AsyncBaseTransport):
     """aiohttp as the connection engine under the guard: a C parser and a cheap pool, several
     times httpcore's rate for many small requests. No cookie jar, no proxies, no decompression
     (the guard decompresses within its cap); aiohttp's errors become the httpx errors they are."""
 
-    def __init__(self, *, verify: ssl.SSLContext | bool | str = True, cert: Any = None,
-                 limits: httpx.Limits = DEFAULT_LIMITS, **_options: Any):
+    def __init__(
+        self,
+        *,
+        verify: ssl.SSLContext | bool | str = True,
+        cert: Any = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        **_options: Any,
+    ):
         import aiohttp  # imported here: only the link checker pays its import time
 
         self._aiohttp = aiohttp
@@ -282,11 +295,15 @@ class AiohttpPool(httpx.AsyncBaseTransport):
         aiohttp = self._aiohttp
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                limit=self._limits.max_connections or 0, ssl=self._ssl,
+                limit=self._limits.max_connections or 0,
+                ssl=self._ssl,
                 keepalive_timeout=self._limits.keepalive_expiry or 15.0,
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False, trust_env=False,
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                trust_env=False,
             )
         return self._session
 
@@ -297,7 +314,10 @@ class AiohttpPool(httpx.AsyncBaseTransport):
         timeout = self._timeouts.get(key)
         if timeout is None:
             timeout = self._timeouts[key] = aiohttp.ClientTimeout(
-                total=None, sock_connect=key[0], sock_read=key[1], connect=key[2],
+                total=None,
+                sock_connect=key[0],
+                sock_read=key[1],
+                connect=key[2],
             )
         return timeout
 
@@ -308,15 +328,22 @@ class AiohttpPool(httpx.AsyncBaseTransport):
             body = request.stream
         try:
             response = await self._open().request(
-                request.method, str(request.url), headers=request.headers.multi_items(), data=body,
-                allow_redirects=False, compress=False, timeout=self._timeout(request),
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=body,
+                allow_redirects=False,
+                compress=False,
+                timeout=self._timeout(request),
                 server_hostname=request.extensions.get("sni_hostname"),
             )
-        except (self._aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, self._aiohttp.ClientError) as exc:
             raise _as_httpx(exc, request) from exc
         extensions = {"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()}
         return httpx.Response(
-            response.status, headers=response.raw_headers, stream=_AiohttpBody(response, request),
+            response.status,
+            headers=response.raw_headers,
+            stream=_AiohttpBody(response, request),
             extensions=extensions,
         )
 
@@ -356,7 +383,7 @@ class _AiohttpBody(httpx.AsyncByteStream):
         try:
             async for chunk in self._response.content.iter_any():
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise _as_httpx(exc, self._request) from exc
 
     async def aclose(self) -> None:
@@ -364,6 +391,7 @@ class _AiohttpBody(httpx.AsyncByteStream):
 
 
 # Transport ------------------------------------------------------------------------------------
+
 
 class GuardedTransport(httpx.AsyncBaseTransport):
     """Vets the destination of every request, connects to the vetted address, bounds the response."""
@@ -412,26 +440,32 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         if not url.scheme:
             raise SchemeNotAllowed(
                 f"{shown} is not an absolute http or https URL (a file: URL or a relative path?)",
-                request=request, url=shown,
+                request=request,
+                url=shown,
             )
         if url.scheme not in ALLOWED_SCHEMES:
             raise SchemeNotAllowed(
                 f"{shown} uses the {url.scheme or 'empty'}: scheme; only http and https links can be "
-                "checked (use an https URL)", request=request, url=shown,
+                "checked (use an https URL)",
+                request=request,
+                url=shown,
             )
         host = url.host
         if not host:
             raise BlockedAddress(f"{shown} has no host name", request=request, url=shown)
         literal = numeric_host(host)
         if literal is None and all(_NUMERIC_PART.match(p) for p in host.rstrip(".").split(".")):
-            raise BlockedAddress(f"{shown} has a numeric host that is not a valid IP address",
-                                 request=request, url=shown)
+            raise BlockedAddress(
+                f"{shown} has a numeric host that is not a valid IP address", request=request, url=shown
+            )
         if literal is not None:
             candidates = [literal]
         elif host == "localhost" or host.endswith(".localhost"):
             raise BlockedAddress(
                 f"{shown} points to {host}, this machine, which is never reachable from a review; "
-                "use your public host name", request=request, url=shown,
+                "use your public host name",
+                request=request,
+                url=shown,
             )
         else:
             port = url.port or (443 if url.scheme == "https" else 80)
@@ -451,7 +485,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         named = "" if literal is not None else f" ({host} resolves to {', '.join(map(str, candidates))})"
         raise BlockedAddress(
             f"{shown} was not fetched: {'; '.join(reasons)}{named}. Partner URLs must point to a "
-            "public internet address", request=request, url=shown,
+            "public internet address",
+            request=request,
+            url=shown,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -463,8 +499,11 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         if url.scheme == "https" and numeric_host(url.host) is None:
             extensions["sni_hostname"] = url.host
         pool_key = url.host if url.scheme == "https" else ""
-        inner = request if target is url and extensions.keys() == request.extensions.keys() else _readdressed(
-            request, target, extensions)
+        inner = (
+            request
+            if target is url and extensions.keys() == request.extensions.keys()
+            else _readdressed(request, target, extensions)
+        )
         deadline = started + self.max_seconds if self.max_seconds else None
         limit = asyncio.timeout_at(None if deadline is None else _loop_time(deadline))
         try:
@@ -486,21 +525,23 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             del headers["content-encoding"]
             headers.pop("content-length", None)
         stream = BoundedStream(
-            response.stream, request=request, limit=self.max_response_bytes,
-            deadline=deadline, max_seconds=self.max_seconds, decoder=decoder,
+            response.stream,
+            request=request,
+            limit=self.max_response_bytes,
+            deadline=deadline,
+            max_seconds=self.max_seconds,
+            decoder=decoder,
         )
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_response_bytes:
             stream.declared = int(declared)
         try:
-            response.content  # in memory already (httpx.MockTransport): rebuilt so the cap applies
+            _ = response.content  # in memory already (httpx.MockTransport): rebuilt so the cap applies
         except httpx.ResponseNotRead:
             response.stream = stream
             response.headers = headers
             return response
-        return httpx.Response(
-            response.status_code, headers=headers, stream=stream, extensions=response.extensions
-        )
+        return httpx.Response(response.status_code, headers=headers, stream=stream, extensions=response.extensions)
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
@@ -536,8 +577,8 @@ class BoundedStream(httpx.AsyncByteStream):
     def _too_large(self) -> TooLarge:
         mib = self._limit / (1024 * 1024)
         return TooLarge(
-            f"{self._request.url} sent more than {mib:g} MiB; pages and files checked in a review "
-            "must be smaller", request=self._request,
+            f"{self._request.url} sent more than {mib:g} MiB; pages and files checked in a review must be smaller",
+            request=self._request,
         )
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -558,14 +599,16 @@ class BoundedStream(httpx.AsyncByteStream):
                     raise
                 raise TooSlow(
                     f"{self._request.url} was still sending its body after {self._max_seconds:g} s; "
-                    "a page must load well within that time", request=self._request,
+                    "a page must load well within that time",
+                    request=self._request,
                 ) from None
             if self._decoder is not None:
                 try:
                     chunk = self._decoder.decompress(chunk, self._limit - total + 1)
                 except zlib.error as exc:
-                    raise httpx.DecodingError(f"{self._request.url}: bad compressed body ({exc})",
-                                              request=self._request) from None
+                    raise httpx.DecodingError(
+                        f"{self._request.url}: bad compressed body ({exc})", request=self._request
+                    ) from None
                 if self._decoder.unconsumed_tail:
                     raise self._too_large()
             total += len(chunk)
@@ -630,15 +673,22 @@ def client(
     kwargs.pop("trust_env", None)  # environment proxies would bypass the guard
     kwargs.pop("mounts", None)
     transport = kwargs.pop("transport", None) or guarded_transport(
-        allowed_networks=allowed_networks, resolver=resolver, max_response_bytes=max_response_bytes,
-        max_seconds=max_seconds, engine=engine, **options,
+        allowed_networks=allowed_networks,
+        resolver=resolver,
+        max_response_bytes=max_response_bytes,
+        max_seconds=max_seconds,
+        engine=engine,
+        **options,
     )
     headers = httpx.Headers(DEFAULT_HEADERS)
     headers.update(kwargs.pop("headers", None) or {})
     kwargs.setdefault("follow_redirects", False)
     kwargs.setdefault("max_redirects", settings.http_max_redirects)
     return httpx.AsyncClient(
-        timeout=timeout or default_timeout(), transport=transport, trust_env=False, headers=headers,
+        timeout=timeout or default_timeout(),
+        transport=transport,
+        trust_env=False,
+        headers=headers,
         **kwargs,
     )
 
@@ -646,9 +696,12 @@ def client(
 def is_text(content_type: str) -> bool:
     """Whether a Content-Type is one a page check can read as text."""
     kind = content_type.split(";", 1)[0].strip().lower()
-    return kind.startswith("text/") or kind in (
-        "application/xhtml+xml", "application/xml", "application/json", "message/rfc822", ""
-    ) or kind.endswith("+xml") or kind.endswith("+json")
+    return (
+        kind.startswith("text/")
+        or kind in ("application/xhtml+xml", "application/xml", "application/json", "message/rfc822", "")
+        or kind.endswith("+xml")
+        or kind.endswith("+json")
+    )
 
 
 async def read_text(response: httpx.Response, *, max_bytes: int | None = None) -> str:

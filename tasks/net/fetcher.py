@@ -14,15 +14,24 @@ import asyncio
 import email.utils
 import random
 import time
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Container
+from typing import Any
 
 import httpx
 
 from partner_review.models.settings import Settings, get_settings
 from partner_review.tasks.net.client import (
-    ALLOWED_SCHEMES, DEFAULT_HEADERS, HostNotFound, OutboundError, SchemeNotAllowed, TooManyRedirects,
-    default_timeout, guarded_transport, is_text, read_text,
+    ALLOWED_SCHEMES,
+    DEFAULT_HEADERS,
+    HostNotFound,
+    OutboundError,
+    SchemeNotAllowed,
+    TooManyRedirects,
+    default_timeout,
+    guarded_transport,
+    is_text,
+    read_text,
 )
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -68,9 +77,13 @@ class Fetched:
 
     def evidence(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "url": self.url, "method": self.method, "status": self.status,
-            "final_url": self.final_url or None, "redirects": self.redirects,
-            "elapsed_ms": self.elapsed_ms, "attempts": self.attempts,
+            "url": self.url,
+            "method": self.method,
+            "status": self.status,
+            "final_url": self.final_url or None,
+            "redirects": self.redirects,
+            "elapsed_ms": self.elapsed_ms,
+            "attempts": self.attempts,
         }
         if self.error:
             out["error"] = self.error
@@ -83,9 +96,14 @@ class Fetched:
 class HostGate:
     """At most `concurrency` requests to one host at once, starts at least `interval` s apart."""
 
-    def __init__(self, concurrency: int, interval: float, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+    def __init__(
+        self,
+        concurrency: int,
+        interval: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
         self._slots = asyncio.Semaphore(concurrency)
         self._interval = interval
         self._next_start = 0.0
@@ -144,9 +162,12 @@ class Fetcher:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None,
+        cls,
+        settings: Settings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
         **overrides: Any,
-    ) -> "Fetcher":
+    ) -> Fetcher:
         """A Fetcher configured by settings, on a guarded aiohttp transport unless one is given."""
         settings = settings or get_settings()
         options: dict[str, Any] = dict(
@@ -161,7 +182,7 @@ class Fetcher:
         options.update(overrides)
         return cls(transport or guarded_transport(engine="aiohttp"), **options)
 
-    async def __aenter__(self) -> "Fetcher":
+    async def __aenter__(self) -> Fetcher:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -205,8 +226,15 @@ class Fetcher:
         head = await self._follow(url, "HEAD", want_body=False)
         if head.responded and (head.status in self.accepted or head.status == 429):
             return head  # a rate-limited host gets no second request
-        if head.error_kind in ("BlockedAddress", "SchemeNotAllowed", "TooSlow", "InvalidURL", "HostNotFound",
-                              "TooManyRedirects", "Timeout"):
+        if head.error_kind in (
+            "BlockedAddress",
+            "SchemeNotAllowed",
+            "TooSlow",
+            "InvalidURL",
+            "HostNotFound",
+            "TooManyRedirects",
+            "Timeout",
+        ):
             return head
         get = await self._follow(url, "GET", want_body=False)
         get.note = f"HEAD answered {head.status or head.error}; checked with GET"
@@ -249,7 +277,8 @@ class Fetcher:
             if current.scheme not in ALLOWED_SCHEMES:
                 raise SchemeNotAllowed(
                     f"{current} uses the {current.scheme or 'empty'}: scheme; only http and https can be "
-                    "checked (use an https URL)", url=str(current),
+                    "checked (use an https URL)",
+                    url=str(current),
                 )
             response = await self._send(result, method, current, want_body)
             location = response.headers.get("location")
@@ -269,7 +298,8 @@ class Fetcher:
             if len(result.redirects) > self.max_redirects:
                 raise TooManyRedirects(
                     f"{result.url} redirects more than {self.max_redirects} times (last hop to {target}); "
-                    "link to the final address instead", url=result.url,
+                    "link to the final address instead",
+                    url=result.url,
                 )
             seen.add(bare)
             if response.status_code == 303 and method != "HEAD":
@@ -285,8 +315,7 @@ class Fetcher:
             delay: float | None = None
             async with self._gate(url):
                 try:
-                    request = httpx.Request(method, url, headers=self._headers,
-                                            extensions={"timeout": self._timeout})
+                    request = httpx.Request(method, url, headers=self._headers, extensions={"timeout": self._timeout})
                     response = await self.transport.handle_async_request(request)
                     response.request = request
                 except OutboundError as exc:

@@ -26,7 +26,11 @@ RULE_CHECKS: dict[str, Check] = {
     for rule in RULES.values()
 }
 EVENTS_URL = register(
-    "SPEC-018", "events_url serves the source's events", stage="spec", severity="blocker", network=True,
+    "SPEC-018",
+    "events_url serves the source's events",
+    stage="spec",
+    severity="blocker",
+    network=True,
     remedy="Serve sample events at events_url with 200: a JSON array of events, or one JSON event per line.",
 )
 CHECKS: tuple[Check, ...] = (*RULE_CHECKS.values(), EVENTS_URL)
@@ -63,20 +67,31 @@ async def fetch_events(url: str, settings: Settings) -> Fetched:
     cap = settings.spec_events_url_max_bytes
     try:
         async with client(max_response_bytes=cap) as http:
-            async with http.stream("GET", url, headers={"Accept": "application/json, application/x-ndjson"}) as response:
+            async with http.stream(
+                "GET", url, headers={"Accept": "application/json, application/x-ndjson"}
+            ) as response:
                 status = response.status_code
                 if status != 200:
                     where = f" to {response.headers.get('location')}" if 300 <= status < 400 else ""
-                    return Fetched(EVENTS_URL.failed(
-                        f"events_url answered {status}{where}; it must answer 200 with the events", url=url, status=status))
+                    return Fetched(
+                        EVENTS_URL.failed(
+                            f"events_url answered {status}{where}; it must answer 200 with the events",
+                            url=url,
+                            status=status,
+                        )
+                    )
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > cap:
                         raise TooLarge(f"more than {cap} bytes")
     except TooLarge:
-        return Fetched(EVENTS_URL.failed(
-            f"events_url serves more than {cap / 1024 / 1024:g} MiB; serve a sample of events, not a full export", url=url))
+        return Fetched(
+            EVENTS_URL.failed(
+                f"events_url serves more than {cap / 1024 / 1024:g} MiB; serve a sample of events, not a full export",
+                url=url,
+            )
+        )
     except (httpx.TimeoutException, TooSlow):
         return Fetched(EVENTS_URL.failed("events_url did not answer in time", url=url))
     except OutboundError as exc:
@@ -90,7 +105,9 @@ async def fetch_events(url: str, settings: Settings) -> Fetched:
     items = parse_events(text)
     if not items:
         return Fetched(EVENTS_URL.failed("events_url serves no events", url=url, bytes=len(body)))
-    return Fetched(EVENTS_URL.passed(f"events_url served {len(items)} events", url=url, bytes=len(body), events=len(items)), items)
+    return Fetched(
+        EVENTS_URL.passed(f"events_url served {len(items)} events", url=url, bytes=len(body), events=len(items)), items
+    )
 
 
 def parse_events(text: str) -> list[Item]:
@@ -127,7 +144,9 @@ def rule_results(items: list[Item], *, slug: str, component: str, settings: Sett
     found: dict[str, list[dict[str, Any]]] = {rule: [] for rule in RULE_CHECKS}
     offending: dict[str, int] = dict.fromkeys(RULE_CHECKS, 0)
     for item in checked:
-        violations = [item.problem] if item.problem else validate(item.event, source=True, slug=slug, limits=spec_limits)
+        violations = (
+            [item.problem] if item.problem else validate(item.event, source=True, slug=slug, limits=spec_limits)
+        )
         seen: set[str] = set()
         for v in violations:
             if v.rule not in found:
@@ -136,8 +155,15 @@ def rule_results(items: list[Item], *, slug: str, component: str, settings: Sett
                 offending[v.rule] += 1
                 seen.add(v.rule)
             if len(found[v.rule]) < settings.spec_examples_per_rule:
-                found[v.rule].append({"origin": item.origin, "messageId": _message_id(item.event),
-                                      "path": v.path, "message": v.message, "event": _excerpt(item.event)})
+                found[v.rule].append(
+                    {
+                        "origin": item.origin,
+                        "messageId": _message_id(item.event),
+                        "path": v.path,
+                        "message": v.message,
+                        "event": _excerpt(item.event),
+                    }
+                )
     total = len(checked)
     extra = {"component": component, "events_checked": total}
     if len(items) > total:
@@ -149,10 +175,14 @@ def rule_results(items: list[Item], *, slug: str, component: str, settings: Sett
             results.append(check.passed(f"{component}: all {total} events follow this rule", **extra))
             continue
         first = found[rule][0]
-        results.append(check.failed(
-            f"{component}: {count} of {total} events break this rule; first, {first['origin']}: {first['message']}",
-            **extra, offending_events=count, examples=found[rule],
-        ))
+        results.append(
+            check.failed(
+                f"{component}: {count} of {total} events break this rule; first, {first['origin']}: {first['message']}",
+                **extra,
+                offending_events=count,
+                examples=found[rule],
+            )
+        )
     return results
 
 
@@ -174,15 +204,21 @@ async def check_source(source: Source, slug: str, *, offline: bool, settings: Se
     if not source.events_url:
         fetched = Fetched(EVENTS_URL.skipped(f"{source.name}: no events_url given", component=source.name))
     elif offline:
-        fetched = Fetched(EVENTS_URL.skipped(
-            f"{source.name}: offline, events_url was not fetched (its events are not checked)",
-            component=source.name, url=source.events_url))
+        fetched = Fetched(
+            EVENTS_URL.skipped(
+                f"{source.name}: offline, events_url was not fetched (its events are not checked)",
+                component=source.name,
+                url=source.events_url,
+            )
+        )
     else:
         fetched = await fetch_events(source.events_url, settings)
-        fetched.result = fetched.result.model_copy(update={
-            "message": f"{source.name}: {fetched.result.message}",
-            "evidence": {"component": source.name, **fetched.result.evidence},
-        })
+        fetched.result = fetched.result.model_copy(
+            update={
+                "message": f"{source.name}: {fetched.result.message}",
+                "evidence": {"component": source.name, **fetched.result.evidence},
+            }
+        )
     items += fetched.items
     if not items:
         reason = f"{source.name}: no events to check ({fetched.result.message})"

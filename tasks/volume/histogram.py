@@ -69,7 +69,7 @@ class Histogram:
     def record_seconds(self, seconds: float) -> None:
         self.record(int(seconds * 1_000_000))
 
-    def merge(self, other: "Histogram") -> "Histogram":
+    def merge(self, other: Histogram) -> Histogram:
         """Add `other`'s samples to this histogram (in place) and return it."""
         if other.count == 0:
             return self
@@ -124,12 +124,15 @@ class Histogram:
         """A compact, JSON- and pickle-friendly form (non-zero buckets only)."""
         return {
             "buckets": {i: n for i, n in enumerate(self.counts) if n},
-            "count": self.count, "min": self.min, "max": self.max,
-            "total": self.total, "clamped": self.clamped,
+            "count": self.count,
+            "min": self.min,
+            "max": self.max,
+            "total": self.total,
+            "clamped": self.clamped,
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Histogram":
+    def from_dict(cls, data: dict[str, Any]) -> Histogram:
         histogram = cls()
         for index, n in data["buckets"].items():
             histogram.counts[int(index)] = int(n)

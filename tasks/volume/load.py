@@ -26,9 +26,10 @@ import multiprocessing
 import os
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from partner_review.models.checks import Result, register, skip_all
 from partner_review.models.settings import Settings, get_settings
@@ -38,28 +39,38 @@ from partner_review.tasks.volume.histogram import Histogram
 Progress = Callable[[int, int, dict[str, Any]], "Awaitable[None] | None"]
 
 RATE = register(
-    "VOL-001", "Endpoint sustains the target request rate",
-    stage="volume", severity="blocker", network=True,
+    "VOL-001",
+    "Endpoint sustains the target request rate",
+    stage="volume",
+    severity="blocker",
+    network=True,
     remedy="Serve the target rate without queueing: add capacity, answer before processing "
-           "(queue the work), and do not throttle below Segment's recommended 1,000 requests/s.",
+    "(queue the work), and do not throttle below Segment's recommended 1,000 requests/s.",
 )
 LATENCY = register(
-    "VOL-002", "p99 latency under load stays under the limit",
-    stage="volume", severity="blocker", network=True,
-    remedy="Answer every event within 5 s under load: acknowledge with 200/202 first and process "
-           "asynchronously.",
+    "VOL-002",
+    "p99 latency under load stays under the limit",
+    stage="volume",
+    severity="blocker",
+    network=True,
+    remedy="Answer every event within 5 s under load: acknowledge with 200/202 first and process asynchronously.",
 )
 ERRORS = register(
-    "VOL-003", "Error share under load stays under the limit",
-    stage="volume", severity="blocker", network=True,
-    remedy="Accept valid events under load with 200/202; reserve 5xx for real outages and do not "
-           "drop connections.",
+    "VOL-003",
+    "Error share under load stays under the limit",
+    stage="volume",
+    severity="blocker",
+    network=True,
+    remedy="Accept valid events under load with 200/202; reserve 5xx for real outages and do not drop connections.",
 )
 THROTTLING = register(
-    "VOL-004", "Rate limiting answers 429 with Retry-After",
-    stage="volume", severity="warning", network=True,
+    "VOL-004",
+    "Rate limiting answers 429 with Retry-After",
+    stage="volume",
+    severity="warning",
+    network=True,
     remedy="When throttling, answer 429 with a Retry-After header (seconds or an HTTP date) so "
-           "Segment can back off for the right time.",
+    "Segment can back off for the right time.",
 )
 
 DEFAULT_BACKOFF_SECONDS = 1.0  # a 429 without a usable Retry-After: pause briefly rather than not at all
@@ -77,6 +88,7 @@ class LoadProcessFailed(RuntimeError):
 
 
 # The plan --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -139,9 +151,19 @@ class Measurement:
     def errors(self) -> int:
         return sum(self.errors_by_status.values()) + sum(self.transport_errors.values()) + self.timeouts
 
-    def merge(self, other: "Measurement") -> "Measurement":
-        for name in ("scheduled", "sent", "events_sent", "responses", "timeouts", "unsent", "rate_limited",
-                     "retry_after_missing", "skipped_in_backoff", "sends_during_backoff"):
+    def merge(self, other: Measurement) -> Measurement:
+        for name in (
+            "scheduled",
+            "sent",
+            "events_sent",
+            "responses",
+            "timeouts",
+            "unsent",
+            "rate_limited",
+            "retry_after_missing",
+            "skipped_in_backoff",
+            "sends_during_backoff",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for status, n in other.status_counts.items():
             self.status_counts[status] = self.status_counts.get(status, 0) + n
@@ -161,7 +183,7 @@ class Measurement:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Measurement":
+    def from_dict(cls, data: dict[str, Any]) -> Measurement:
         data = dict(data)
         latency = Histogram.from_dict(data.pop("latency"))
         return cls(**data, latency=latency)
@@ -187,11 +209,12 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 # The engine ------------------------------------------------------------------------------------
+
 
 class _Pinned:
     """An aiohttp resolver that knows one name: the partner's host, at the address the guard vetted."""
@@ -209,8 +232,16 @@ class _Pinned:
 
         if host != self.host:
             raise OSError(f"{host} was not vetted for this load test")
-        return [{"hostname": host, "host": self.address, "port": port, "family": self.family,
-                 "proto": 0, "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV}]
+        return [
+            {
+                "hostname": host,
+                "host": self.address,
+                "port": port,
+                "family": self.family,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST | socket.AI_NUMERICSERV,
+            }
+        ]
 
     async def close(self) -> None:
         pass
@@ -237,11 +268,16 @@ class _Run:
         plan = self.plan
         loop = asyncio.get_running_loop()
         connector = aiohttp.TCPConnector(
-            limit=plan.connections, resolver=_Pinned(plan.host, plan.address), use_dns_cache=False,
+            limit=plan.connections,
+            resolver=_Pinned(plan.host, plan.address),
+            use_dns_cache=False,
         )
         session = aiohttp.ClientSession(
-            connector=connector, timeout=aiohttp.ClientTimeout(total=plan.timeout),
-            headers=plan.headers, skip_auto_headers=("User-Agent",), auto_decompress=False,
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=plan.timeout),
+            headers=plan.headers,
+            skip_auto_headers=("User-Agent",),
+            auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         clock = loop.time
@@ -492,8 +528,12 @@ def snapshot(m: Measurement, plan: Plan) -> dict[str, Any]:
     """A small progress view: counts so far and the p99 so far (None while several processes run:
     their histograms are merged at the end)."""
     return {
-        "sent": m.sent, "responses": m.responses, "errors": m.errors, "timeouts": m.timeouts,
-        "rate_limited": m.rate_limited, "p99_seconds": m.latency.percentile(99) / 1e6,
+        "sent": m.sent,
+        "responses": m.responses,
+        "errors": m.errors,
+        "timeouts": m.timeouts,
+        "rate_limited": m.rate_limited,
+        "p99_seconds": m.latency.percentile(99) / 1e6,
         "target_rate": plan.rate,
     }
 
@@ -558,7 +598,7 @@ def build_bodies(
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def sample_events(destination: Destination, count: int) -> list[dict[str, Any]]:
@@ -569,6 +609,7 @@ def sample_events(destination: Destination, count: int) -> list[dict[str, Any]]:
 
 
 # Policy: what may run --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Target:
@@ -613,6 +654,7 @@ async def vetted_url(url: str, settings: Settings) -> tuple[str, str, str]:
 
     Raises the guard's OutboundError (blocked address, bad scheme, unknown host)."""
     import httpx
+
     from partner_review.tasks.net import client as outbound
 
     guard = outbound.GuardedTransport(allowed_networks=outbound.parse_networks(settings.allowed_networks))
@@ -629,6 +671,7 @@ async def vetted_url(url: str, settings: Settings) -> tuple[str, str, str]:
 
 
 # The checks ------------------------------------------------------------------------------------
+
 
 def summary(m: Measurement, plan: Plan, mode: str) -> dict[str, Any]:
     """Everything measured, as evidence."""
@@ -679,92 +722,173 @@ def judge(
     rate_floor = settings.volume_min_rate_ratio * plan.rate
     results: list[Result] = []
 
-    rate_keys = ("endpoint", "mode", "target_rate", "achieved_rate", "send_rate", "duration_seconds", "scheduled",
-                 "sent", "responses", "events_sent", "events_per_second", "unsent_at_deadline",
-                 "rate_limited_429", "skipped_in_backoff", "backoff_seconds", "timeouts", "connections", "processes")
+    rate_keys = (
+        "endpoint",
+        "mode",
+        "target_rate",
+        "achieved_rate",
+        "send_rate",
+        "duration_seconds",
+        "scheduled",
+        "sent",
+        "responses",
+        "events_sent",
+        "events_per_second",
+        "unsent_at_deadline",
+        "rate_limited_429",
+        "skipped_in_backoff",
+        "backoff_seconds",
+        "timeouts",
+        "connections",
+        "processes",
+    )
     rate_evidence = {k: facts[k] for k in rate_keys} | {"min_rate": round(rate_floor, 2)}
     achieved = facts["achieved_rate"]
     if achieved >= rate_floor:
-        results.append(RATE.passed(
-            f"{at} answered {achieved:g} requests/s of a {plan.rate:g}/s target for {plan.duration:g} s",
-            **rate_evidence))
+        results.append(
+            RATE.passed(
+                f"{at} answered {achieved:g} requests/s of a {plan.rate:g}/s target for {plan.duration:g} s",
+                **rate_evidence,
+            )
+        )
     else:
         causes = []
         if m.skipped_in_backoff:
-            causes.append(f"it throttled with 429 ({m.rate_limited} times), {m.skipped_in_backoff} requests held back "
-                          f"over {m.backoff_seconds:.1f} s of backoff")
+            causes.append(
+                f"it throttled with 429 ({m.rate_limited} times), {m.skipped_in_backoff} requests held back "
+                f"over {m.backoff_seconds:.1f} s of backoff"
+            )
         if m.unsent:
-            causes.append(f"{m.unsent} requests were still waiting for one of {plan.connections * plan.processes} "
-                          "busy connections when the time was up")
+            causes.append(
+                f"{m.unsent} requests were still waiting for one of {plan.connections * plan.processes} "
+                "busy connections when the time was up"
+            )
         failed = m.timeouts + sum(m.transport_errors.values())
         if failed:
             causes.append(f"{failed} requests got no answer (timeouts or transport failures)")
         because = "; ".join(causes) or "fewer answers than requests sent"
-        results.append(RATE.failed(
-            f"{at} answered {achieved:g} requests/s, below {rate_floor:g} ({settings.volume_min_rate_ratio:.0%} of "
-            f"the {plan.rate:g}/s target): {because}", **rate_evidence))
+        results.append(
+            RATE.failed(
+                f"{at} answered {achieved:g} requests/s, below {rate_floor:g} ({settings.volume_min_rate_ratio:.0%} of "
+                f"the {plan.rate:g}/s target): {because}",
+                **rate_evidence,
+            )
+        )
 
     latency = facts["latency_seconds"]
-    latency_evidence = {"endpoint": facts["endpoint"], "mode": mode, "latency_seconds": latency,
-                        "p99_limit_seconds": settings.volume_p99_seconds, "timeouts": m.timeouts,
-                        "request_timeout_seconds": plan.timeout, "measured_from": "intended send time"}
+    latency_evidence = {
+        "endpoint": facts["endpoint"],
+        "mode": mode,
+        "latency_seconds": latency,
+        "p99_limit_seconds": settings.volume_p99_seconds,
+        "timeouts": m.timeouts,
+        "request_timeout_seconds": plan.timeout,
+        "measured_from": "intended send time",
+    }
     timed_out_share = m.timeouts / m.latency.count if m.latency.count else 0.0
     if m.latency.count == 0:
         results.append(LATENCY.errored(f"{at} gave no answer to measure latency on", **latency_evidence))
     elif timed_out_share > 0.01:
         # A timed-out request's latency is unknown beyond the timeout: with more than 1 % of them
         # the p99 is at least the timeout, and nothing shows it under the limit.
-        results.append(LATENCY.failed(
-            f"{at}: {m.timeouts} of {m.latency.count} requests ({timed_out_share:.1%}) got no answer within the "
-            f"{plan.timeout:g} s request timeout at {plan.rate:g} requests/s, so the p99 latency is at least "
-            f"{plan.timeout:g} s (limit {settings.volume_p99_seconds:g} s)", **latency_evidence))
+        results.append(
+            LATENCY.failed(
+                f"{at}: {m.timeouts} of {m.latency.count} requests ({timed_out_share:.1%}) got no answer within the "
+                f"{plan.timeout:g} s request timeout at {plan.rate:g} requests/s, so the p99 latency is at least "
+                f"{plan.timeout:g} s (limit {settings.volume_p99_seconds:g} s)",
+                **latency_evidence,
+            )
+        )
     elif latency["p99"] < settings.volume_p99_seconds:
-        results.append(LATENCY.passed(
-            f"{at}: p99 {latency['p99']:.3f} s (p50 {latency['p50']:.3f} s, max {latency['max']:.3f} s) at "
-            f"{plan.rate:g} requests/s", **latency_evidence))
+        results.append(
+            LATENCY.passed(
+                f"{at}: p99 {latency['p99']:.3f} s (p50 {latency['p50']:.3f} s, max {latency['max']:.3f} s) at "
+                f"{plan.rate:g} requests/s",
+                **latency_evidence,
+            )
+        )
     else:
-        results.append(LATENCY.failed(
-            f"{at}: p99 latency {latency['p99']:.2f} s is over the {settings.volume_p99_seconds:g} s limit at "
-            f"{plan.rate:g} requests/s (p50 {latency['p50']:.2f} s, {m.timeouts} timeouts; latency counts from "
-            "when each request was due, so queueing shows)", **latency_evidence))
+        results.append(
+            LATENCY.failed(
+                f"{at}: p99 latency {latency['p99']:.2f} s is over the {settings.volume_p99_seconds:g} s limit at "
+                f"{plan.rate:g} requests/s (p50 {latency['p50']:.2f} s, {m.timeouts} timeouts; latency counts from "
+                "when each request was due, so queueing shows)",
+                **latency_evidence,
+            )
+        )
 
-    error_keys = ("endpoint", "mode", "sent", "errors", "error_ratio", "errors_by_status", "status_counts",
-                  "transport_errors", "transport_error_samples", "timeouts")
+    error_keys = (
+        "endpoint",
+        "mode",
+        "sent",
+        "errors",
+        "error_ratio",
+        "errors_by_status",
+        "status_counts",
+        "transport_errors",
+        "transport_error_samples",
+        "timeouts",
+    )
     error_evidence = {k: facts[k] for k in error_keys} | {"max_error_ratio": settings.volume_max_error_ratio}
     if not m.sent:
         results.append(ERRORS.errored(f"{at}: no request was sent", **error_evidence))
     elif m.errors / m.sent < settings.volume_max_error_ratio or m.errors == 0:
-        results.append(ERRORS.passed(
-            f"{at}: {m.errors} errors in {m.sent} requests ({m.errors / m.sent:.2%})", **error_evidence))
+        results.append(
+            ERRORS.passed(f"{at}: {m.errors} errors in {m.sent} requests ({m.errors / m.sent:.2%})", **error_evidence)
+        )
     else:
         parts = [f"{n}× {s}" for s, n in facts["errors_by_status"].items()]
         parts += [f"{n}× {kind}" for kind, n in m.transport_errors.items()]
         if m.timeouts:
             parts.append(f"{m.timeouts}× timeout after {plan.timeout:g} s")
-        results.append(ERRORS.failed(
-            f"{at}: {m.errors} errors in {m.sent} requests ({m.errors / m.sent:.2%}, limit under "
-            f"{settings.volume_max_error_ratio:.0%}): {', '.join(parts)}", **error_evidence))
+        results.append(
+            ERRORS.failed(
+                f"{at}: {m.errors} errors in {m.sent} requests ({m.errors / m.sent:.2%}, limit under "
+                f"{settings.volume_max_error_ratio:.0%}): {', '.join(parts)}",
+                **error_evidence,
+            )
+        )
 
-    throttle_keys = ("endpoint", "mode", "rate_limited_429", "retry_after_missing", "retry_after_max_seconds",
-                     "retry_after_honoured", "sends_during_backoff", "skipped_in_backoff", "backoff_seconds")
+    throttle_keys = (
+        "endpoint",
+        "mode",
+        "rate_limited_429",
+        "retry_after_missing",
+        "retry_after_max_seconds",
+        "retry_after_honoured",
+        "sends_during_backoff",
+        "skipped_in_backoff",
+        "backoff_seconds",
+    )
     throttle_evidence = {k: facts[k] for k in throttle_keys}
     if not m.rate_limited:
-        results.append(THROTTLING.skipped(
-            f"{at} did not throttle at {plan.rate:g} requests/s, so its 429 answers were not exercised",
-            **throttle_evidence))
+        results.append(
+            THROTTLING.skipped(
+                f"{at} did not throttle at {plan.rate:g} requests/s, so its 429 answers were not exercised",
+                **throttle_evidence,
+            )
+        )
     elif m.retry_after_missing:
-        results.append(THROTTLING.failed(
-            f"{at}: {m.retry_after_missing} of {m.rate_limited} 429 answers had no usable Retry-After header "
-            f"(the test paused {DEFAULT_BACKOFF_SECONDS:g} s for each)", **throttle_evidence))
+        results.append(
+            THROTTLING.failed(
+                f"{at}: {m.retry_after_missing} of {m.rate_limited} 429 answers had no usable Retry-After header "
+                f"(the test paused {DEFAULT_BACKOFF_SECONDS:g} s for each)",
+                **throttle_evidence,
+            )
+        )
     else:
-        results.append(THROTTLING.passed(
-            f"{at}: {m.rate_limited} 429 answers, each with Retry-After (up to {m.retry_after_max:g} s); honoured: "
-            f"{m.backoff_seconds:.1f} s spent backing off, {m.skipped_in_backoff} requests held back",
-            **throttle_evidence))
+        results.append(
+            THROTTLING.passed(
+                f"{at}: {m.rate_limited} 429 answers, each with Retry-After (up to {m.retry_after_max:g} s); honoured: "
+                f"{m.backoff_seconds:.1f} s spent backing off, {m.skipped_in_backoff} requests held back",
+                **throttle_evidence,
+            )
+        )
     return results
 
 
 # Entry points ----------------------------------------------------------------------------------
+
 
 async def load_test(
     submission: Submission,
@@ -806,8 +930,8 @@ async def _test_destination(
 ) -> list[Result]:
     import httpx
 
-    from partner_review.tasks.net import client as outbound
     from partner_review.tasks.e2e.suite import auth_headers
+    from partner_review.tasks.net import client as outbound
 
     mode = "batch" if chosen.batch else "events"
     url = destination.batch_endpoint if chosen.batch else destination.endpoint
@@ -826,12 +950,18 @@ async def _test_destination(
         events, batch_size=chosen.batch_size if chosen.batch else None, max_seq=total, settings=settings
     )
     plan = Plan(
-        url=target_url, host=host, address=address,
+        url=target_url,
+        host=host,
+        address=address,
         headers={"Content-Type": "application/json", "User-Agent": outbound.USER_AGENT}
         | auth_headers(destination.auth),
-        bodies=bodies, events_per_body=counts, rate=chosen.rate, duration=chosen.duration,
+        bodies=bodies,
+        events_per_body=counts,
+        rate=chosen.rate,
+        duration=chosen.duration,
         timeout=settings.volume_timeout_seconds,
-        connections=max(1, math.ceil(settings.volume_connections / processes)), processes=processes,
+        connections=max(1, math.ceil(settings.volume_connections / processes)),
+        processes=processes,
     )
     try:
         measurement = await generate_load(plan, on_progress)
@@ -850,7 +980,8 @@ def run_cli(submission_path: str, rate: float | None = None, duration: float | N
     from pathlib import Path
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
     from rich.table import Table
     from rich.text import Text
 
@@ -875,15 +1006,22 @@ def run_cli(submission_path: str, rate: float | None = None, duration: float | N
         return 2
 
     console = Console()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[stats]}"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[stats]}"),
+    )
     with Bar(*columns, console=console, transient=False) as bar:
         task = bar.add_task(f"{chosen.rate:g} req/s × {chosen.duration:g} s", total=None, stats="")
 
         def show(done: int, total: int, snap: dict[str, Any]) -> None:
             p99 = snap.get("p99_seconds")
-            stats = (f"sent {snap['sent']}  errors {snap['errors']}  timeouts {snap['timeouts']}  "
-                     f"429 {snap['rate_limited']}" + (f"  p99 {p99:.3f} s" if p99 is not None else ""))
+            stats = (
+                f"sent {snap['sent']}  errors {snap['errors']}  timeouts {snap['timeouts']}  "
+                f"429 {snap['rate_limited']}" + (f"  p99 {p99:.3f} s" if p99 is not None else "")
+            )
             bar.update(task, completed=done, total=total, stats=stats)
 
         try:

@@ -14,11 +14,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl as ssl_module
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable
 
-REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 404: "Not Found", 405: "Method Not Allowed",
-           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 @dataclass
@@ -40,7 +48,7 @@ Responder = Callable[[Request], Awaitable[Reply]]
 
 
 class Site:
-    def __init__(self, host: str = "127.0.0.1", *, ssl: "ssl_module.SSLContext | None" = None):
+    def __init__(self, host: str = "127.0.0.1", *, ssl: ssl_module.SSLContext | None = None):
         self.host = host
         self.ssl = ssl
         self.routes: dict[str, Responder] = {}
@@ -51,7 +59,7 @@ class Site:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
 
-    def route(self, path: str, responder: Responder) -> "Site":
+    def route(self, path: str, responder: Responder) -> Site:
         self.routes[path] = responder
         return self
 
@@ -62,7 +70,7 @@ class Site:
     def hits(self, path: str, method: str | None = None) -> int:
         return sum(1 for r in self.requests if r.path == path and (method is None or r.method == method))
 
-    async def __aenter__(self) -> "Site":
+    async def __aenter__(self) -> Site:
         self._server = await asyncio.start_server(self._serve, self.host, 0, ssl=self.ssl)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -122,8 +130,11 @@ class Site:
             headers["Connection"] = "close"
         else:
             headers["Content-Length"] = str(len(reply.body))
-        head = f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Status')}\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        head = (
+            f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Status')}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + "\r\n"
+        )
         writer.write(head.encode("latin-1"))
         if method != "HEAD":
             if streaming:
@@ -138,23 +149,33 @@ class Site:
 
 # Responders -----------------------------------------------------------------------------------
 
-def page(html: str, *, status_code: int = 200, content_type: str = "text/html; charset=utf-8",
-         headers: dict[str, str] | None = None, head_status: int | None = None) -> Responder:
+
+def page(
+    html: str,
+    *,
+    status_code: int = 200,
+    content_type: str = "text/html; charset=utf-8",
+    headers: dict[str, str] | None = None,
+    head_status: int | None = None,
+) -> Responder:
     async def respond(request: Request) -> Reply:
         code = head_status if head_status is not None and request.method == "HEAD" else status_code
         return Reply(code, {"Content-Type": content_type, **(headers or {})}, html.encode())
+
     return respond
 
 
 def status(code: int) -> Responder:
     async def respond(request: Request) -> Reply:
         return Reply(code, {}, f"<h1>{code}</h1>".encode())
+
     return respond
 
 
 def redirect(location: str, code: int = 302) -> Responder:
     async def respond(request: Request) -> Reply:
         return Reply(code, {"Location": location}, b"")
+
     return respond
 
 
@@ -162,6 +183,7 @@ def delayed(seconds: float, then: Responder) -> Responder:
     async def respond(request: Request) -> Reply:
         await asyncio.sleep(seconds)
         return await then(request)
+
     return respond
 
 
@@ -175,11 +197,13 @@ def rate_limited(retry_after: str, *, times: int, then: Responder) -> Responder:
         if seen <= times:
             return Reply(429, {"Retry-After": retry_after}, b"slow down")
         return await then(request)
+
     return respond
 
 
 def drip(*, interval: float = 1.0, headers_first: bool = True) -> Responder:
     """One byte per `interval`, forever: after complete headers, or from the status line on."""
+
     async def respond(request: Request) -> Reply:
         async def write(writer: asyncio.StreamWriter) -> None:
             head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
@@ -194,17 +218,22 @@ def drip(*, interval: float = 1.0, headers_first: bool = True) -> Responder:
                 writer.write(b"<")
                 await writer.drain()
                 await asyncio.sleep(interval)
+
         return Reply(raw=write)
+
     return respond
 
 
 def endless(chunk_size: int = 64 * 1024) -> Responder:
     """A 200 text/html body that never ends."""
+
     async def respond(request: Request) -> Reply:
         async def body() -> AsyncIterator[bytes]:
             chunk = b"<p>" + b"x" * (chunk_size - 3)
             while True:
                 yield chunk
                 await asyncio.sleep(0)
+
         return Reply(200, {"Content-Type": "text/html"}, body)
+
     return respond

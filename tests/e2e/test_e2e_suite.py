@@ -19,24 +19,34 @@ from partner_review.tasks.e2e import suite as e2e
 from tests.e2e.sites import Reply, Site, page, redirect
 
 SECRET = "acme-api-key-for-review"
-CALL_IDS = {"identify": "E2E-001", "track": "E2E-002", "page": "E2E-003", "screen": "E2E-004",
-            "group": "E2E-005", "alias": "E2E-006"}
+CALL_IDS = {
+    "identify": "E2E-001",
+    "track": "E2E-002",
+    "page": "E2E-003",
+    "screen": "E2E-004",
+    "group": "E2E-005",
+    "alias": "E2E-006",
+}
 
 
 @pytest.fixture
 def timeout(monkeypatch):
     """A short answer deadline so the slow partner's test stays bounded (the rule is 5 s)."""
+
     def set_timeout(seconds: float, concurrency: int = 4) -> None:
         monkeypatch.setenv("PARTNER_REVIEW_E2E_TIMEOUT_SECONDS", str(seconds))
         monkeypatch.setenv("PARTNER_REVIEW_E2E_CONCURRENCY", str(concurrency))
         get_settings.cache_clear()
+
     set_timeout(3.0)
     yield set_timeout
     monkeypatch.undo()
     get_settings.cache_clear()
 
 
-def submission(example: dict, base: str | None = None, *, endpoint: str | None = None, batch: bool = True, **auth_or_calls):
+def submission(
+    example: dict, base: str | None = None, *, endpoint: str | None = None, batch: bool = True, **auth_or_calls
+):
     data = copy.deepcopy(example)
     destination = data["components"][0]
     destination["endpoint"] = endpoint or f"{base}/v1/events"
@@ -66,6 +76,7 @@ def failing(by_id) -> set[str]:
 
 
 # Behaviours ----------------------------------------------------------------------------------
+
 
 async def test_conformant_partner_passes_everything(example, timeout):
     by_id, accepted, results = await run(example, "conformant")
@@ -156,10 +167,13 @@ async def test_wrong_content_type_partner_is_red(example, timeout):
     assert "E2E-008" in failing(by_id)
 
 
-@pytest.mark.parametrize("auth, partner", [
-    ({"scheme": "basic", "secret": SECRET}, {"scheme": "basic"}),
-    ({"scheme": "header", "header": "X-Api-Key", "secret": SECRET}, {"scheme": "header", "header": "X-Api-Key"}),
-])
+@pytest.mark.parametrize(
+    "auth, partner",
+    [
+        ({"scheme": "basic", "secret": SECRET}, {"scheme": "basic"}),
+        ({"scheme": "header", "header": "X-Api-Key", "secret": SECRET}, {"scheme": "header", "header": "X-Api-Key"}),
+    ],
+)
 async def test_other_auth_schemes_pass_and_stay_redacted(example, timeout, auth, partner):
     by_id, _, results = await run(example, "conformant", partner=partner, **auth)
     assert failing(by_id) == set()
@@ -200,6 +214,7 @@ async def test_a_submission_without_destination_skips(example):
 
 # Broken endpoints: red with evidence, never an exception --------------------------------------
 
+
 def closed_port() -> int:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -213,6 +228,7 @@ def reset() -> Reply:
         raw = writer.get_extra_info("socket")
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         writer.transport.abort()
+
     return Reply(raw=write)
 
 
@@ -226,7 +242,9 @@ async def huge(request) -> Reply:
 
 async def broken_endpoint(example, responder=None, path="/v1/events"):
     if responder is None:
-        results, _ = await e2e.test_destinations(submission(example, endpoint=f"http://127.0.0.1:{closed_port()}{path}"))
+        results, _ = await e2e.test_destinations(
+            submission(example, endpoint=f"http://127.0.0.1:{closed_port()}{path}")
+        )
         return {r.check: r for r in results}, results
     async with Site() as site:
         site.route(path, responder)
@@ -234,16 +252,24 @@ async def broken_endpoint(example, responder=None, path="/v1/events"):
     return {r.check: r for r in results}, results
 
 
-@pytest.mark.parametrize("case, words", [
-    ("unreachable", "could not connect"),
-    ("reset", "connection"),
-    ("html", "HTML page"),
-    ("huge", "over 1,048,576 bytes"),
-    ("redirect-loop", "Segment does not follow redirects"),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("unreachable", "could not connect"),
+        ("reset", "connection"),
+        ("html", "HTML page"),
+        ("huge", "over 1,048,576 bytes"),
+        ("redirect-loop", "Segment does not follow redirects"),
+    ],
+)
 async def test_broken_endpoints_are_red_with_evidence(example, timeout, case, words):
-    responder = {"unreachable": None, "reset": resets, "html": page("<html><body>Sign in</body></html>"),
-                 "huge": huge, "redirect-loop": redirect("/v1/events")}[case]
+    responder = {
+        "unreachable": None,
+        "reset": resets,
+        "html": page("<html><body>Sign in</body></html>"),
+        "huge": huge,
+        "redirect-loop": redirect("/v1/events"),
+    }[case]
     by_id, results = await broken_endpoint(example, responder)
     track = by_id["E2E-002"]
     assert track.outcome == "fail" and track.evidence["grade"] == "red"
@@ -262,13 +288,17 @@ async def test_broken_endpoints_are_red_with_evidence(example, timeout, case, wo
 async def test_an_endpoint_echoing_the_credential_is_redacted(example, timeout):
     async def echo(request) -> Reply:
         return Reply(500, {"Content-Type": "text/plain"}, json.dumps(request.headers).encode())
+
     by_id, results = await broken_endpoint(example, echo)
     assert "[redacted]" in by_id["E2E-002"].evidence["body"]
     assert no_secret_in(results)
 
 
 def test_read_back_url_sits_beside_the_endpoint():
-    assert e2e.read_back_url("https://api.acme.example/segment/v1/events") == "https://api.acme.example/segment/v1/received"
+    assert (
+        e2e.read_back_url("https://api.acme.example/segment/v1/events")
+        == "https://api.acme.example/segment/v1/received"
+    )
     assert e2e.read_back_url("http://127.0.0.1:9/v1/events") == "http://127.0.0.1:9/v1/received"
 
 

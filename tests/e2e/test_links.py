@@ -22,8 +22,8 @@ from cryptography.x509.oid import NameOID
 from partner_review.models.checks import Result
 from partner_review.models.settings import get_settings
 from partner_review.models.submission import parse_submission
-from partner_review.tasks.net.client import StaticResolver, SystemResolver, client
 from partner_review.tasks.links.linkcheck import check_links
+from partner_review.tasks.net.client import StaticResolver, SystemResolver, client
 from tests.e2e.sites import Site, delayed, drip, endless, page, rate_limited, redirect, status
 
 UTM = "utm_source=segmentio&utm_medium=docs&utm_campaign=partners"
@@ -40,12 +40,19 @@ Turn it on from the catalog: {listing}?{utm}
 @pytest.fixture
 def configure(monkeypatch):
     """Set PARTNER_REVIEW_* settings for one test (fast, bounded defaults; loopback allowed)."""
+
     def apply(**values: Any) -> None:
-        base = {"ALLOWED_NETWORKS": "127.0.0.0/8", "LINK_REQUEST_INTERVAL_MS": "0", "HTTP_MAX_SECONDS": "3",
-                "HTTP_READ_TIMEOUT_SECONDS": "1", "LINK_RETRY_AFTER_MAX_SECONDS": "1"}
+        base = {
+            "ALLOWED_NETWORKS": "127.0.0.0/8",
+            "LINK_REQUEST_INTERVAL_MS": "0",
+            "HTTP_MAX_SECONDS": "3",
+            "HTTP_READ_TIMEOUT_SECONDS": "1",
+            "LINK_RETRY_AFTER_MAX_SECONDS": "1",
+        }
         for key, value in {**base, **values}.items():
             monkeypatch.setenv(f"PARTNER_REVIEW_{key}", str(value))
         get_settings.cache_clear()
+
     apply()
     yield apply
     get_settings.cache_clear()
@@ -68,8 +75,13 @@ def partner_html(listing: str, *, utm: str = UTM, name: str = "Acme Analytics") 
     <a href="{listing}?{utm}">Acme on the catalog</a> <a href="/pricing">Pricing</a></body></html>"""
 
 
-def launch_html(listing: str, *, extra_head: str = "", title: str = "Acme Analytics now works with Segment",
-                body: str = "Today Acme Analytics joins the Segment catalog.") -> str:
+def launch_html(
+    listing: str,
+    *,
+    extra_head: str = "",
+    title: str = "Acme Analytics now works with Segment",
+    body: str = "Today Acme Analytics joins the Segment catalog.",
+) -> str:
     return f"""<html><head><title>{title}</title>{extra_head}</head><body><article>
     <h1>{title}</h1><p>{body}</p><a href="{listing}?{UTM}">Enable it</a></article></body></html>"""
 
@@ -87,11 +99,18 @@ def submission(site: Site, platform: Site, **app: Any):
     data = {
         "version": 1,
         "app": {
-            "name": "Acme Analytics", "slug": "acme-analytics", "website": site.url("/"),
-            "logo_url": site.url("/logo.svg"), "screenshots": [site.url("/img/shot.png")],
-            "docs": {"own_url": site.url("/docs/segment"), "segment_url": platform.url("/docs/acme-analytics/"),
-                     "catalog_url": platform.listing},
-            "partner_page_url": site.url("/integrations"), "launch_post_url": site.url("/blog/segment"),
+            "name": "Acme Analytics",
+            "slug": "acme-analytics",
+            "website": site.url("/"),
+            "logo_url": site.url("/logo.svg"),
+            "screenshots": [site.url("/img/shot.png")],
+            "docs": {
+                "own_url": site.url("/docs/segment"),
+                "segment_url": platform.url("/docs/acme-analytics/"),
+                "catalog_url": platform.listing,
+            },
+            "partner_page_url": site.url("/integrations"),
+            "launch_post_url": site.url("/blog/segment"),
             **app,
         },
         "components": [{"type": "source", "name": "Acme", "sample_events": [{"type": "track"}]}],
@@ -113,13 +132,17 @@ def one(results: list[Result], check: str) -> Result:
 
 
 def for_url(results: list[Result], url: str) -> Result:
-    found = [r for r in results if r.evidence.get("url") == url and r.check in ("LNK-009", "LNK-010", "LNK-011",
-                                                                                 "LNK-012", "LNK-013")]
+    found = [
+        r
+        for r in results
+        if r.evidence.get("url") == url and r.check in ("LNK-009", "LNK-010", "LNK-011", "LNK-012", "LNK-013")
+    ]
     assert len(found) == 1, [r.model_dump() for r in results]
     return found[0]
 
 
 # Test sites: the expected results -------------------------------------------------------------
+
 
 async def test_good_site_passes_every_check(platform):
     async with Site() as site:
@@ -156,12 +179,14 @@ async def test_redirects_are_followed_and_reported(platform):
         good_site(site, platform)
         site.route("/partners", redirect("/integrations", 301))
         site.route("/old-docs", redirect(site.url("/docs/segment"), 308))
-        results = await check_links(submission(site, platform, partner_page_url=site.url("/partners"),
-                                               docs={"own_url": site.url("/old-docs")}))
+        results = await check_links(
+            submission(site, platform, partner_page_url=site.url("/partners"), docs={"own_url": site.url("/old-docs")})
+        )
     live = one(results, "LNK-001")
     assert live.outcome == "pass" and live.evidence["final_url"] == site.url("/integrations")
-    assert live.evidence["redirects"] == [{"status": 301, "url": site.url("/partners"),
-                                           "location": site.url("/integrations")}]
+    assert live.evidence["redirects"] == [
+        {"status": 301, "url": site.url("/partners"), "location": site.url("/integrations")}
+    ]
     docs = for_url(results, site.url("/old-docs"))
     assert docs.outcome == "pass" and docs.evidence["final_url"] == site.url("/docs/segment")
     assert "after 1 redirect" in docs.message
@@ -193,8 +218,9 @@ async def test_rate_limiting_site_is_retried_after_retry_after(platform):
 async def test_missing_reverse_link_and_wrong_utm(platform):
     async with Site() as site:
         good_site(site, platform)
-        site.route("/integrations", page(partner_html(platform.url("/somewhere-else"),
-                                                      utm="utm_source=acme&utm_medium=docs")))
+        site.route(
+            "/integrations", page(partner_html(platform.url("/somewhere-else"), utm="utm_source=acme&utm_medium=docs"))
+        )
         results = await check_links(submission(site, platform))
     reverse = one(results, "LNK-003")
     assert reverse.outcome == "fail" and platform.listing in reverse.message
@@ -212,9 +238,15 @@ async def test_page_that_names_neither_app_nor_platform(platform):
     assert names.outcome == "fail" and names.evidence["looked_for"] == ["Acme Analytics", "Segment"]
 
 
-@pytest.mark.parametrize("variant,sign", [
-    ("noindex", "noindex"), ("coming-soon", "coming soon"), ("lorem", "lorem ipsum"), ("draft-title", "draft"),
-])
+@pytest.mark.parametrize(
+    "variant,sign",
+    [
+        ("noindex", "noindex"),
+        ("coming-soon", "coming soon"),
+        ("lorem", "lorem ipsum"),
+        ("draft-title", "draft"),
+    ],
+)
 async def test_unpublished_launch_post_is_found(platform, variant, sign):
     async with Site() as site:
         good_site(site, platform)
@@ -234,8 +266,9 @@ async def test_announcement_email_stands_in_for_a_blog(platform):
     async with Site() as site:
         good_site(site, platform)
         site.route("/launch.eml", page(EML.format(listing=platform.listing, utm=UTM), content_type="message/rfc822"))
-        site.route("/launch.txt", page("Acme Analytics now works with Segment.\nNothing else.",
-                                       content_type="text/plain"))
+        site.route(
+            "/launch.txt", page("Acme Analytics now works with Segment.\nNothing else.", content_type="text/plain")
+        )
         email_results = await check_links(submission(site, platform, launch_post_url=site.url("/launch.eml")))
         text_results = await check_links(submission(site, platform, launch_post_url=site.url("/launch.txt")))
     assert one(email_results, "LNK-005").evidence["format"] == "email"
@@ -249,17 +282,27 @@ async def test_doc_links_anchors_and_mailto(platform):
         good_site(site, platform)
         site.route("/no-head", page("ok", head_status=405))
         doc_links = [
-            (site.url("/docs/segment"), 3), (site.url("/missing"), 7), (site.url("/no-head"), 8),
-            ("#getting-started", 9), ("#nowhere", 10), ("mailto:support@acme.example", 11),
-            ("mailto:support-at-acme", 12), ("ftp://acme.example/file.zip", 13), ("/docs/connections/spec/", 14),
-            ("{{ site.baseurl }}/docs/", 15), (site.url("/"), 16),
+            (site.url("/docs/segment"), 3),
+            (site.url("/missing"), 7),
+            (site.url("/no-head"), 8),
+            ("#getting-started", 9),
+            ("#nowhere", 10),
+            ("mailto:support@acme.example", 11),
+            ("mailto:support-at-acme", 12),
+            ("ftp://acme.example/file.zip", 13),
+            ("/docs/connections/spec/", 14),
+            ("{{ site.baseurl }}/docs/", 15),
+            (site.url("/"), 16),
         ]
-        results = await check_links(submission(site, platform), doc_links=doc_links,
-                                    doc_anchors={"getting-started", "supported-methods"})
+        results = await check_links(
+            submission(site, platform), doc_links=doc_links, doc_anchors={"getting-started", "supported-methods"}
+        )
         head_hits = site.hits("/", "HEAD") + site.hits("/", "GET")
     assert for_url(results, site.url("/docs/segment")).outcome == "pass"  # a catalog URL: LNK-009
     assert for_url(results, site.url("/docs/segment")).evidence["found_in"] == [
-        "app.docs.own_url", "documentation line 3"]
+        "app.docs.own_url",
+        "documentation line 3",
+    ]
     missing = for_url(results, site.url("/missing"))
     assert (missing.check, missing.outcome, missing.evidence["status"]) == ("LNK-011", "warn", 404)
     assert "documentation line 7" in missing.message
@@ -280,8 +323,12 @@ async def test_doc_links_anchors_and_mailto(platform):
 async def test_offline_fetches_nothing_and_says_why(platform):
     async with Site() as site:
         good_site(site, platform)
-        results = await check_links(submission(site, platform), offline=True,
-                                    doc_links=[("#top", 1), ("mailto:a@acme.example", 2)], doc_anchors={"top"})
+        results = await check_links(
+            submission(site, platform),
+            offline=True,
+            doc_links=[("#top", 1), ("mailto:a@acme.example", 2)],
+            doc_anchors={"top"},
+        )
         assert site.connections == 0 and platform.connections == 0
     skipped = [r for r in results if r.outcome == "skip"]
     assert {r.check for r in skipped} == {f"LNK-{i:03d}" for i in range(1, 12)}
@@ -292,9 +339,16 @@ async def test_offline_fetches_nothing_and_says_why(platform):
 # Bad input: refused or reported, never reaching the target ----------------------------------
 
 BLOCKED_TARGETS = [
-    "http://127.0.0.1:{port}/", "http://localhost:{port}/", "http://[::1]:{port6}/", "http://10.0.0.1/",
-    "http://172.16.0.1/", "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/",
-    "http://0.0.0.0:{port}/", "http://2130706433:{port}/", "http://[::ffff:127.0.0.1]:{port}/",
+    "http://127.0.0.1:{port}/",
+    "http://localhost:{port}/",
+    "http://[::1]:{port6}/",
+    "http://10.0.0.1/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://0.0.0.0:{port}/",
+    "http://2130706433:{port}/",
+    "http://[::ffff:127.0.0.1]:{port}/",
 ]
 
 
@@ -312,8 +366,16 @@ async def test_private_targets_are_reported_never_reached(configure, platform, t
     configure(ALLOWED_NETWORKS="", CATALOG_URL_PREFIX=platform.url("/catalog/integrations/"))
     v4, v6 = targets
     url = template.format(port=v4.port, port6=v6.port)
-    sub = submission(platform, platform, partner_page_url=url, launch_post_url=None, website=url,
-                     logo_url=None, screenshots=[], docs={})
+    sub = submission(
+        platform,
+        platform,
+        partner_page_url=url,
+        launch_post_url=None,
+        website=url,
+        logo_url=None,
+        screenshots=[],
+        docs={},
+    )
     results = await check_links(sub, doc_links=[(url, 4)])
     live = one(results, "LNK-001")
     assert live.outcome == "fail" and live.evidence["error_kind"] == "BlockedAddress"
@@ -339,11 +401,21 @@ async def test_public_looking_name_resolving_to_loopback(configure, monkeypatch,
     assert site.requests[0].headers["host"] == f"integrations.acme-partner.com:{site.port}"
 
 
-@pytest.mark.parametrize("location", [
-    "http://127.0.0.1:{port}/", "http://localhost:{port}/", "http://[::1]:{port6}/", "http://10.0.0.1/",
-    "http://172.16.0.1/", "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/",
-    "http://0.0.0.0:{port}/", "http://2130706433:{port}/", "http://[::ffff:127.0.0.1]:{port}/",
-])
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://127.0.0.1:{port}/",
+        "http://localhost:{port}/",
+        "http://[::1]:{port6}/",
+        "http://10.0.0.1/",
+        "http://172.16.0.1/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0:{port}/",
+        "http://2130706433:{port}/",
+        "http://[::ffff:127.0.0.1]:{port}/",
+    ],
+)
 async def test_allowed_host_redirecting_to_private_target(configure, targets, location):
     configure(ALLOWED_NETWORKS="127.0.0.2/32")  # only the redirecting site is allowed
     v4, v6 = targets
@@ -353,8 +425,15 @@ async def test_allowed_host_redirecting_to_private_target(configure, targets, lo
         site.route("/integrations", redirect(target))
         site.route("/blog", redirect("/hop1"))
         site.route("/hop1", redirect(target, 307))
-        sub = submission(site, site, partner_page_url=site.url("/integrations"),
-                         launch_post_url=site.url("/blog"), docs={}, logo_url=None, screenshots=[])
+        sub = submission(
+            site,
+            site,
+            partner_page_url=site.url("/integrations"),
+            launch_post_url=site.url("/blog"),
+            docs={},
+            logo_url=None,
+            screenshots=[],
+        )
         results = await check_links(sub)
     for check in ("LNK-001", "LNK-005"):
         result = one(results, check)
@@ -374,23 +453,36 @@ async def test_other_schemes_are_refused(platform, url):
     assert for_url(results, url).outcome == "warn"
 
 
-@pytest.mark.parametrize("behaviour,expected", [
-    ("drip-body", "still sending its body"), ("drip-headers", "did not send its response headers"),
-    ("endless", "more than 5 MiB"), ("loop", "redirects in a loop"),
-])
+@pytest.mark.parametrize(
+    "behaviour,expected",
+    [
+        ("drip-body", "still sending its body"),
+        ("drip-headers", "did not send its response headers"),
+        ("endless", "more than 5 MiB"),
+        ("loop", "redirects in a loop"),
+    ],
+)
 async def test_hostile_servers_are_bounded(configure, platform, behaviour, expected):
     # A byte a second never trips the 5 s read timeout: only the total time per request stops it.
-    configure(HTTP_READ_TIMEOUT_SECONDS=5, HTTP_MAX_SECONDS=3, CATALOG_URL_PREFIX=platform.url("/catalog/integrations/"))
+    configure(
+        HTTP_READ_TIMEOUT_SECONDS=5, HTTP_MAX_SECONDS=3, CATALOG_URL_PREFIX=platform.url("/catalog/integrations/")
+    )
     async with Site() as site:
         good_site(site, platform)
-        site.route("/bad", {
-            "drip-body": drip(interval=1.0), "drip-headers": drip(interval=1.0, headers_first=False),
-            "endless": endless(), "loop": redirect("/bad2"),
-        }[behaviour])
+        site.route(
+            "/bad",
+            {
+                "drip-body": drip(interval=1.0),
+                "drip-headers": drip(interval=1.0, headers_first=False),
+                "endless": endless(),
+                "loop": redirect("/bad2"),
+            }[behaviour],
+        )
         site.route("/bad2", redirect("/bad"))
         started = time.monotonic()
-        results = await check_links(submission(site, platform, partner_page_url=site.url("/bad")),
-                                    doc_links=[(site.url("/bad"), 5)])
+        results = await check_links(
+            submission(site, platform, partner_page_url=site.url("/bad")), doc_links=[(site.url("/bad"), 5)]
+        )
         elapsed = time.monotonic() - started
     live = one(results, "LNK-001")
     assert live.outcome == "fail" and expected in live.message
@@ -400,24 +492,30 @@ async def test_hostile_servers_are_bounded(configure, platform, behaviour, expec
 
 # TLS: the request goes to the vetted address, the certificate is checked for the host name ----
 
+
 def tls_contexts(tmp_path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext, list[str]]:
     """A server context with a self-signed certificate for `name`, a client context trusting it,
     and the list the server fills with the server names (SNI) clients send."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert_file, key_file)
     seen: list[str] = []
@@ -431,7 +529,9 @@ async def test_https_goes_to_the_vetted_address_under_the_host_name(tmp_path, en
     resolver = StaticResolver({"partner.example": ["127.0.0.1"], "elsewhere.example": ["127.0.0.1"]})
     async with Site(ssl=server_tls) as site:
         site.route("/", page("hello over TLS"))
-        async with client(resolver=resolver, verify=client_tls, engine=engine, allowed_networks=["127.0.0.0/8"]) as http:
+        async with client(
+            resolver=resolver, verify=client_tls, engine=engine, allowed_networks=["127.0.0.0/8"]
+        ) as http:
             response = await http.get(f"https://partner.example:{site.port}/")
             with pytest.raises(httpx.ConnectError):  # the certificate is checked against the name used
                 await http.get(f"https://elsewhere.example:{site.port}/")

@@ -8,7 +8,7 @@ certificate from a private CA made at start. The outbound client trusts that CA 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,8 +17,8 @@ import pytest
 from partner_review.models.settings import get_settings
 from partner_review.models.submission import parse_submission
 from partner_review.tasks.docs.lint import links_and_anchors
-from partner_review.tasks.net.client import StaticResolver, client
 from partner_review.tasks.links.linkcheck import check_links
+from partner_review.tasks.net.client import StaticResolver, client
 from tests.conftest import EXAMPLES
 
 # Every links-stage check the partner's own site decides. LNK-010 is about the platform's pages
@@ -80,8 +80,15 @@ def test_pointed_at_moves_the_partners_urls_only(site):
     app = data["app"]
     text = json.dumps(data)
     assert "https://acme.example" not in text and "app.acme.example" not in app["docs"]["segment_markdown"]
-    for url in (app["website"], app["screenshots"][0], app["docs"]["own_url"], app["partner_page_url"],
-                app["launch_post_url"], app["oauth"]["button_page_url"], *app["oauth"]["redirect_uris"]):
+    for url in (
+        app["website"],
+        app["screenshots"][0],
+        app["docs"]["own_url"],
+        app["partner_page_url"],
+        app["launch_post_url"],
+        app["oauth"]["button_page_url"],
+        *app["oauth"]["redirect_uris"],
+    ):
         assert url.startswith(site.base_url), url
     assert app["support_email"] == "support@acme.example"
     assert app["test_account"]["username"] == "reviewer@acme.example"
@@ -118,8 +125,10 @@ async def test_the_site_passes_the_links_stage(trusted):
 
     # The pages were fetched from the site itself, over HTTPS.
     fetched = [r for r in results if r.check in ("LNK-001", "LNK-005", "LNK-009")]
-    assert fetched and all(r.evidence["final_url"].startswith(trusted.base_url + "/") or
-                           r.evidence["final_url"] == trusted.base_url for r in fetched)
+    assert fetched and all(
+        r.evidence["final_url"].startswith(trusted.base_url + "/") or r.evidence["final_url"] == trusted.base_url
+        for r in fetched
+    )
     names = by_check["LNK-002"][0]
     assert set(names.evidence["found"]) == {"Acme Analytics", "Segment"}
     (utm,) = by_check["LNK-004"]
@@ -175,9 +184,10 @@ async def test_the_site_serves_real_assets(trusted):
 
 
 def _stored(store, data: dict):
-    now = datetime.now(timezone.utc)
-    sid = store.record_delivery("d-site", b"b", parse_submission(data), received_at=now,
-                                ack_due_at=now + timedelta(days=2)).submission_id
+    now = datetime.now(UTC)
+    sid = store.record_delivery(
+        "d-site", b"b", parse_submission(data), received_at=now, ack_due_at=now + timedelta(days=2)
+    ).submission_id
     return store.get_submission(sid)
 
 

@@ -56,15 +56,18 @@ def test_new_delivery_of_the_same_version_is_a_conflict(receiver, store, example
     assert answer.status_code == 409 and "already submitted" in answer.json()["error"]
 
 
-@pytest.mark.parametrize("case,status,words", [
-    ("bad signature", 401, "does not match"),
-    ("missing signature", 401, "missing"),
-    ("stale", 401, "300 s"),
-    ("not json", 400, "not valid JSON"),
-    ("schema", 422, "does not match the schema"),
-    ("oversized", 413, "larger than"),
-    ("no delivery id", 400, DELIVERY_HEADER),
-])
+@pytest.mark.parametrize(
+    "case,status,words",
+    [
+        ("bad signature", 401, "does not match"),
+        ("missing signature", 401, "missing"),
+        ("stale", 401, "300 s"),
+        ("not json", 400, "not valid JSON"),
+        ("schema", 422, "does not match the schema"),
+        ("oversized", 413, "larger than"),
+        ("no delivery id", 400, DELIVERY_HEADER),
+    ],
+)
 def test_refusals_answer_clearly_and_persist_nothing(receiver, store, example, case, status, words):
     before = rows(store)
     raw = json.dumps(example).encode()
@@ -87,8 +90,10 @@ def test_refusals_answer_clearly_and_persist_nothing(receiver, store, example, c
     assert answer.status_code == status
     assert words in answer.text
     if case == "schema":
-        assert set(answer.json()["fields"]) >= {"app.slugg: unknown field (check its spelling against the submission schema)",
-                                                 "components: required field is missing"}
+        assert set(answer.json()["fields"]) >= {
+            "app.slugg: unknown field (check its spelling against the submission schema)",
+            "components: required field is missing",
+        }
     assert rows(store) == before
 
 

@@ -34,8 +34,16 @@ def read_back(base: str, headers=AUTH, **params) -> httpx.Response:
 
 
 def test_contract_behaviours_are_offered():
-    assert set(partners.BEHAVIOURS) == {"conformant", "slow", "flaky", "lenient", "no-auth", "rate-limited",
-                                        "drops-fields", "wrong-content-type"}
+    assert set(partners.BEHAVIOURS) == {
+        "conformant",
+        "slow",
+        "flaky",
+        "lenient",
+        "no-auth",
+        "rate-limited",
+        "drops-fields",
+        "wrong-content-type",
+    }
     with pytest.raises(ValueError, match="unknown behaviour"):
         partners.app("sluggish")
     with pytest.raises(ValueError, match="unsupported call types"):
@@ -104,11 +112,14 @@ def test_conformant_honours_delete_for_a_user(factory):
         assert post(base, {"type": "delete"}).status_code == 400
 
 
-@pytest.mark.parametrize("scheme, secret, header, headers", [
-    ("basic", "key-1", None, {"Authorization": "Basic " + base64.b64encode(b"key-1:").decode()}),
-    ("basic", "user:pass", None, {"Authorization": "Basic " + base64.b64encode(b"user:pass").decode()}),
-    ("header", "key-2", "X-Api-Key", {"X-Api-Key": "key-2"}),
-])
+@pytest.mark.parametrize(
+    "scheme, secret, header, headers",
+    [
+        ("basic", "key-1", None, {"Authorization": "Basic " + base64.b64encode(b"key-1:").decode()}),
+        ("basic", "user:pass", None, {"Authorization": "Basic " + base64.b64encode(b"user:pass").decode()}),
+        ("header", "key-2", "X-Api-Key", {"X-Api-Key": "key-2"}),
+    ],
+)
 def test_other_credential_schemes(factory, scheme, secret, header, headers):
     with partners.running("conformant", scheme=scheme, secret=secret, header=header) as base:
         assert post(base, factory.track(), headers=headers).status_code == 200

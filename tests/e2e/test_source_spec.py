@@ -24,6 +24,7 @@ def settings_env(monkeypatch):
         for key, value in values.items():
             monkeypatch.setenv(f"PARTNER_REVIEW_{key.upper()}", str(value))
         get_settings.cache_clear()
+
     yield set_env
     monkeypatch.undo()
     get_settings.cache_clear()
@@ -59,8 +60,14 @@ async def test_the_example_source_follows_the_spec(example):
 async def test_one_result_per_rule_with_counts_and_first_offenders(example, settings_env):
     settings_env(spec_examples_per_rule=2)
     events = valid_events(3) + [
-        {"type": "track", "event": "Purchase", "userId": "u-1", "timestamp": "2026-11-20T10:00:00Z",
-         "context": {"integration": {"name": SLUG, "version": "1.0.0"}}, "properties": {"orderTotal": 10}},
+        {
+            "type": "track",
+            "event": "Purchase",
+            "userId": "u-1",
+            "timestamp": "2026-11-20T10:00:00Z",
+            "context": {"integration": {"name": SLUG, "version": "1.0.0"}},
+            "properties": {"orderTotal": 10},
+        },
         {"type": "track", "event": "Purchased", "anonymousId": "a-1", "context": {}, "messageId": "m" * 120},
         {"type": "track", "event": "Checkout Complete", "userId": "u-2", "timestamp": "20 Nov 2026"},
     ]
@@ -82,10 +89,19 @@ async def test_one_result_per_rule_with_counts_and_first_offenders(example, sett
 
 
 async def test_malformed_sample_events_are_findings_not_exceptions(example):
-    big = {"type": "track", "event": "Report Viewed", "userId": "u", "properties": {"blob": "x" * 200_000},
-           "context": {"integration": {"name": SLUG, "version": "1.0.0"}}}
-    source = Source.model_construct(type="source", name="Raw", events_url=None,
-                                    sample_events=["not an event", 42, None, [1], {"type": 7}, {"userId": []}, big])
+    big = {
+        "type": "track",
+        "event": "Report Viewed",
+        "userId": "u",
+        "properties": {"blob": "x" * 200_000},
+        "context": {"integration": {"name": SLUG, "version": "1.0.0"}},
+    }
+    source = Source.model_construct(
+        type="source",
+        name="Raw",
+        events_url=None,
+        sample_events=["not an event", 42, None, [1], {"type": 7}, {"userId": []}, big],
+    )
     submission = with_source(example).model_copy(update={"components": [source]})
     found = by_check(await spec.check_sources(submission))
     assert found["SPEC-001"].evidence["offending_events"] == 4
@@ -95,8 +111,14 @@ async def test_malformed_sample_events_are_findings_not_exceptions(example):
 
 
 async def test_events_url_json_array_is_fetched_and_checked(example):
-    events = valid_events(4) + [{"type": "track", "event": "add to cart", "userId": "u",
-                                 "context": {"integration": {"name": SLUG, "version": "1.0.0"}}}]
+    events = valid_events(4) + [
+        {
+            "type": "track",
+            "event": "add to cart",
+            "userId": "u",
+            "context": {"integration": {"name": SLUG, "version": "1.0.0"}},
+        }
+    ]
     async with Site() as site:
         site.route("/events", page(json.dumps(events), content_type="application/json"))
         found = by_check(await spec.check_sources(with_source(example, events_url=site.url("/events"))))
@@ -124,13 +146,16 @@ async def test_events_url_batch_body_is_read_as_events(example):
     assert all(found[rule].outcome == "pass" for rule in spec.RULE_CHECKS)
 
 
-@pytest.mark.parametrize("case, words", [
-    ("missing", "answered 404"),
-    ("redirect", "answered 302 to /elsewhere"),
-    ("too-large", "more than"),
-    ("unreachable", "could not be fetched"),
-    ("empty", "serves no events"),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("missing", "answered 404"),
+        ("redirect", "answered 302 to /elsewhere"),
+        ("too-large", "more than"),
+        ("unreachable", "could not be fetched"),
+        ("empty", "serves no events"),
+    ],
+)
 async def test_events_url_problems_fail_spec_018(example, settings_env, case, words):
     settings_env(spec_events_url_max_bytes=2048)
     async with Site() as site:
@@ -154,7 +179,9 @@ async def test_events_url_problems_fail_spec_018(example, settings_env, case, wo
 
 async def test_offline_checks_sample_events_and_skips_events_url(example):
     bad = [{"type": "track", "event": "Purchase", "userId": "u"}]
-    results = await spec.check_sources(with_source(example, sample_events=bad, events_url="https://acme.example/events"), offline=True)
+    results = await spec.check_sources(
+        with_source(example, sample_events=bad, events_url="https://acme.example/events"), offline=True
+    )
     found = by_check(results)
     assert found["SPEC-018"].outcome == "skip" and "offline" in found["SPEC-018"].message
     assert found["SPEC-016"].outcome == "fail"

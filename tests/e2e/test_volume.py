@@ -52,7 +52,7 @@ def by_check(results):
 class RawServer(asyncio.Protocol):
     """A minimal HTTP/1.1 server on the test's own loop: one fixed answer to every request."""
 
-    def __init__(self, owner: "Raw"):
+    def __init__(self, owner: Raw):
         self.owner = owner
         self.buffer = b""
 
@@ -64,11 +64,12 @@ class RawServer(asyncio.Protocol):
         self.buffer += data
         while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
             head = self.buffer[:end].decode("latin-1").lower()
-            length = next((int(line.split(":", 1)[1]) for line in head.split("\r\n")
-                           if line.startswith("content-length:")), 0)
+            length = next(
+                (int(line.split(":", 1)[1]) for line in head.split("\r\n") if line.startswith("content-length:")), 0
+            )
             if len(self.buffer) < end + 4 + length:
                 return
-            self.buffer = self.buffer[end + 4 + length:]
+            self.buffer = self.buffer[end + 4 + length :]
             self.owner.requests += 1
             self.transport.write(self.owner.answer)
 
@@ -92,12 +93,17 @@ class Raw:
 
 # The sample partners ---------------------------------------------------------------------------
 
+
 async def test_conformant_partner_passes_and_progress_is_reported(example, settings_env):
     settings_env()
     seen = []
     with running("conformant") as base:
-        results = await load_test(submission_for(example, base), rate=50, duration=2,
-                                  on_progress=lambda done, total, snap: seen.append((done, total, snap)))
+        results = await load_test(
+            submission_for(example, base),
+            rate=50,
+            duration=2,
+            on_progress=lambda done, total, snap: seen.append((done, total, snap)),
+        )
     r = by_check(results)
     assert [r[c].outcome for c in ("VOL-001", "VOL-002", "VOL-003")] == ["pass"] * 3
     assert r["VOL-004"].outcome == "skip" and "did not throttle" in r["VOL-004"].message
@@ -189,11 +195,14 @@ async def test_batches_are_cut_at_the_500_kb_limit(example, settings_env):
 
 async def test_batch_mode_without_a_batch_endpoint_is_skipped(example, settings_env):
     settings_env()
-    results = await load_test(submission_for(example, "http://127.0.0.1:9", batch=False), rate=10, duration=1, batch=True)
+    results = await load_test(
+        submission_for(example, "http://127.0.0.1:9", batch=False), rate=10, duration=1, batch=True
+    )
     assert {r.outcome for r in results} == {"skip"} and "batch_endpoint" in results[0].message
 
 
 # Throttling without Retry-After, the guard, refusals ------------------------------------------
+
 
 async def test_429_without_retry_after_is_a_warning_and_still_backed_off(example, settings_env):
     settings_env()
@@ -225,16 +234,19 @@ async def test_the_outbound_guard_is_not_bypassed(example, settings_env, monkeyp
     assert raw.connections == 0
 
 
-@pytest.mark.parametrize("rate,duration,words", [
-    (1001, 1, "above the maximum of 1000"),
-    (5000, 1, "Segment's recommended maximum"),
-    (0, 1, "positive number of requests/s"),
-    (-3, 1, "positive number of requests/s"),
-    (math.nan, 1, "positive number of requests/s"),
-    (10, 0, "positive number of seconds"),
-    (10, 601, "longest load test is 600 s"),
-    (0.5, 1, "less than one request"),
-])
+@pytest.mark.parametrize(
+    "rate,duration,words",
+    [
+        (1001, 1, "above the maximum of 1000"),
+        (5000, 1, "Segment's recommended maximum"),
+        (0, 1, "positive number of requests/s"),
+        (-3, 1, "positive number of requests/s"),
+        (math.nan, 1, "positive number of requests/s"),
+        (10, 0, "positive number of seconds"),
+        (10, 601, "longest load test is 600 s"),
+        (0.5, 1, "less than one request"),
+    ],
+)
 async def test_out_of_range_targets_are_refused_before_any_traffic(example, settings_env, rate, duration, words):
     settings_env()
     raw = Raw(200, "OK")
@@ -259,6 +271,7 @@ async def test_offline_skips_every_volume_check(example, settings_env):
 
 # The engine ------------------------------------------------------------------------------------
 
+
 async def test_rate_split_across_processes_is_merged(example, settings_env):
     settings_env(volume_rate_per_process=10)
     with running("conformant") as base:
@@ -282,8 +295,18 @@ async def test_memory_stays_bounded_and_a_broken_progress_callback_is_ignored(se
     bodies, counts = build_bodies(generate(16), batch_size=None, max_seq=1000, settings=get_settings())
     raw = Raw(200, "OK")
     async with raw as base:
-        plan = Plan(url=f"{base}/v1/events", host="127.0.0.1", address="127.0.0.1", headers={},
-                    bodies=bodies, events_per_body=counts, rate=400, duration=1.0, timeout=5.0, connections=32)
+        plan = Plan(
+            url=f"{base}/v1/events",
+            host="127.0.0.1",
+            address="127.0.0.1",
+            headers={},
+            bodies=bodies,
+            events_per_body=counts,
+            rate=400,
+            duration=1.0,
+            timeout=5.0,
+            connections=32,
+        )
         m = await generate_load(plan, broken)
     assert m.sent == raw.requests == m.latency.count and m.sent + m.unsent == m.scheduled == 400
     assert len(m.latency.counts) == BUCKETS
@@ -295,8 +318,18 @@ async def test_every_event_sent_has_a_unique_message_id(settings_env):
     from partner_review.models.events import generate
 
     bodies, counts = build_bodies(generate(40), batch_size=7, max_seq=99, settings=get_settings())
-    plan = Plan(url="http://127.0.0.1:9/v1/batch", host="127.0.0.1", address="127.0.0.1", headers={},
-                bodies=bodies, events_per_body=counts, rate=10, duration=10, timeout=1, connections=1)
+    plan = Plan(
+        url="http://127.0.0.1:9/v1/batch",
+        host="127.0.0.1",
+        address="127.0.0.1",
+        headers={},
+        bodies=bodies,
+        events_per_body=counts,
+        rate=10,
+        duration=10,
+        timeout=1,
+        connections=1,
+    )
     ids = []
     for seq in range(100):  # every request of a run at 10/s for 10 s
         body, carried = plan.body(seq)
@@ -307,6 +340,7 @@ async def test_every_event_sent_has_a_unique_message_id(settings_env):
 
 
 # The command-line entry ------------------------------------------------------------------------
+
 
 def test_cli_runs_with_a_progress_bar_and_exits_by_the_verdict(example, settings_env, tmp_path, capsys):
     from partner_review.tasks.volume.load import run_cli
@@ -323,12 +357,15 @@ def test_cli_runs_with_a_progress_bar_and_exits_by_the_verdict(example, settings
     assert "20 req/s × 1 s" in out and "VOL-003" in out and "fail" in out
 
 
-@pytest.mark.parametrize("content,rate,words", [
-    (None, 10, "cannot read"),
-    ("{not json", 10, "is not JSON"),
-    ('{"version": 1}', 10, "components: required field is missing"),
-    ("VALID", 5000, "load test refused"),
-])
+@pytest.mark.parametrize(
+    "content,rate,words",
+    [
+        (None, 10, "cannot read"),
+        ("{not json", 10, "is not JSON"),
+        ('{"version": 1}', 10, "components: required field is missing"),
+        ("VALID", 5000, "load test refused"),
+    ],
+)
 def test_cli_usage_errors_exit_2_with_a_message(example, settings_env, tmp_path, capsys, content, rate, words):
     from partner_review.tasks.volume.load import run_cli
 

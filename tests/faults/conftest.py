@@ -11,15 +11,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
 
+from partner_review.webhooks.server import free_port
 from tests.conftest import ROOT
 from tests.flows.conftest import *  # noqa: F401,F403  the flow tests' partner, site, example and store fixtures
-from partner_review.webhooks.server import free_port
 
 
 class Receiver:
@@ -31,8 +31,23 @@ class Receiver:
         self.log = log
         self._out = open(log, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "partner_review.webhooks.app:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning"], cwd=ROOT, env=environ, stdout=self._out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "partner_review.webhooks.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=environ,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 120
         while True:
             if self.process.poll() is not None:
@@ -64,8 +79,14 @@ class Receiver:
 def child_environ(**settings: str) -> dict[str, str]:
     """This process's environment without Prefect or partner-review settings, plus `settings`."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PARTNER_REVIEW_"))}
-    environ.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                    "PREFECT_LOGGING_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+    environ.update(
+        {
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     environ.update(settings)
     return environ
 
@@ -120,12 +141,14 @@ class Proxy:
     def up(self) -> None:
         async def start():
             self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True)
+
         asyncio.run_coroutine_threadsafe(start(), self._loop).result(10)
 
     def close(self) -> None:
         async def stop():
             if self._server:
                 self._server.close()
+
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)

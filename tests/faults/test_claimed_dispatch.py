@@ -13,9 +13,7 @@ stale claims (e.g. `claimed_at` plus a lease, or `flow_run_id` checked against P
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
-
-import pytest
+from datetime import UTC, datetime, timedelta
 
 from partner_review.models.submission import parse_submission
 from tests.conftest import EXAMPLES
@@ -25,7 +23,7 @@ def test_a_dispatch_claimed_by_a_dead_process_is_dispatched_again(store, env, mo
     import partner_review.webhooks.dispatch as dispatch
     from partner_review.models.settings import get_settings
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     submission = parse_submission(json.loads((EXAMPLES / "submission.json").read_text()))
     store.record_delivery("claimed-1", b"{}", submission, received_at=now, ack_due_at=now + timedelta(days=2))
     (pending,) = store.pending_dispatches()

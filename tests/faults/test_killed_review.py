@@ -13,9 +13,9 @@ import uuid
 import httpx
 import pytest
 
+from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 from tests.conftest import ROOT
 from tests.faults.conftest import child_environ, wait_until
-from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
 pytestmark = pytest.mark.prefect
 
@@ -40,33 +40,53 @@ def expected_message_id(key: str) -> str:
 
 
 def settings_for(store, secret: str, smtp_port: int, volume_seconds: str) -> dict[str, str]:
-    extra = {"PARTNER_REVIEW_CA_FILE": os.environ["PARTNER_REVIEW_CA_FILE"]} if os.environ.get("PARTNER_REVIEW_CA_FILE") else {}
+    extra = (
+        {"PARTNER_REVIEW_CA_FILE": os.environ["PARTNER_REVIEW_CA_FILE"]}
+        if os.environ.get("PARTNER_REVIEW_CA_FILE")
+        else {}
+    )
     return {
-        "PARTNER_REVIEW_DATA_DIR": str(store.settings.data_dir), "PARTNER_REVIEW_DATABASE_URL": store.url,
-        "PARTNER_REVIEW_WEBHOOK_SECRET": secret, "PARTNER_REVIEW_DISPATCH": "local",
-        "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "0.3", "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "PARTNER_REVIEW_SMTP_HOST": "127.0.0.1", "PARTNER_REVIEW_SMTP_PORT": str(smtp_port),
-        "PARTNER_REVIEW_VOLUME_RATE": "20", "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": volume_seconds,
-        "PREFECT_API_URL": os.environ["PREFECT_API_URL"], **extra,
+        "PARTNER_REVIEW_DATA_DIR": str(store.settings.data_dir),
+        "PARTNER_REVIEW_DATABASE_URL": store.url,
+        "PARTNER_REVIEW_WEBHOOK_SECRET": secret,
+        "PARTNER_REVIEW_DISPATCH": "local",
+        "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "0.3",
+        "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "PARTNER_REVIEW_SMTP_HOST": "127.0.0.1",
+        "PARTNER_REVIEW_SMTP_PORT": str(smtp_port),
+        "PARTNER_REVIEW_VOLUME_RATE": "20",
+        "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": volume_seconds,
+        "PREFECT_API_URL": os.environ["PREFECT_API_URL"],
+        **extra,
     }
 
 
 def test_review_killed_mid_volume_stage_reruns_to_completion_without_double_notifications(
-        prefect_harness, store, env, example, receivers, smtp, tmp_path):
+    prefect_harness, store, env, example, receivers, smtp, tmp_path
+):
     from tests.flows.test_review_flow import decide_when_waiting
 
     smtp_port, messages = smtp
     receiver = receivers(**settings_for(store, env, smtp_port, volume_seconds="30"))
     body = json.dumps(example).encode()
-    answer = httpx.post(f"{receiver.base}/webhooks/submissions", content=body, timeout=30, headers={
-        "content-type": "application/json", DELIVERY_HEADER: "killed-1", HEADER: sign(env, body)})
+    answer = httpx.post(
+        f"{receiver.base}/webhooks/submissions",
+        content=body,
+        timeout=30,
+        headers={"content-type": "application/json", DELIVERY_HEADER: "killed-1", HEADER: sign(env, body)},
+    )
     assert answer.status_code == 202
     sid = answer.json()["submission_id"]
 
     first_run = wait_until(lambda: (r := store.latest_review(sid)) and r[0].flow_run_id, "the review run", timeout=180)
-    wait_until(lambda: any(name.startswith(VOLUME_TASK) and state == "RUNNING"
-                           for name, state in task_states(first_run).items()),
-               "the volume stage to start", timeout=180, interval=0.5)
+    wait_until(
+        lambda: any(
+            name.startswith(VOLUME_TASK) and state == "RUNNING" for name, state in task_states(first_run).items()
+        ),
+        "the volume stage to start",
+        timeout=180,
+        interval=0.5,
+    )
     receiver.kill()  # mid-load: the 30 s volume stage has just started
 
     assert store.latest_review(sid)[0].status != "completed"  # the kill really interrupted the review
@@ -76,10 +96,18 @@ def test_review_killed_mid_volume_stage_reruns_to_completion_without_double_noti
     # resume a killed local review by itself: see test_claimed_dispatch.py).
     log = open(tmp_path / "rerun.log", "wb")
     rerun = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from partner_review.webhooks.dispatch import run_review_here; "
-                               "sys.exit(0 if run_review_here(sys.argv[1]).is_completed() else 1)", sid],
-        cwd=ROOT, env=child_environ(**settings_for(store, env, smtp_port, volume_seconds="1")),
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from partner_review.webhooks.dispatch import run_review_here; "
+            "sys.exit(0 if run_review_here(sys.argv[1]).is_completed() else 1)",
+            sid,
+        ],
+        cwd=ROOT,
+        env=child_environ(**settings_for(store, env, smtp_port, volume_seconds="1")),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         import asyncio
 

@@ -19,12 +19,15 @@ async def volume_running(flow_run_id: str) -> bool:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     async with get_client() as client:
-        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(flow_run_id)])))
+        runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(flow_run_id)]))
+        )
     return any(r.name.startswith("test-high-data-volume") and r.state and r.state.type.value == "RUNNING" for r in runs)
 
 
 async def test_partner_dying_mid_load_fails_the_volume_stage_and_the_review_completes(
-        prefect_harness, store, env, sample_site, monkeypatch):
+    prefect_harness, store, env, sample_site, monkeypatch
+):
     from partner_review.cli.demo import pointed_at
     from partner_review.flows.review import review_submission
     from partner_review.models.settings import get_settings

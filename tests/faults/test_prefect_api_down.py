@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.faults.conftest import Proxy, wait_until
 from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
+from tests.faults.conftest import Proxy, wait_until
 
 pytestmark = pytest.mark.prefect
 
@@ -25,19 +25,29 @@ async def apply_review_deployment() -> None:
 
 
 def post(base: str, body: bytes, delivery: str, secret: str) -> httpx.Response:
-    return httpx.post(f"{base}/webhooks/submissions", content=body, timeout=30, headers={
-        "content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)})
+    return httpx.post(
+        f"{base}/webhooks/submissions",
+        content=body,
+        timeout=30,
+        headers={"content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)},
+    )
 
 
-def test_deliveries_during_an_api_outage_are_dispatched_once_it_returns(prefect_harness, store, env, example, receivers):
+def test_deliveries_during_an_api_outage_are_dispatched_once_it_returns(
+    prefect_harness, store, env, example, receivers
+):
     asyncio.run(apply_review_deployment())
     proxy = Proxy(urlsplit(prefect_harness).port)  # refuses connections until proxy.up()
     try:
         receiver = receivers(
-            PARTNER_REVIEW_DATA_DIR=str(store.settings.data_dir), PARTNER_REVIEW_DATABASE_URL=store.url,
-            PARTNER_REVIEW_WEBHOOK_SECRET=env, PARTNER_REVIEW_DISPATCH="deployment",
+            PARTNER_REVIEW_DATA_DIR=str(store.settings.data_dir),
+            PARTNER_REVIEW_DATABASE_URL=store.url,
+            PARTNER_REVIEW_WEBHOOK_SECRET=env,
+            PARTNER_REVIEW_DISPATCH="deployment",
             PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS="0.3",
-            PREFECT_API_URL=f"http://127.0.0.1:{proxy.port}/api", PREFECT_CLIENT_MAX_RETRIES="0")
+            PREFECT_API_URL=f"http://127.0.0.1:{proxy.port}/api",
+            PREFECT_CLIENT_MAX_RETRIES="0",
+        )
         run = uuid.uuid4().hex[:8]
         sent: dict[str, str] = {}
         for n in range(DELIVERIES):
@@ -58,8 +68,9 @@ def test_deliveries_during_an_api_outage_are_dispatched_once_it_returns(prefect_
         assert all("ConnectError" in d.last_error for d in during), {d.last_error for d in during}
 
         proxy.up()
-        wait_until(lambda: all(d.status == "dispatched" for d in store.dispatches()), "dispatch after recovery",
-                   timeout=120)
+        wait_until(
+            lambda: all(d.status == "dispatched" for d in store.dispatches()), "dispatch after recovery", timeout=120
+        )
     finally:
         proxy.close()
 

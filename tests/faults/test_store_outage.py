@@ -16,9 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import postgres_url
 from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
-
+from tests.conftest import postgres_url
 
 
 @pytest.fixture
@@ -36,7 +35,9 @@ def own_database():
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if yes else "false"}'))
             if not yes:
-                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+                )
 
     yield make_url(base).set(database=name).render_as_string(hide_password=False), available
     with admin.connect() as conn:
@@ -66,16 +67,22 @@ def receiver(own_database, env, tmp_path, monkeypatch):
 
 
 def post(base: str, body: bytes, delivery: str, secret: str) -> httpx.Response:
-    return httpx.post(f"{base}/webhooks/submissions", content=body, timeout=60, headers={
-        "content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)})
+    return httpx.post(
+        f"{base}/webhooks/submissions",
+        content=body,
+        timeout=60,
+        headers={"content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)},
+    )
 
 
 def counts(url: str) -> dict[str, int]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                    for t in ("deliveries", "submissions", "dispatches", "transitions")}
+            return {
+                t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in ("deliveries", "submissions", "dispatches", "transitions")
+            }
     finally:
         engine.dispose()
 

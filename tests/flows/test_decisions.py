@@ -60,9 +60,14 @@ async def test_approval_with_failing_blockers_is_refused_until_waived(prefect_ha
         await asyncio.to_thread(resume, sid, approve)
     assert store.get_submission(sid).state == State.in_review
 
-    waived = Decision(decision="approve", reviewer="rita", waivers=[
-        {"check_id": "CAT-005", "reason": "website moves to https next week", "expires": TOMORROW.isoformat()},
-        {"check_id": "LNK-009", "reason": "website moves to https next week", "expires": TOMORROW.isoformat()}])
+    waived = Decision(
+        decision="approve",
+        reviewer="rita",
+        waivers=[
+            {"check_id": "CAT-005", "reason": "website moves to https next week", "expires": TOMORROW.isoformat()},
+            {"check_id": "LNK-009", "reason": "website moves to https next week", "expires": TOMORROW.isoformat()},
+        ],
+    )
     await asyncio.to_thread(resume, sid, waived)
     outcome = await running
     assert outcome == {"submission_id": sid, "verdict": "pass", "decision": "approve", "state": "public_beta"}
@@ -70,12 +75,19 @@ async def test_approval_with_failing_blockers_is_refused_until_waived(prefect_ha
     assert sorted((w.check_id, w.owner) for w in waivers) == [("CAT-005", "rita"), ("LNK-009", "rita")]
 
 
-@pytest.mark.parametrize("fields,words", [
-    ({"waivers": [{"check_id": "CAT-999", "reason": "no such check", "expires": TOMORROW.isoformat()}]},
-     "unknown check id 'CAT-999'"),
-    ({"waivers": [{"check_id": "CAT-005", "reason": "already over", "expires": "2020-01-01"}]},
-     "not in the future"),
-])
+@pytest.mark.parametrize(
+    "fields,words",
+    [
+        (
+            {"waivers": [{"check_id": "CAT-999", "reason": "no such check", "expires": TOMORROW.isoformat()}]},
+            "unknown check id 'CAT-999'",
+        ),
+        (
+            {"waivers": [{"check_id": "CAT-005", "reason": "already over", "expires": "2020-01-01"}]},
+            "not in the future",
+        ),
+    ],
+)
 async def test_bad_waivers_are_refused_and_nothing_changes(prefect_harness, store, example, fields, words):
     sid = submit(store, broken_website(example))
     running = await start(sid)
@@ -129,8 +141,10 @@ async def test_resubmission_reports_what_changed(prefect_harness, store, example
     await wait_until_waiting(store, second)
     async with get_client() as client:
         (artifact,) = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["review-acme-analytics"])), limit=1,
-            sort="CREATED_DESC")
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["review-acme-analytics"])),
+            limit=1,
+            sort="CREATED_DESC",
+        )
     assert "Resubmission of submission" in artifact.data
     assert "Checks fixed since v1&#58; CAT\\-005" in artifact.data
     assert "app\\.website" in artifact.data and "Getting started" in artifact.data

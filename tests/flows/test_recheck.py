@@ -1,7 +1,7 @@
 """The weekly re-check finds a live app's pages gone and tells the reviewers once."""
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ async def test_recheck_reports_a_regression_once(prefect_harness, store, conform
     from partner_review.models.settings import get_settings
     from partner_review.partners import site_running
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     monkeypatch.setenv("PARTNER_REVIEW_LINK_RETRIES", "0")  # a refused connection is final here
     with site_running() as site:  # this app's own website, which goes away after launch
         ca_file = tmp_path / "site-ca.pem"  # outlives the site, as an operator's CA file would
@@ -27,8 +27,9 @@ async def test_recheck_reports_a_regression_once(prefect_harness, store, conform
         monkeypatch.setenv("PARTNER_REVIEW_CA_FILE", str(ca_file))
         get_settings.cache_clear()
         submission = pointed_at(json.loads((EXAMPLES / "submission.json").read_text()), conformant_partner, site)
-        sid = store.record_delivery("d-1", b"b", parse_submission(submission), received_at=now,
-                                    ack_due_at=now + timedelta(days=2)).submission_id
+        sid = store.record_delivery(
+            "d-1", b"b", parse_submission(submission), received_at=now, ack_due_at=now + timedelta(days=2)
+        ).submission_id
         await review(sid, "approve")
         assert store.get_submission(sid).state == State.public_beta
         assert await recheck_live() == {"acme-analytics": []}

@@ -2,7 +2,7 @@
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -12,12 +12,14 @@ from partner_review.models.submission import parse_submission
 
 pytestmark = pytest.mark.prefect
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def submit(store, example, delivery="d-1"):
     submission = parse_submission(example)
-    return store.record_delivery(delivery, b"b", submission, received_at=NOW, ack_due_at=NOW + timedelta(days=2)).submission_id
+    return store.record_delivery(
+        delivery, b"b", submission, received_at=NOW, ack_due_at=NOW + timedelta(days=2)
+    ).submission_id
 
 
 async def decide_when_waiting(sid, decision="approve", **fields):
@@ -53,21 +55,26 @@ async def test_review_records_results_artifacts_and_hands_over(prefect_harness, 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
-
     sid = submit(store, example)
     outcome = await review(sid)
     assert outcome["verdict"] == "pass" and outcome["decision"] == "approve"
     stored = store.get_submission(sid)
     assert stored.state == State.public_beta and stored.ack_on_time is True
     assert [(t.to_state, t.actor) for t in store.transitions(sid)] == [
-        ("submitted", "partner"), ("acknowledged", "partner-review"), ("in_review", "partner-review"),
-        ("public_beta", "rita@reviewers.example")]
+        ("submitted", "partner"),
+        ("acknowledged", "partner-review"),
+        ("in_review", "partner-review"),
+        ("public_beta", "rita@reviewers.example"),
+    ]
     run, results = store.latest_review(sid)
     assert run.status == "completed" and run.flow_run_id and {r.stage for r in results} >= {"catalog"}
     async with get_client() as client:
         artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["review-acme-analytics"]),
-                                           flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id])))
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["review-acme-analytics"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run.flow_run_id]),
+            )
+        )
     assert artifacts and "Review of Acme Analytics v1: PASS" in artifacts[0].data
 
 
@@ -146,8 +153,12 @@ def test_delivery_through_the_receiver_ends_in_a_review(prefect_harness, store, 
     get_settings.cache_clear()
     body = json.dumps(example).encode()
     with running() as base:
-        answer = httpx.post(f"{base}/webhooks/submissions", content=body, timeout=30, headers={
-            DELIVERY_HEADER: f"e2e-{time.time_ns()}", HEADER: sign("test-webhook-secret", body)})
+        answer = httpx.post(
+            f"{base}/webhooks/submissions",
+            content=body,
+            timeout=30,
+            headers={DELIVERY_HEADER: f"e2e-{time.time_ns()}", HEADER: sign("test-webhook-secret", body)},
+        )
         assert answer.status_code == 202
         sid = answer.json()["submission_id"]
         import asyncio
@@ -166,18 +177,17 @@ def test_delivery_through_the_receiver_ends_in_a_review(prefect_harness, store, 
 
 
 async def test_dispatch_waits_for_the_prefect_api_and_uses_the_delivery_as_idempotency_key(
-        prefect_harness, store, example, monkeypatch):
+    prefect_harness, store, example, monkeypatch
+):
+    import uuid
+
     from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
     from partner_review.deployments.serve import deployments
     from partner_review.models.settings import get_settings
     from partner_review.webhooks.dispatch import Dispatcher
-
-    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
-
     from partner_review.webhooks.server import free_port
-
-    import uuid
 
     delivery = f"dl-{uuid.uuid4()}"  # the Prefect server outlives this test: keys must be new
     sid = submit(store, example, delivery=delivery)
@@ -202,6 +212,7 @@ async def test_dispatch_waits_for_the_prefect_api_and_uses_the_delivery_as_idemp
         run = await client.read_flow_run(done.flow_run_id)
         assert run.parameters == {"submission_id": sid} and run.idempotency_key == delivery
         deployment = await client.read_deployment_by_name(settings.review_deployment)
-        again = await client.create_flow_run_from_deployment(deployment.id, parameters={"submission_id": sid},
-                                                             idempotency_key=delivery)
+        again = await client.create_flow_run_from_deployment(
+            deployment.id, parameters={"submission_id": sid}, idempotency_key=delivery
+        )
     assert str(again.id) == done.flow_run_id

@@ -1,7 +1,7 @@
 """Scheduled flows: SLA watch and graduation, with the clock moved by parameter, not by waiting."""
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -12,12 +12,13 @@ from partner_review.models.submission import parse_submission
 from tests.flows.test_review_flow import review
 
 pytestmark = pytest.mark.prefect
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 def submit(store, example, *, received_at, delivery="d-1"):
-    return store.record_delivery(delivery, b"b", parse_submission(example), received_at=received_at,
-                                 ack_due_at=received_at + timedelta(days=2)).submission_id
+    return store.record_delivery(
+        delivery, b"b", parse_submission(example), received_at=received_at, ack_due_at=received_at + timedelta(days=2)
+    ).submission_id
 
 
 async def test_sla_watch_escalates_an_overdue_acknowledgment_once(prefect_harness, store, example):
@@ -52,10 +53,13 @@ async def test_sla_watch_reminds_reviewers_of_an_undecided_review_once(prefect_h
 @pytest.fixture
 def button_page():
     """The partner's settings page with an 'Enable with Segment' button, on loopback."""
+
     class Page(BaseHTTPRequestHandler):
         def do_GET(self):
-            html = (b'<html><body><h1>Integrations</h1><a href="https://app.segment.com/oauth2/authorize?'
-                    b'client_id=acme-123&amp;redirect_uri=x">Enable with Segment</a></body></html>')
+            html = (
+                b'<html><body><h1>Integrations</h1><a href="https://app.segment.com/oauth2/authorize?'
+                b'client_id=acme-123&amp;redirect_uri=x">Enable with Segment</a></body></html>'
+            )
             self.send_response(200)
             self.send_header("content-type", "text/html; charset=utf-8")
             self.send_header("content-length", str(len(html)))
@@ -72,8 +76,13 @@ def button_page():
 
 
 def active(store, workspaces: int, today: date):
-    store.record_activity([Activity(app="acme-analytics", workspace_id=f"ws-{w}", day=today - timedelta(days=d),
-                                    events_delivered=10) for w in range(workspaces) for d in range(3)])
+    store.record_activity(
+        [
+            Activity(app="acme-analytics", workspace_id=f"ws-{w}", day=today - timedelta(days=d), events_delivered=10)
+            for w in range(workspaces)
+            for d in range(3)
+        ]
+    )
 
 
 async def test_graduation_with_three_active_customers_goes_public_once(prefect_harness, store, example, button_page):

@@ -27,7 +27,7 @@ def receiver_client(tmp_path, monkeypatch):
     url = get_settings().resolved_database_url
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
-    store = _stores.pop(url, None)
-    if store:
-        store.close()
+    opened = _stores.pop(url, None)
+    if opened:
+        opened.close()
     get_settings.cache_clear()

@@ -12,15 +12,18 @@ import json
 import uuid
 import zlib
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from tests.hostile.conftest import SECRET
 from partner_review.webhooks.app import app
 from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
+from tests.hostile.conftest import SECRET
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -42,8 +45,8 @@ def test_no_5xx_and_only_documented_answers(case, receiver_client):
             headers[HEADER] = sign(SECRET, content)
     if case.path.startswith("/submissions/") and zlib.crc32(case.path.encode()) % 2 == 0:
         headers["authorization"] = "Bearer hostile-reader-token"
-    response = receiver_client.request(case.method, case.formatted_path, params=kwargs.get("params"),
-                                       headers=headers, content=content)
+    response = receiver_client.request(
+        case.method, case.formatted_path, params=kwargs.get("params"), headers=headers, content=content
+    )
     assert response.status_code < 500, response.text
     case.validate_response(response, checks=CHECKS)
-

@@ -16,7 +16,6 @@ import socket
 import threading
 import tracemalloc
 
-import httpx
 import pytest
 
 from partner_review.models.submission import parse_submission
@@ -67,18 +66,32 @@ def listener():
 def hostile_svgs(port: int) -> dict[str, tuple[str, str]]:
     """name -> (svg, words the finding must contain)."""
     laughs = '<!ENTITY lol "lol">' + "".join(
-        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i > 1 else "&lol;" * 10}">' for i in range(1, 10))
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i > 1 else "&lol;" * 10}">' for i in range(1, 10)
+    )
     return {
-        "billion laughs": (f'<?xml version="1.0"?><!DOCTYPE svg [{laughs}]><svg {NS}><text>&lol9;</text></svg>',
-                           "entit"),
-        "external entity": (f'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "http://127.0.0.1:{port}/x">]>'
-                            f"<svg {NS}><text>&xxe;</text></svg>", "external"),
-        "file entity": ('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-                        f"<svg {NS}><text>&xxe;</text></svg>", "external"),
-        "remote DTD": (f'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://127.0.0.1:{port}/svg11.dtd">'
-                       f'<svg {NS} viewBox="0 0 10 10"/>', f"127.0.0.1:{port}"),
-        "parameter entity": (f'<!DOCTYPE svg [<!ENTITY % p SYSTEM "http://127.0.0.1:{port}/p.dtd"> %p;]>'
-                             f"<svg {NS}/>", "external"),
+        "billion laughs": (
+            f'<?xml version="1.0"?><!DOCTYPE svg [{laughs}]><svg {NS}><text>&lol9;</text></svg>',
+            "entit",
+        ),
+        "external entity": (
+            f'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "http://127.0.0.1:{port}/x">]>'
+            f"<svg {NS}><text>&xxe;</text></svg>",
+            "external",
+        ),
+        "file entity": (
+            '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+            f"<svg {NS}><text>&xxe;</text></svg>",
+            "external",
+        ),
+        "remote DTD": (
+            f'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://127.0.0.1:{port}/svg11.dtd">'
+            f'<svg {NS} viewBox="0 0 10 10"/>',
+            f"127.0.0.1:{port}",
+        ),
+        "parameter entity": (
+            f'<!DOCTYPE svg [<!ENTITY % p SYSTEM "http://127.0.0.1:{port}/p.dtd"> %p;]><svg {NS}/>',
+            "external",
+        ),
         "50 MB": (f"<svg {NS}>" + "<g/>" * (50 * MB // 4) + "</svg>", "larger than"),
         "deep": (f"<svg {NS}>" + "<g>" * 100_000 + "</g>" * 100_000 + "</svg>", "nest"),
     }
@@ -96,8 +109,9 @@ def catalog_results_for(logo: str) -> dict[str, object]:
     return {"results": results, "peak": peak}
 
 
-@pytest.mark.parametrize("name", ["billion laughs", "external entity", "file entity", "remote DTD",
-                                  "parameter entity", "deep"])
+@pytest.mark.parametrize(
+    "name", ["billion laughs", "external entity", "file entity", "remote DTD", "parameter entity", "deep"]
+)
 def test_hostile_logo_is_a_clear_catalog_finding_in_bounded_memory_without_network(name, listener):
     svg, words = hostile_svgs(listener.port)[name]
     found = catalog_results_for(svg)
@@ -135,15 +149,18 @@ def test_script_in_the_logo_is_reported_as_active_content():
 GOOD_PAGE = json.loads((EXAMPLES / "submission.json").read_text())["app"]["docs"]["segment_markdown"]
 
 
-@pytest.mark.parametrize("name,page", [
-    ("10 MB", GOOD_PAGE + "\nfiller with a [link](https://acme.example)\n" * 240_000),
-    ("deep lists", GOOD_PAGE + "\n" + "- " * 50_000 + "x\n"),
-    ("deep quotes", GOOD_PAGE + "\n" + "> " * 50_000 + "x\n"),
-    ("unclosed brackets", GOOD_PAGE + "\n" + "[" * 200_000 + "\n"),
-    ("emphasis runs", GOOD_PAGE + "\n" + "*a _b " * 100_000 + "\n"),
-    ("html nesting", GOOD_PAGE + "\n" + "<div>" * 100_000 + "\n"),
-    ("table width", GOOD_PAGE + "\n" + "|a" * 50_000 + "|\n" + "|-" * 50_000 + "|\n"),
-])
+@pytest.mark.parametrize(
+    "name,page",
+    [
+        ("10 MB", GOOD_PAGE + "\nfiller with a [link](https://acme.example)\n" * 240_000),
+        ("deep lists", GOOD_PAGE + "\n" + "- " * 50_000 + "x\n"),
+        ("deep quotes", GOOD_PAGE + "\n" + "> " * 50_000 + "x\n"),
+        ("unclosed brackets", GOOD_PAGE + "\n" + "[" * 200_000 + "\n"),
+        ("emphasis runs", GOOD_PAGE + "\n" + "*a _b " * 100_000 + "\n"),
+        ("html nesting", GOOD_PAGE + "\n" + "<div>" * 100_000 + "\n"),
+        ("table width", GOOD_PAGE + "\n" + "|a" * 50_000 + "|\n" + "|-" * 50_000 + "|\n"),
+    ],
+)
 def test_pathological_markdown_has_a_finding_in_bounded_memory(name, page):
     tracemalloc.start()
     try:
@@ -161,8 +178,11 @@ def test_pathological_markdown_has_a_finding_in_bounded_memory(name, page):
 def test_body_far_over_the_limit_is_refused_before_it_is_read(receiver_client):
     from partner_review.webhooks.signing import DELIVERY_HEADER
 
-    declared = receiver_client.post("/webhooks/submissions", content=b"{" + b" " * (50 * MB) + b"}",
-                                    headers={DELIVERY_HEADER: "big-1", "content-type": "application/json"})
+    declared = receiver_client.post(
+        "/webhooks/submissions",
+        content=b"{" + b" " * (50 * MB) + b"}",
+        headers={DELIVERY_HEADER: "big-1", "content-type": "application/json"},
+    )
     assert declared.status_code == 413 and "limit" in declared.json()["error"]
 
     sent = 0
@@ -173,6 +193,9 @@ def test_body_far_over_the_limit_is_refused_before_it_is_read(receiver_client):
             sent += 64 * 1024
             yield b" " * (64 * 1024)
 
-    streamed = receiver_client.post("/webhooks/submissions", content=chunks(),
-                                    headers={DELIVERY_HEADER: "big-2", "content-type": "application/json"})
+    streamed = receiver_client.post(
+        "/webhooks/submissions",
+        content=chunks(),
+        headers={DELIVERY_HEADER: "big-2", "content-type": "application/json"},
+    )
     assert streamed.status_code == 413

@@ -3,17 +3,15 @@ inspector never crash on anything, and the verifier accepts exactly what was sig
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from partner_review.models.spec import Violation, validate
-from partner_review.tasks.docs.lint import lint
 from partner_review.tasks.catalog.svg import SvgError, inspect
+from partner_review.tasks.docs.lint import lint
 from partner_review.webhooks.signing import SignatureError, compute, sign, verify
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -22,15 +20,22 @@ NOW = 1_800_000_000
 # Signatures -----------------------------------------------------------------------------------
 
 header_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
-header_parts = st.lists(st.one_of(
-    st.builds(lambda v: f"t={v}", st.one_of(st.integers(-10**15, 10**15).map(str), header_text)),
-    st.builds(lambda v: f"v1={v}", st.one_of(st.binary(min_size=32, max_size=32).map(bytes.hex), header_text)),
-    header_text), max_size=8).map(",".join)
+header_parts = st.lists(
+    st.one_of(
+        st.builds(lambda v: f"t={v}", st.one_of(st.integers(-(10**15), 10**15).map(str), header_text)),
+        st.builds(lambda v: f"v1={v}", st.one_of(st.binary(min_size=32, max_size=32).map(bytes.hex), header_text)),
+        header_text,
+    ),
+    max_size=8,
+).map(",".join)
 
 
 @FAST
-@given(header=st.one_of(st.none(), header_text, header_parts), body=st.binary(max_size=2048),
-       secret=st.text(min_size=1, max_size=64))
+@given(
+    header=st.one_of(st.none(), header_text, header_parts),
+    body=st.binary(max_size=2048),
+    secret=st.text(min_size=1, max_size=64),
+)
 @example(header="t=1800000000,v1=" + "0" * 64, body=b"{}", secret="s")
 @example(header="t=" + "9" * 13 + ",v1=ab", body=b"", secret="s")
 @example(header="t=١٢٣,v1=ab", body=b"", secret="s")  # non-ASCII digits pass str.isdigit()
@@ -47,8 +52,12 @@ def test_verify_refuses_anything_not_signed_with_a_reason(header, body, secret):
 
 
 @FAST
-@given(body=st.binary(max_size=4096), secret=st.text(min_size=1, max_size=64),
-       skew=st.integers(-300, 300), decoys=st.lists(st.binary(min_size=32, max_size=32).map(bytes.hex), max_size=3))
+@given(
+    body=st.binary(max_size=4096),
+    secret=st.text(min_size=1, max_size=64),
+    skew=st.integers(-300, 300),
+    decoys=st.lists(st.binary(min_size=32, max_size=32).map(bytes.hex), max_size=3),
+)
 def test_a_genuine_signature_among_decoys_is_accepted(body, secret, skew, decoys):
     genuine = sign(secret, body, timestamp=NOW + skew)
     header = genuine + "".join(f",v1={d}" for d in decoys)
@@ -59,7 +68,11 @@ def test_a_genuine_signature_among_decoys_is_accepted(body, secret, skew, decoys
 @given(body=st.binary(max_size=1024), secret=st.text(min_size=1, max_size=64), flip=st.integers(0, 10**6))
 def test_a_changed_body_or_secret_is_refused(body, secret, flip):
     header = sign(secret, body, timestamp=NOW)
-    changed = body + b"x" if not body else body[: flip % len(body)] + bytes([body[flip % len(body)] ^ 1]) + body[flip % len(body) + 1:]
+    changed = (
+        body + b"x"
+        if not body
+        else body[: flip % len(body)] + bytes([body[flip % len(body)] ^ 1]) + body[flip % len(body) + 1 :]
+    )
     with pytest.raises(SignatureError):
         verify(header, changed, secret, now=NOW)
     with pytest.raises(SignatureError):
@@ -69,17 +82,28 @@ def test_a_changed_body_or_secret_is_refused(body, secret, flip):
 # Spec validator -------------------------------------------------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=50),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=50),
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=6),
-    max_leaves=40)
+    max_leaves=40,
+)
 call_types = st.sampled_from(["track", "identify", "page", "screen", "group", "alias", "TRACK", "", "batch", 7, None])
 event_like = st.fixed_dictionaries(
     {"type": call_types},
-    optional={"event": json_values, "userId": json_values, "anonymousId": json_values, "messageId": json_values,
-              "timestamp": st.one_of(st.text(max_size=40), json_values), "properties": json_values,
-              "traits": json_values, "context": json_values, "groupId": json_values, "previousId": json_values,
-              "name": json_values, "integrations": json_values})
+    optional={
+        "event": json_values,
+        "userId": json_values,
+        "anonymousId": json_values,
+        "messageId": json_values,
+        "timestamp": st.one_of(st.text(max_size=40), json_values),
+        "properties": json_values,
+        "traits": json_values,
+        "context": json_values,
+        "groupId": json_values,
+        "previousId": json_values,
+        "name": json_values,
+        "integrations": json_values,
+    },
+)
 
 
 @FAST
@@ -101,12 +125,64 @@ def test_spec_validate_survives_nesting_deeper_than_the_json_encoder():
 
 # Docs linter ----------------------------------------------------------------------------------
 
-markdown_bits = st.sampled_from([
-    "# ", "## ", "### ", "- ", "* ", "1. ", "> ", "```", "```js\n", "~~~", "    ", "\n", "\n\n", "|", "| --- |",
-    "[", "]", "(", ")", "![", "<", ">", "<!--", "-->", "{:", "}", "{%", "%}", "{{", "}}", "---\n", "title:",
-    "`", "*", "_", "**", "\\", "&amp;", "&#x0;", "http://", "https://acme.example", "mailto:", "#anchor",
-    "<table>", "</table>", "<a href='x'>", "</a>", "\t", "\r\n", "\u200b", "\ufeff", "\x00", "é", "😀",
-])
+markdown_bits = st.sampled_from(
+    [
+        "# ",
+        "## ",
+        "### ",
+        "- ",
+        "* ",
+        "1. ",
+        "> ",
+        "```",
+        "```js\n",
+        "~~~",
+        "    ",
+        "\n",
+        "\n\n",
+        "|",
+        "| --- |",
+        "[",
+        "]",
+        "(",
+        ")",
+        "![",
+        "<",
+        ">",
+        "<!--",
+        "-->",
+        "{:",
+        "}",
+        "{%",
+        "%}",
+        "{{",
+        "}}",
+        "---\n",
+        "title:",
+        "`",
+        "*",
+        "_",
+        "**",
+        "\\",
+        "&amp;",
+        "&#x0;",
+        "http://",
+        "https://acme.example",
+        "mailto:",
+        "#anchor",
+        "<table>",
+        "</table>",
+        "<a href='x'>",
+        "</a>",
+        "\t",
+        "\r\n",
+        "\u200b",
+        "\ufeff",
+        "\x00",
+        "é",
+        "😀",
+    ]
+)
 markdown = st.one_of(
     st.lists(st.one_of(markdown_bits, st.text(max_size=20)), max_size=120).map("".join),
     st.text(max_size=2000),
@@ -118,19 +194,51 @@ markdown = st.one_of(
 @given(page=markdown, path=st.one_of(st.none(), st.sampled_from(["destinations/x.md", "sources/y.md", "z.md"])))
 def test_docs_lint_never_raises_on_any_page(page, path):
     results = lint(page, path=path)
-    assert results and all(r.stage == "docs" and r.outcome in ("pass", "warn", "fail", "skip", "error") for r in results)
+    assert results and all(
+        r.stage == "docs" and r.outcome in ("pass", "warn", "fail", "skip", "error") for r in results
+    )
     json.dumps([r.evidence for r in results])  # evidence stays JSON (the report and the store need it)
 
 
 # SVG inspector --------------------------------------------------------------------------------
 
-svg_bits = st.sampled_from([
-    "<svg xmlns='http://www.w3.org/2000/svg'", " viewBox='0 0 10 10'", " width='1e309'", " height='-0'", ">",
-    "</svg>", "<g>", "</g>", "<script>", "</script>", "<!DOCTYPE svg [", "<!ENTITY a 'x'>", "]>", "&a;", "&#0;",
-    "<![CDATA[", "]]>", "<?xml version='1.0'?>", "<?xml-stylesheet href='x'?>", "<a href='javascript:1'/>",
-    " onload='x'", "<foreignObject>", "<text>", "</text>", "<!--", "-->", "\x00", "\ufeff", " xmlns:x='y'", "<x:y/>",
-])
-svg_text = st.one_of(st.lists(st.one_of(svg_bits, st.text(max_size=10)), max_size=60).map("".join), st.text(max_size=500))
+svg_bits = st.sampled_from(
+    [
+        "<svg xmlns='http://www.w3.org/2000/svg'",
+        " viewBox='0 0 10 10'",
+        " width='1e309'",
+        " height='-0'",
+        ">",
+        "</svg>",
+        "<g>",
+        "</g>",
+        "<script>",
+        "</script>",
+        "<!DOCTYPE svg [",
+        "<!ENTITY a 'x'>",
+        "]>",
+        "&a;",
+        "&#0;",
+        "<![CDATA[",
+        "]]>",
+        "<?xml version='1.0'?>",
+        "<?xml-stylesheet href='x'?>",
+        "<a href='javascript:1'/>",
+        " onload='x'",
+        "<foreignObject>",
+        "<text>",
+        "</text>",
+        "<!--",
+        "-->",
+        "\x00",
+        "\ufeff",
+        " xmlns:x='y'",
+        "<x:y/>",
+    ]
+)
+svg_text = st.one_of(
+    st.lists(st.one_of(svg_bits, st.text(max_size=10)), max_size=60).map("".join), st.text(max_size=500)
+)
 
 
 @FAST

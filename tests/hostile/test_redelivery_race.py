@@ -8,7 +8,7 @@ first copy commits then meets that submission in the version check and raises Ve
 """
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,7 +30,7 @@ def any_store(request, env, monkeypatch):
 
 
 def test_concurrent_copies_of_one_delivery_all_get_the_same_submission(any_store, example):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     conflicts = []
     for round_ in range(ROUNDS):
         example["app"]["slug"] = f"race-{round_}"
@@ -41,8 +41,11 @@ def test_concurrent_copies_of_one_delivery_all_get_the_same_submission(any_store
         def deliver():
             barrier.wait()
             try:
-                answers.append(any_store.record_delivery(f"same-{round_}", b"{}", submission, received_at=now,
-                                                         ack_due_at=now + timedelta(days=2)))
+                answers.append(
+                    any_store.record_delivery(
+                        f"same-{round_}", b"{}", submission, received_at=now, ack_due_at=now + timedelta(days=2)
+                    )
+                )
             except VersionConflict as error:
                 conflicts.append(error)
 

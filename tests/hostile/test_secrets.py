@@ -32,7 +32,9 @@ SECRETS = {
 def leaks(text: str) -> list[str]:
     """The secrets `text` contains, whole or by their distinctive core (e.g. `Quokka7731`)."""
     lowered = text.lower()
-    return [name for name, value in SECRETS.items() if value.lower() in lowered or value.split("-")[1].lower() in lowered]
+    return [
+        name for name, value in SECRETS.items() if value.lower() in lowered or value.split("-")[1].lower() in lowered
+    ]
 
 
 @pytest.fixture
@@ -58,8 +60,14 @@ def authenticated_smtp(monkeypatch):
 
     handler = Collect()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False, auth_required=True)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+        auth_required=True,
+    )
     controller.start()
     monkeypatch.setenv("PARTNER_REVIEW_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("PARTNER_REVIEW_SMTP_PORT", str(port))
@@ -81,23 +89,30 @@ async def prefect_records(flow_run_id: str) -> list[str]:
         # Every log record the API holds (the run's own and any other; at the suite's WARNING level
         # the run itself may have sent none).
         logs = await client.read_logs()
-        artifacts = await client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
         states = await client.read_flow_run_states(run_id)
     assert artifacts and task_runs  # the search below has something to search
-    return ([flow_run.model_dump_json()] + [t.model_dump_json() for t in task_runs]
-            + [log.model_dump_json() for log in logs] + [a.model_dump_json() for a in artifacts]
-            + [s.model_dump_json() for s in states])
+    return (
+        [flow_run.model_dump_json()]
+        + [t.model_dump_json() for t in task_runs]
+        + [log.model_dump_json() for log in logs]
+        + [a.model_dump_json() for a in artifacts]
+        + [s.model_dump_json() for s in states]
+    )
 
 
-def test_no_secret_appears_anywhere_after_a_full_review(prefect_harness, store, env, sample_site,
-                                                         authenticated_smtp, monkeypatch, caplog, tmp_path):
+def test_no_secret_appears_anywhere_after_a_full_review(
+    prefect_harness, store, env, sample_site, authenticated_smtp, monkeypatch, caplog, tmp_path
+):
     from partner_review.cli.demo import pointed_at
     from partner_review.models.settings import get_settings
     from partner_review.models.store import iter_rows
     from partner_review.partners import running
-    from tests.flows.test_review_flow import review
     from partner_review.webhooks.server import running as receiver_running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
+    from tests.flows.test_review_flow import review
 
     monkeypatch.setenv("PARTNER_REVIEW_WEBHOOK_SECRET", SECRETS["webhook secret"])
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
@@ -112,9 +127,16 @@ def test_no_secret_appears_anywhere_after_a_full_review(prefect_harness, store, 
         destination["auth"]["secret"] = SECRETS["destination auth secret"]
         body = json.dumps(data).encode()
         with receiver_running() as base:
-            answer = httpx.post(f"{base}/webhooks/submissions", content=body, timeout=30, headers={
-                "content-type": "application/json", DELIVERY_HEADER: "secrets-1",
-                HEADER: sign(SECRETS["webhook secret"], body)})
+            answer = httpx.post(
+                f"{base}/webhooks/submissions",
+                content=body,
+                timeout=30,
+                headers={
+                    "content-type": "application/json",
+                    DELIVERY_HEADER: "secrets-1",
+                    HEADER: sign(SECRETS["webhook secret"], body),
+                },
+            )
         assert answer.status_code == 202, answer.text
         sid = answer.json()["submission_id"]
         outcome = asyncio.run(review(sid, "request_changes", comment="Checked for leaks."))
@@ -122,8 +144,14 @@ def test_no_secret_appears_anywhere_after_a_full_review(prefect_harness, store, 
         submission_file = tmp_path / "submission.json"
         submission_file.write_bytes(body)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        check = subprocess.run([sys.executable, "-m", "partner_review.cli.main", "check", str(submission_file), "--format", "json"],
-                               cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+        check = subprocess.run(
+            [sys.executable, "-m", "partner_review.cli.main", "check", str(submission_file), "--format", "json"],
+            cwd=ROOT,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert check.returncode in (0, 1), check.stderr
     report = json.loads(check.stdout)
 

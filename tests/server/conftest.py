@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.support import BIN, ROOT, NotReady, PrefectAPI, Processes, healthy, wait_until
 from partner_review.webhooks.server import free_port
+from tests.server.support import BIN, ROOT, NotReady, PrefectAPI, Processes, healthy, wait_until
 
 WEBHOOK_SECRET = "server-suite-webhook-secret"
 READY_SECONDS = 120  # a Prefect server migrating a fresh database on 2 busy cores
@@ -53,8 +53,11 @@ class Stack:
     def partner(self, partner_url: str, site) -> None:
         """Reviews run against the sample partner and the sample website in this test's process:
         every process trusts the site's CA, and the load test is short."""
-        self.partner_env = {"PARTNER_REVIEW_CA_FILE": str(site.ca_file), "PARTNER_REVIEW_VOLUME_RATE": "20",
-                            "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": "1"}
+        self.partner_env = {
+            "PARTNER_REVIEW_CA_FILE": str(site.ca_file),
+            "PARTNER_REVIEW_VOLUME_RATE": "20",
+            "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": "1",
+        }
 
     # Environment ------------------------------------------------------------------------------
 
@@ -89,7 +92,9 @@ class Stack:
         if not admin:
             if os.environ.get("PARTNER_REVIEW_REQUIRE_SHARED") == "1":
                 pytest.fail("PARTNER_REVIEW_TEST_POSTGRES_URL is not set but CI must test PostgreSQL")
-            pytest.skip("needs PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+            pytest.skip(
+                "needs PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+            )
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
@@ -100,8 +105,10 @@ class Stack:
         engine.dispose()
         self.databases.append(name)
         url = make_url(admin).set(database=name)
-        return (url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False),
-                url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
+        return (
+            url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False),
+            url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
+        )
 
     def _drop_databases(self) -> None:
         if not self.databases:
@@ -123,13 +130,22 @@ class Stack:
         db = database_url or f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
         self.prefect_home.mkdir(parents=True, exist_ok=True)
         self.api_url = f"http://127.0.0.1:{port}/api"
-        self.procs.start("prefect-server", [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                            "--port", str(port)],
-                         env=self.env(PREFECT_SERVER_DATABASE_CONNECTION_URL=db, PREFECT_UI_ENABLED=str(ui).lower(),
-                                      PREFECT_UI_API_URL=self.api_url,
-                                      PREFECT_UI_URL=self.api_url.removesuffix("/api")))
-        wait_until(lambda: healthy(f"{self.api_url}/health"), timeout=READY_SECONDS,
-                   what="the Prefect server did not answer /api/health", processes=self.procs)
+        self.procs.start(
+            "prefect-server",
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=self.env(
+                PREFECT_SERVER_DATABASE_CONNECTION_URL=db,
+                PREFECT_UI_ENABLED=str(ui).lower(),
+                PREFECT_UI_API_URL=self.api_url,
+                PREFECT_UI_URL=self.api_url.removesuffix("/api"),
+            ),
+        )
+        wait_until(
+            lambda: healthy(f"{self.api_url}/health"),
+            timeout=READY_SECONDS,
+            what="the Prefect server did not answer /api/health",
+            processes=self.procs,
+        )
         self.api = PrefectAPI(self.api_url)
         return self.api_url
 
@@ -138,33 +154,58 @@ class Stack:
         deployment served from one process. Returns the receiver's base URL once the receiver is
         healthy and the review deployment is registered."""
         port = free_port()
-        self.procs.start("partner-review-serve", [str(BIN / "partner-review"), "serve", "--host", "127.0.0.1",
-                                                  "--port", str(port)], env=self.env())
+        self.procs.start(
+            "partner-review-serve",
+            [str(BIN / "partner-review"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=self.env(),
+        )
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: healthy(f"{base}/healthz"), timeout=READY_SECONDS,
-                   what="the receiver of `partner-review serve` did not answer /healthz", processes=self.procs)
-        wait_until(lambda: self.api.deployment("review-submission/review-submission"), timeout=READY_SECONDS,
-                   what="`partner-review serve` did not register the review deployment", processes=self.procs)
+        wait_until(
+            lambda: healthy(f"{base}/healthz"),
+            timeout=READY_SECONDS,
+            what="the receiver of `partner-review serve` did not answer /healthz",
+            processes=self.procs,
+        )
+        wait_until(
+            lambda: self.api.deployment("review-submission/review-submission"),
+            timeout=READY_SECONDS,
+            what="`partner-review serve` did not register the review deployment",
+            processes=self.procs,
+        )
         return base
 
     def receiver(self, name: str = "receiver", *, wait: bool = True) -> str:
         """The receiver alone under uvicorn, dispatching to the review deployment; returns its base
         URL (once it answers /healthz unless `wait` is false: then call `wait_for_receiver`)."""
         port = free_port()
-        self.procs.start(name, [str(BIN / "uvicorn"), "partner_review.webhooks.app:app", "--host", "127.0.0.1",
-                                "--port", str(port), "--log-level", "info"],
-                         env=self.env(PARTNER_REVIEW_DISPATCH="deployment"))
+        self.procs.start(
+            name,
+            [
+                str(BIN / "uvicorn"),
+                "partner_review.webhooks.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "info",
+            ],
+            env=self.env(PARTNER_REVIEW_DISPATCH="deployment"),
+        )
         base = f"http://127.0.0.1:{port}"
         if wait:
             self.wait_for_receiver(base)
         return base
 
     def wait_for_receiver(self, base: str) -> None:
-        wait_until(lambda: healthy(f"{base}/healthz"), timeout=READY_SECONDS,
-                   what=f"the receiver at {base} did not answer /healthz", processes=self.procs)
+        wait_until(
+            lambda: healthy(f"{base}/healthz"),
+            timeout=READY_SECONDS,
+            what=f"the receiver at {base} did not answer /healthz",
+            processes=self.procs,
+        )
 
-    def worker(self, name: str, *, pool: str = "partner-review", limit: int | None = None,
-               wait: bool = True) -> None:
+    def worker(self, name: str, *, pool: str = "partner-review", limit: int | None = None, wait: bool = True) -> None:
         """`prefect worker start --pool POOL --name NAME`; returns once the API lists the worker
         (unless `wait` is false: then call `wait_for_worker`)."""
         argv = [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--name", name, "--type", "process"]
@@ -179,13 +220,11 @@ class Stack:
             workers = self.api.post(f"/work_pools/{pool}/workers/filter", {})
             return any(w["name"] == name for w in workers)
 
-        wait_until(listed, timeout=READY_SECONDS, what=f"worker {name} never reported to the API",
-                   processes=self.procs)
+        wait_until(listed, timeout=READY_SECONDS, what=f"worker {name} never reported to the API", processes=self.procs)
 
     def cli(self, name: str, *args: str, check: bool = True, timeout: float = 180, **env: str):
         """Run a command from the venv (`partner-review`, `prefect`) against this stack."""
-        return self.procs.run(name, [str(BIN / args[0]), *args[1:]], env=self.env(**env), check=check,
-                              timeout=timeout)
+        return self.procs.run(name, [str(BIN / args[0]), *args[1:]], env=self.env(**env), check=check, timeout=timeout)
 
     # Reading results --------------------------------------------------------------------------
 
@@ -195,8 +234,10 @@ class Stack:
             from partner_review.models.settings import Settings
             from partner_review.models.store import Store
 
-            self._store = Store(Settings(database_url=self.database_url, data_dir=self.data_dir,
-                                         secret_key=self.secret_key), migrate=False)
+            self._store = Store(
+                Settings(database_url=self.database_url, data_dir=self.data_dir, secret_key=self.secret_key),
+                migrate=False,
+            )
         return self._store
 
     def stop(self) -> list[int]:
@@ -246,10 +287,19 @@ def browser(chromium_path, tmp_path):
         _require("playwright", "pip install -e '.[browser]'")
     with sync_playwright() as p:
         instance = p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=chromium_path, headless=True,
+            str(tmp_path / "chromium-profile"),
+            executable_path=chromium_path,
+            headless=True,
             viewport={"width": 1280, "height": 800},
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         try:
             yield instance
@@ -263,8 +313,7 @@ __all__ = ["NotReady", "Stack", "wait_until"]
 @pytest.fixture
 def sample_partner():
     """A conformant sample destination and the partner's sample website (HTTPS), on loopback."""
-    from partner_review.partners import running
-    from partner_review.partners import site_running
+    from partner_review.partners import running, site_running
 
     with running("conformant") as partner_url, site_running() as site:
         yield partner_url, site

@@ -15,8 +15,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -60,8 +62,14 @@ class Process:
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "ab")
         self.popen = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            argv,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     @property
@@ -130,15 +138,27 @@ class Processes:
         self.started.append(process)
         return process
 
-    def run(self, name: str, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120,
-            check: bool = True) -> subprocess.CompletedProcess:
+    def run(
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess:
         """Run a command to its end (a CLI call); its output is kept in the log directory too."""
         try:
-            done = subprocess.run(argv, env={**self.base_env, **(env or {})}, cwd=ROOT, capture_output=True,
-                                  text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                argv,
+                env={**self.base_env, **(env or {})},
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired as error:
-            raise NotReady(f"`{' '.join(argv)}` did not finish within {timeout} s:\n{error.stdout}\n{error.stderr}")
-        (self.log_dir / f"{name}.log").write_text(f"$ {' '.join(argv)}\nexit {done.returncode}\n{done.stdout}\n{done.stderr}")
+            raise NotReady(
+                f"`{' '.join(argv)}` did not finish within {timeout} s:\n{error.stdout}\n{error.stderr}"
+            ) from None
+        (self.log_dir / f"{name}.log").write_text(
+            f"$ {' '.join(argv)}\nexit {done.returncode}\n{done.stdout}\n{done.stderr}"
+        )
         if check and done.returncode != 0:
             raise NotReady(f"`{' '.join(argv)}` exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done
@@ -159,8 +179,14 @@ class Processes:
         return leftovers
 
 
-def wait_until(condition: Callable[[], Any], *, timeout: float, what: str, processes: Processes | None = None,
-               interval: float = 0.5) -> Any:
+def wait_until(
+    condition: Callable[[], Any],
+    *,
+    timeout: float,
+    what: str,
+    processes: Processes | None = None,
+    interval: float = 0.5,
+) -> Any:
     """Poll `condition` until it returns something truthy; NotReady with every process's output otherwise.
 
     A process of `processes` that exits meanwhile (all of them are meant to run until the test
@@ -177,7 +203,7 @@ def wait_until(condition: Callable[[], Any], *, timeout: float, what: str, proce
             return value
         dead = [p for p in (processes.started if processes else []) if not p.alive()]
         if dead or time.monotonic() > deadline:
-            reason = (f"{', '.join(p.name for p in dead)} exited" if dead else f"not within {timeout:.0f} s")
+            reason = f"{', '.join(p.name for p in dead)} exited" if dead else f"not within {timeout:.0f} s"
             detail = f" (last error: {type(last_error).__name__}: {last_error})" if last_error else ""
             raise NotReady(f"{what}: {reason}{detail}\n{processes.report() if processes else ''}")
         time.sleep(interval)
@@ -217,8 +243,10 @@ class PrefectAPI:
     def flow_runs(self, deployment_id: str) -> list[dict]:
         runs, offset = [], 0
         while True:
-            page = self.post("/flow_runs/filter", {
-                "flow_runs": {"deployment_id": {"any_": [deployment_id]}}, "limit": 200, "offset": offset})
+            page = self.post(
+                "/flow_runs/filter",
+                {"flow_runs": {"deployment_id": {"any_": [deployment_id]}}, "limit": 200, "offset": offset},
+            )
             runs += page
             if len(page) < 200:
                 return runs
@@ -229,11 +257,13 @@ class PrefectAPI:
 
     def events(self, name_prefix: str) -> list[dict]:
         """Every stored event whose name starts with `name_prefix` (follows the API's pages)."""
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
-        since = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
-        page = self.post("/events/filter", {"filter": {"event": {"prefix": [name_prefix]},
-                                                       "occurred": {"since": since}}, "limit": 50})
+        since = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+        page = self.post(
+            "/events/filter",
+            {"filter": {"event": {"prefix": [name_prefix]}, "occurred": {"since": since}}, "limit": 50},
+        )
         events = list(page.get("events", []))
         while page.get("next_page"):
             page = httpx.get(page["next_page"], timeout=30).json()

@@ -55,8 +55,9 @@ def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack,
             raise AssertionError(f"the review run ended before waiting for a decision: {state}\n{stack.procs.report()}")
         return flow_run if state["type"] == "PAUSED" and state["state_details"].get("run_input_keyset") else None
 
-    flow_run = wait_until(suspended, timeout=300, what="the review run never suspended for a decision",
-                          processes=stack.procs, interval=1)
+    flow_run = wait_until(
+        suspended, timeout=300, what="the review run never suspended for a decision", processes=stack.procs, interval=1
+    )
     assert flow_run["state"]["name"] == "Suspended" and flow_run["state"]["state_details"]["pause_key"] == "decision-1"
     run, results = store.latest_review(submission_id)
     assert run.status == "completed" and results
@@ -65,8 +66,9 @@ def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack,
 
     # The reviewer's page: the Suspended run, its report artifact, and the resume form.
     ui = stack.api_url.removesuffix("/api")
-    browser.route("**/*", lambda route: route.continue_() if route.request.url.startswith(ui)
-                  else route.abort())  # loopback only: the UI's external fonts and banners are refused
+    browser.route(
+        "**/*", lambda route: route.continue_() if route.request.url.startswith(ui) else route.abort()
+    )  # loopback only: the UI's external fonts and banners are refused
     page = browser.new_page()
     page.set_default_timeout(UI_SECONDS)
 
@@ -120,8 +122,17 @@ def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack,
     # The reviewer decides from the terminal. Every stage ran against the sample partner and the
     # sample website, so nothing blocks the approval.
     assert not sorted({r.check for r in results if r.blocks}), "the pointed submission should pass every blocker"
-    decided = stack.cli("decide", "partner-review", "decide", submission_id, "--approve",
-                        "--comment", "Welcome aboard", "--reviewer", "rita@reviewers.example")
+    decided = stack.cli(
+        "decide",
+        "partner-review",
+        "decide",
+        submission_id,
+        "--approve",
+        "--comment",
+        "Welcome aboard",
+        "--reviewer",
+        "rita@reviewers.example",
+    )
     assert "resumed flow run" in decided.stdout
 
     def finished() -> dict | None:
@@ -130,8 +141,7 @@ def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack,
             raise AssertionError(f"the resumed run did not complete: {state}\n{stack.procs.report()}")
         return state if state["type"] == "COMPLETED" else None
 
-    wait_until(finished, timeout=300, what="the resumed review run never completed", processes=stack.procs,
-               interval=1)
+    wait_until(finished, timeout=300, what="the resumed review run never completed", processes=stack.procs, interval=1)
     phase("decided; the resumed run completed")
     stored = store.get_submission(submission_id)
     assert stored.state == "public_beta"
@@ -145,7 +155,8 @@ def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack,
     history = [(s["type"], s["name"]) for s in stack.api.get(f"/flow_run_states/?flow_run_id={flow_run['id']}")]
     print("state history:", history)
     suspended_at = history.index(("PAUSED", "Suspended"))
-    assert ("RUNNING", "Running") in history[:suspended_at] and ("RUNNING", "Running") in history[suspended_at:], \
+    assert ("RUNNING", "Running") in history[:suspended_at] and ("RUNNING", "Running") in history[suspended_at:], (
         f"the same flow run ran again after the resume: {history}"
+    )
     decision = stack.api.artifacts(f"review-{slug}-decision")
     assert decision and f"Decision on {name} v1: approve" in decision[0]["data"]

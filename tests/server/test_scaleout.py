@@ -66,7 +66,10 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_
         stack.wait_for_receiver(base)
     phase("two workers and two receivers ready")
 
-    deliveries = {f"scale-{number:02d}-{uuid.uuid4().hex[:6]}": submission(number, partner_url, site) for number in range(SUBMISSIONS)}
+    deliveries = {
+        f"scale-{number:02d}-{uuid.uuid4().hex[:6]}": submission(number, partner_url, site)
+        for number in range(SUBMISSIONS)
+    }
 
     def deliver(item: tuple[int, tuple[str, dict]]) -> tuple[str, str]:
         index, (delivery_id, body) = item
@@ -91,8 +94,13 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_
             raise AssertionError(f"review runs failed: {dict(states)}\n{stack.procs.report()}")
         return states.get("PAUSED/Suspended", 0) >= SUBMISSIONS
 
-    wait_until(all_waiting, timeout=420, interval=2, processes=stack.procs,
-               what=f"{SUBMISSIONS} review runs did not all reach Suspended (now {dict(runs_by_state())})")
+    wait_until(
+        all_waiting,
+        timeout=420,
+        interval=2,
+        processes=stack.procs,
+        what=f"{SUBMISSIONS} review runs did not all reach Suspended (now {dict(runs_by_state())})",
+    )
     phase(f"{SUBMISSIONS} review runs reviewed and suspended, waiting for a decision")
 
     # One flow run per delivery, keyed by the delivery id, whatever receiver dispatched it.
@@ -111,8 +119,9 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_
     from partner_review.models.db import ReviewRunRow
 
     with store.session() as session:
-        review_runs = dict(session.execute(
-            select(ReviewRunRow.submission_id, func.count()).group_by(ReviewRunRow.submission_id)).all())
+        review_runs = dict(
+            session.execute(select(ReviewRunRow.submission_id, func.count()).group_by(ReviewRunRow.submission_id)).all()
+        )
     assert review_runs == {sid: 1 for sid in submission_of.values()}
     for sid in submission_of.values():
         run, results = store.latest_review(sid)
@@ -127,12 +136,18 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_
         for event in stack.api.events("prefect.worker.submitted-flow-run"):
             for related in event.get("related", []):
                 if related.get("prefect.resource.role") == "flow-run":
-                    found[related["prefect.resource.id"].removeprefix("prefect.flow-run.")] = \
-                        event["resource"]["prefect.resource.name"]
+                    found[related["prefect.resource.id"].removeprefix("prefect.flow-run.")] = event["resource"][
+                        "prefect.resource.name"
+                    ]
         return found if {r["id"] for r in runs} <= found.keys() else {}
 
-    submitted = wait_until(submitted_by_worker, timeout=60, interval=2, processes=stack.procs,
-                           what="the workers' submitted-flow-run events did not cover every review run")
+    submitted = wait_until(
+        submitted_by_worker,
+        timeout=60,
+        interval=2,
+        processes=stack.procs,
+        what="the workers' submitted-flow-run events did not cover every review run",
+    )
     per_worker = Counter(submitted[r["id"]] for r in runs)
     assert set(per_worker) == set(WORKERS), f"both workers must run reviews: {dict(per_worker)}"
     phase(f"review runs per worker: {dict(sorted(per_worker.items()))}")
@@ -147,8 +162,14 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_
         if choice == "approve":
             blockers = sorted({r.check for r in store.latest_review(sid)[1] if r.blocks})
             for check in blockers:
-                args += ["--waive", check, "--reason", "accepted by the scale-out test",
-                         "--expires", str(date.today() + timedelta(days=30))]
+                args += [
+                    "--waive",
+                    check,
+                    "--reason",
+                    "accepted by the scale-out test",
+                    "--expires",
+                    str(date.today() + timedelta(days=30)),
+                ]
         assert "resumed flow run" in stack.cli(f"decide-{choice}", "partner-review", "decide", sid, *args).stdout
         decided[sid] = {"approve": "public_beta", "reject": "rejected"}[choice]
 
@@ -160,8 +181,13 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_
             raise AssertionError(f"a resumed run did not complete: {states}\n{stack.procs.report()}")
         return set(states.values()) == {"COMPLETED"}
 
-    wait_until(decisions_applied, timeout=240, interval=2, processes=stack.procs,
-               what="the decided runs were not resumed to completion")
+    wait_until(
+        decisions_applied,
+        timeout=240,
+        interval=2,
+        processes=stack.procs,
+        what="the decided runs were not resumed to completion",
+    )
     phase("two decided runs resumed and completed on the workers")
     for sid, state in decided.items():
         assert store.get_submission(sid).state == state

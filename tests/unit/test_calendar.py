@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +9,7 @@ LA = ZoneInfo("America/Los_Angeles")
 
 
 def due(local: datetime, days: int = 2, country: str = "US", tz: str = "America/Los_Angeles") -> datetime:
-    return add_business_days(local.astimezone(timezone.utc), days, country=country, tz=tz).astimezone(ZoneInfo(tz))
+    return add_business_days(local.astimezone(UTC), days, country=country, tz=tz).astimezone(ZoneInfo(tz))
 
 
 def test_midweek_keeps_the_time_of_day():
@@ -36,19 +36,22 @@ def test_arrival_on_a_holiday_counts_from_the_next_business_day():
 def test_the_calendar_is_a_setting():
     # 26 Nov is no holiday in Germany, but 25 and 26 Dec are.
     berlin = ZoneInfo("Europe/Berlin")
-    assert due(datetime(2026, 11, 25, 9, 0, tzinfo=berlin), country="DE", tz="Europe/Berlin") == \
-        datetime(2026, 11, 27, 9, 0, tzinfo=berlin)
-    assert due(datetime(2026, 12, 24, 9, 0, tzinfo=berlin), country="DE", tz="Europe/Berlin") == \
-        datetime(2026, 12, 29, 9, 0, tzinfo=berlin)
+    assert due(datetime(2026, 11, 25, 9, 0, tzinfo=berlin), country="DE", tz="Europe/Berlin") == datetime(
+        2026, 11, 27, 9, 0, tzinfo=berlin
+    )
+    assert due(datetime(2026, 12, 24, 9, 0, tzinfo=berlin), country="DE", tz="Europe/Berlin") == datetime(
+        2026, 12, 29, 9, 0, tzinfo=berlin
+    )
 
 
 def test_timezone_decides_the_day():
     # 06:00 UTC Saturday is still Friday 22:00 in Los Angeles: Friday counts as the arrival day.
-    arrival = datetime(2026, 11, 14, 6, 0, tzinfo=timezone.utc)
-    assert add_business_days(arrival, 2, country="US", tz="America/Los_Angeles") == \
-        datetime(2026, 11, 17, 22, 0, tzinfo=LA).astimezone(timezone.utc)
+    arrival = datetime(2026, 11, 14, 6, 0, tzinfo=UTC)
+    assert add_business_days(arrival, 2, country="US", tz="America/Los_Angeles") == datetime(
+        2026, 11, 17, 22, 0, tzinfo=LA
+    ).astimezone(UTC)
     # In UTC it is Saturday: the clock starts Monday 00:00 UTC.
-    assert add_business_days(arrival, 2, country="US", tz="UTC") == datetime(2026, 11, 18, 0, 0, tzinfo=timezone.utc)
+    assert add_business_days(arrival, 2, country="US", tz="UTC") == datetime(2026, 11, 18, 0, 0, tzinfo=UTC)
 
 
 def test_dst_end_keeps_wall_clock_time():

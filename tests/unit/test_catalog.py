@@ -6,8 +6,9 @@ import copy
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -64,12 +65,14 @@ def docs(**changes: Any) -> Callable[[dict[str, Any]], None]:
                 data["app"]["docs"].pop(key, None)
             else:
                 data["app"]["docs"][key] = value
+
     return change
 
 
 def oauth(**changes: Any) -> Callable[[dict[str, Any]], None]:
     def change(data: dict[str, Any]) -> None:
         data["app"]["oauth"].update(changes)
+
     return change
 
 
@@ -104,9 +107,18 @@ def test_catalog_checks_import_no_prefect():
 
 def test_no_result_reveals_the_test_account_password():
     text = json.dumps([r.model_dump() for r in verify_catalog_fields(submission(), Settings())])
-    bad = json.dumps([r.model_dump() for r in verify_catalog_fields(
-        submission(test_account={"username": "reviewer@acme.example", "password": "s3cret-for-reviewers",
-                                 "notes": ""}, website="http://acme.example"), Settings())])
+    bad = json.dumps(
+        [
+            r.model_dump()
+            for r in verify_catalog_fields(
+                submission(
+                    test_account={"username": "reviewer@acme.example", "password": "s3cret-for-reviewers", "notes": ""},
+                    website="http://acme.example",
+                ),
+                Settings(),
+            )
+        ]
+    )
     assert "s3cret-for-reviewers" not in text + bad
 
 
@@ -114,18 +126,37 @@ def test_no_result_reveals_the_test_account_password():
 
 
 def test_every_missing_field_is_named_at_once():
-    found = failing("CAT-001", submission(
-        docs(own_url=DELETE, segment_markdown=DELETE),
-        description=DELETE, website=DELETE, logo_svg=DELETE, mark_svg=DELETE,
-        support_email=DELETE, screenshots=[], partner_page_url=DELETE, launch_post_url=DELETE,
-        test_account=DELETE, categories={},
-    ))
+    found = failing(
+        "CAT-001",
+        submission(
+            docs(own_url=DELETE, segment_markdown=DELETE),
+            description=DELETE,
+            website=DELETE,
+            logo_svg=DELETE,
+            mark_svg=DELETE,
+            support_email=DELETE,
+            screenshots=[],
+            partner_page_url=DELETE,
+            launch_post_url=DELETE,
+            test_account=DELETE,
+            categories={},
+        ),
+    )
     assert found.outcome == "fail"
-    for field in ("app.description", "app.website", "app.categories.primary",
-                  "app.logo_svg or app.logo_url", "app.mark_svg or app.mark_url", "app.support_email",
-                  "app.screenshots", "app.docs.own_url",
-                  "app.docs.segment_markdown or app.docs.segment_markdown_url",
-                  "app.partner_page_url", "app.launch_post_url", "app.test_account"):
+    for field in (
+        "app.description",
+        "app.website",
+        "app.categories.primary",
+        "app.logo_svg or app.logo_url",
+        "app.mark_svg or app.mark_url",
+        "app.support_email",
+        "app.screenshots",
+        "app.docs.own_url",
+        "app.docs.segment_markdown or app.docs.segment_markdown_url",
+        "app.partner_page_url",
+        "app.launch_post_url",
+        "app.test_account",
+    ):
         assert field in found.message
         assert any(m.startswith(field) for m in found.evidence["missing"])
     assert "app.docs.segment_url" not in found.message
@@ -139,15 +170,20 @@ def test_blank_text_counts_as_missing():
 def test_urls_stand_in_for_inline_svg_and_markdown():
     sub = submission(
         docs(segment_markdown=DELETE, segment_markdown_url="https://acme.example/docs/segment.md"),
-        logo_svg=DELETE, logo_url="https://acme.example/logo.svg",
-        mark_svg=DELETE, mark_url="https://acme.example/mark.svg",
+        logo_svg=DELETE,
+        logo_url="https://acme.example/logo.svg",
+        mark_svg=DELETE,
+        mark_url="https://acme.example/mark.svg",
     )
     assert result("CAT-001", sub).outcome == "pass"
 
 
 def test_checks_of_a_missing_field_skip_and_point_to_cat_001():
-    found = results(submission(description=DELETE, website=DELETE, support_email=DELETE,
-                               screenshots=[], test_account=DELETE, categories={}))
+    found = results(
+        submission(
+            description=DELETE, website=DELETE, support_email=DELETE, screenshots=[], test_account=DELETE, categories={}
+        )
+    )
     for check_id in ("CAT-003", "CAT-004", "CAT-005", "CAT-006", "CAT-013", "CAT-016"):
         assert found[check_id].outcome == "skip"
         assert "CAT-001" in found[check_id].message
@@ -158,8 +194,14 @@ def test_checks_of_a_missing_field_skip_and_point_to_cat_001():
 
 @pytest.mark.parametrize(
     ("slug", "problem"),
-    [("Acme", "uppercase"), ("acme_analytics", "characters other than"), ("acme analytics", "characters"),
-     ("-acme", "hyphen"), ("acme-", "hyphen"), ("acme--analytics", "double hyphen")],
+    [
+        ("Acme", "uppercase"),
+        ("acme_analytics", "characters other than"),
+        ("acme analytics", "characters"),
+        ("-acme", "hyphen"),
+        ("acme-", "hyphen"),
+        ("acme--analytics", "double hyphen"),
+    ],
 )
 def test_bad_slugs_fail_with_a_suggestion(slug, problem):
     found = failing("CAT-002", submission(slug=slug))
@@ -192,9 +234,7 @@ def test_description_at_the_limit_passes():
 
 def test_formatting_and_link_targets_do_not_count():
     text = "word " * 98  # 489 characters once whitespace is collapsed
-    description = (
-        f"**{text.strip()}**\n\n- [one](https://acme.example/{'long-path/' * 30})\n- *two*\n"
-    )
+    description = f"**{text.strip()}**\n\n- [one](https://acme.example/{'long-path/' * 30})\n- *two*\n"
     found = result("CAT-003", submission(description=description))
     assert found.outcome == "pass", found
     assert found.evidence["characters"] == len(text.strip()) + len(" one two")
@@ -207,10 +247,15 @@ def test_html_formatting_is_counted_on_its_text():
 
 @pytest.mark.parametrize(
     ("images", "outcome"),
-    [("![a](https://acme.example/a.png) ![b](https://acme.example/b.png)", "pass"),
-     ("![a](https://acme.example/a.png) ![b](https://acme.example/b.png) ![c](https://acme.example/c.png)", "fail"),
-     ('Charts <img src="https://acme.example/a.png"> ![b](https://acme.example/b.png) '
-      '<IMG src="https://acme.example/c.png">', "fail")],
+    [
+        ("![a](https://acme.example/a.png) ![b](https://acme.example/b.png)", "pass"),
+        ("![a](https://acme.example/a.png) ![b](https://acme.example/b.png) ![c](https://acme.example/c.png)", "fail"),
+        (
+            'Charts <img src="https://acme.example/a.png"> ![b](https://acme.example/b.png) '
+            '<IMG src="https://acme.example/c.png">',
+            "fail",
+        ),
+    ],
 )
 def test_at_most_two_images(images, outcome):
     found = result("CAT-003", submission(description=f"Acme Analytics.\n\n{images}"))
@@ -230,8 +275,13 @@ def test_description_limits_are_settings():
 
 @pytest.mark.parametrize(
     ("given", "suggested"),
-    [("Analytic", "Analytics"), ("analytics", "Analytics"), ("Heatmaps and Recordings", "Heatmaps & Recordings"),
-     ("SMS & Push", "SMS & Push Notifications"), ("A/B testing", "A/B Testing")],
+    [
+        ("Analytic", "Analytics"),
+        ("analytics", "Analytics"),
+        ("Heatmaps and Recordings", "Heatmaps & Recordings"),
+        ("SMS & Push", "SMS & Push Notifications"),
+        ("A/B testing", "A/B Testing"),
+    ],
 )
 def test_near_miss_category_suggests_the_valid_name(given, suggested):
     found = failing("CAT-004", submission(categories={"primary": given}))
@@ -261,11 +311,18 @@ def test_every_listed_category_is_accepted_without_a_secondary(category):
 
 @pytest.mark.parametrize(
     ("url", "problem"),
-    [("http://acme.example", "uses http: instead of https:"), ("acme.example", "no scheme"),
-     ("https://", "no host"), ("https:///path", "no host"), ("https://acme", "invalid host"),
-     ("https://acme..example", "invalid host"), ("https://user:pw@acme.example", "credentials"),
-     ("https://acme.example/a b", "whitespace"), ("https://acme.example:99999", "not a valid URL"),
-     ("https://-acme.example", "invalid host")],
+    [
+        ("http://acme.example", "uses http: instead of https:"),
+        ("acme.example", "no scheme"),
+        ("https://", "no host"),
+        ("https:///path", "no host"),
+        ("https://acme", "invalid host"),
+        ("https://acme..example", "invalid host"),
+        ("https://user:pw@acme.example", "credentials"),
+        ("https://acme.example/a b", "whitespace"),
+        ("https://acme.example:99999", "not a valid URL"),
+        ("https://-acme.example", "invalid host"),
+    ],
 )
 def test_website_must_be_an_https_url_with_a_host(url, problem):
     found = failing("CAT-005", submission(website=url))
@@ -273,8 +330,10 @@ def test_website_must_be_an_https_url_with_a_host(url, problem):
     assert found.message.startswith("app.website") and problem in found.message
 
 
-@pytest.mark.parametrize("url", ["https://acme.example", "https://www.acme.example:8443/en/",
-                                 "https://bücher.example", "https://192.0.2.10/"])
+@pytest.mark.parametrize(
+    "url",
+    ["https://acme.example", "https://www.acme.example:8443/en/", "https://bücher.example", "https://192.0.2.10/"],
+)
 def test_good_websites_pass(url):
     assert result("CAT-005", submission(website=url)).outcome == "pass"
 
@@ -290,8 +349,18 @@ def test_evidence_is_bounded():
 
 @pytest.mark.parametrize(
     "address",
-    ["support", "support@", "@acme.example", "support@acme", "sup port@acme.example", "a@b@acme.example",
-     "support@acme..example", ".support@acme.example", "support@acme.example.", "support@acme.123"],
+    [
+        "support",
+        "support@",
+        "@acme.example",
+        "support@acme",
+        "sup port@acme.example",
+        "a@b@acme.example",
+        "support@acme..example",
+        ".support@acme.example",
+        "support@acme.example.",
+        "support@acme.123",
+    ],
 )
 def test_bad_support_addresses_fail(address):
     found = failing("CAT-006", submission(support_email=address))
@@ -338,8 +407,12 @@ def test_logo_url_must_be_https_svg(url, problem):
 
 
 def test_logo_url_is_left_to_the_links_stage():
-    sub = submission(logo_svg=DELETE, logo_url="https://cdn.acme.example/brand/logo.SVG?v=2",
-                     mark_svg=DELETE, mark_url="https://cdn.acme.example/brand/mark.svg")
+    sub = submission(
+        logo_svg=DELETE,
+        logo_url="https://cdn.acme.example/brand/logo.SVG?v=2",
+        mark_svg=DELETE,
+        mark_url="https://cdn.acme.example/brand/mark.svg",
+    )
     found = results(sub)
     assert found["CAT-007"].outcome == "pass" and "links stage" in found["CAT-007"].message
     assert found["CAT-008"].outcome == "pass"
@@ -364,10 +437,13 @@ def test_script_in_the_logo_is_a_blocker():
 
 
 def test_dangers_in_both_svgs_are_all_named():
-    found = failing("CAT-009", submission(
-        logo_svg=svg("0 0 240 60", '<a href="javascript:steal()"><text>Acme</text></a>'),
-        mark_svg=svg(extra='onload="steal()"', body="<foreignObject/>"),
-    ))
+    found = failing(
+        "CAT-009",
+        submission(
+            logo_svg=svg("0 0 240 60", '<a href="javascript:steal()"><text>Acme</text></a>'),
+            mark_svg=svg(extra='onload="steal()"', body="<foreignObject/>"),
+        ),
+    )
     assert "app.logo_svg has javascript: URL in the href attribute of <a>" in found.message
     assert "app.mark_svg has onload event-handler attribute on <svg>, <foreignObject> element" in found.message
 
@@ -392,7 +468,9 @@ def test_mark_without_any_size_fails():
 
 
 def test_square_tolerance_is_a_setting():
-    assert result("CAT-010", submission(mark_svg=svg("0 0 64 66")), Settings(mark_square_tolerance=0.05)).outcome == "pass"
+    assert (
+        result("CAT-010", submission(mark_svg=svg("0 0 64 66")), Settings(mark_square_tolerance=0.05)).outcome == "pass"
+    )
 
 
 def test_square_logo_is_a_warning_not_a_blocker():
@@ -475,7 +553,9 @@ def test_too_many_redirect_uris_fail():
     found = failing("CAT-017", submission(oauth(redirect_uris=uris)))
     assert found.outcome == "fail"
     assert "app.oauth.redirect_uris has 6 URIs, more than 5" in found.message
-    assert result("CAT-017", submission(oauth(redirect_uris=uris)), Settings(oauth_max_redirect_uris=6)).outcome == "pass"
+    assert (
+        result("CAT-017", submission(oauth(redirect_uris=uris)), Settings(oauth_max_redirect_uris=6)).outcome == "pass"
+    )
 
 
 def test_http_redirect_uri_fails_naming_it():

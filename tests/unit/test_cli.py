@@ -11,8 +11,14 @@ from tests.conftest import EXAMPLES, ROOT
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "partner_review.cli.main", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "partner_review.cli.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_check_json_offline_on_the_bundled_submission():
@@ -34,12 +40,15 @@ def test_check_exits_1_when_a_blocker_fails():
     assert {"CAT-002", "CAT-005"} <= failed
 
 
-@pytest.mark.parametrize("name,words", [
-    ("does-not-exist.json", "no such file"),
-    ("invalid/not-json.json", "not valid JSON"),
-    ("invalid/unknown-field.json", "unknown field"),
-    ("invalid/missing-app.json", "app: required field is missing"),
-])
+@pytest.mark.parametrize(
+    "name,words",
+    [
+        ("does-not-exist.json", "no such file"),
+        ("invalid/not-json.json", "not valid JSON"),
+        ("invalid/unknown-field.json", "unknown field"),
+        ("invalid/missing-app.json", "app: required field is missing"),
+    ],
+)
 def test_check_exits_2_with_one_line_for_bad_files(name, words):
     done = run("check", str(EXAMPLES / name))
     assert done.returncode == 2
@@ -53,11 +62,13 @@ def test_check_usage_error_exits_2():
 
 
 def test_check_path_does_not_import_prefect():
-    code = ("import sys, asyncio, json; from partner_review.cli.main import load_submission_file; from pathlib import Path; "
-            "from partner_review.tasks.pipeline import run_checks; from partner_review.tasks.lifecycle import report; "
-            f"s = load_submission_file(Path({str(EXAMPLES / 'submission.json')!r})); "
-            "asyncio.run(run_checks(s, offline=True)); "
-            "print('prefect' in sys.modules)")
+    code = (
+        "import sys, asyncio, json; from partner_review.cli.main import load_submission_file; from pathlib import Path; "
+        "from partner_review.tasks.pipeline import run_checks; from partner_review.tasks.lifecycle import report; "
+        f"s = load_submission_file(Path({str(EXAMPLES / 'submission.json')!r})); "
+        "asyncio.run(run_checks(s, offline=True)); "
+        "print('prefect' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "False", done.stderr
 
@@ -71,8 +82,7 @@ def test_schema_prints_the_json_schema():
 def test_checks_reference_matches_docs_checks_md():
     done = run("checks", "--markdown")
     assert done.returncode == 0
-    assert (ROOT / "docs" / "checks.md").read_text() == done.stdout, \
-        "docs/checks.md is stale: run `make docs`"
+    assert (ROOT / "docs" / "checks.md").read_text() == done.stdout, "docs/checks.md is stale: run `make docs`"
 
 
 def test_settings_reference_matches_docs_settings_md():

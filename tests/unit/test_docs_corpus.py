@@ -55,7 +55,12 @@ def test_rule_counts_over_the_corpus(corpus):
             print(f"| {check_id} | {check.severity} | {check.title} | {found[check_id]} | {pages[check_id]} |")
     # markdownlint-cli2 reports exactly these over the same 334 files
     assert (found["DOC-014"], found["DOC-015"], found["DOC-018"], found["DOC-019"], found["DOC-020"]) == (
-        14, 1, 15, 178, 0)
+        14,
+        1,
+        15,
+        178,
+        0,
+    )
     assert found["DOC-001"] == found["DOC-002"] == found["DOC-003"] == 0  # every page has a title
     assert pages["DOC-004"] == 130  # 204 pages carry the UTM string in the intro
 
@@ -74,7 +79,13 @@ def test_smyte_is_an_old_style_page(corpus):
     assert findings(results, "DOC-005")[0].evidence["excerpt"] == "This destination is maintained by Smyte."
     assert [r.evidence["line"] for r in findings(results, "DOC-015")] == [8]  # "# Getting Started"
     assert {r.evidence["excerpt"] for r in findings(results, "DOC-008")} == {
-        "## Identify", "## Track", "## Group", "## Alias", "## Page", "## Screen"}  # prose, no code samples
+        "## Identify",
+        "## Track",
+        "## Group",
+        "## Alias",
+        "## Page",
+        "## Screen",
+    }  # prose, no code samples
     assert [r.evidence["line"] for r in findings(results, "DOC-016")] == [10, 12, 18, 32, 32, 36]
 
 
@@ -97,14 +108,16 @@ def test_dub_source_page(corpus):
 def test_tiktok_bare_email_where_markdownlint_finds_it(corpus):
     bare = findings(corpus["destinations/tiktok-conversions.md"], "DOC-018")
     assert [(r.evidence["line"], r.evidence["column"], r.evidence["excerpt"]) for r in bare] == [
-        (13, 90, "segmenteng@bytedance.com")]  # `](mailto: segmenteng@...)` has a space: not a link
+        (13, 90, "segmenteng@bytedance.com")
+    ]  # `](mailto: segmenteng@...)` has a space: not a link
 
 
 def test_selligent_changed_utm_and_numbered_image_alts(corpus):
     results = corpus["destinations/selligent-marketing-cloud.md"]
     assert "was changed" in findings(results, "DOC-004")[0].message
     assert [r.evidence["excerpt"] for r in findings(results, "DOC-017")] == [
-        f"![{n}](images/{n}.png)" for n in range(1, 7)]
+        f"![{n}](images/{n}.png)" for n in range(1, 7)
+    ]
 
 
 def test_repeater_heading_jump(corpus):

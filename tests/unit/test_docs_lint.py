@@ -7,13 +7,14 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from partner_review.models.checks import REGISTRY, verdict
 from partner_review.models.settings import get_settings
 from partner_review.models.submission import parse_submission
-from partner_review.tasks.docs.lint import CHECKS, decode, detect_kind, lint, lint_documentation, links_and_anchors
 from partner_review.tasks.docs.document import parse
+from partner_review.tasks.docs.lint import CHECKS, decode, detect_kind, links_and_anchors, lint, lint_documentation
 from tests.conftest import EXAMPLES, ROOT
 
 DOCS = EXAMPLES / "docs"
@@ -91,8 +92,20 @@ async def test_flawed_submission_docs_fail_with_located_findings():
     results = await lint_documentation(flawed, accepted_calls={"identify", "page"})
     assert verdict(results) == "fail"
     assert failing(results) == {
-        "DOC-004", "DOC-005", "DOC-007", "DOC-008", "DOC-010", "DOC-011", "DOC-012", "DOC-013",
-        "DOC-014", "DOC-016", "DOC-017", "DOC-018", "DOC-019", "DOC-020",
+        "DOC-004",
+        "DOC-005",
+        "DOC-007",
+        "DOC-008",
+        "DOC-010",
+        "DOC-011",
+        "DOC-012",
+        "DOC-013",
+        "DOC-014",
+        "DOC-016",
+        "DOC-017",
+        "DOC-018",
+        "DOC-019",
+        "DOC-020",
     }
     lines = (DOCS / "acme-analytics-destination-flawed.md").read_text().split("\n")
     for result in findings(results):
@@ -103,7 +116,10 @@ async def test_flawed_submission_docs_fail_with_located_findings():
         assert evidence["excerpt"].rstrip("…")[:20] in source_line, (result, source_line)
     assert one(results, "DOC-019").evidence["line"] == 23
     assert one(results, "DOC-020").evidence == {
-        "line": 33, "column": 73, "excerpt": "Acme Analytics. Read the [identity guide]()."}
+        "line": 33,
+        "column": 73,
+        "excerpt": "Acme Analytics. Read the [identity guide]().",
+    }
 
 
 # Template rules ---------------------------------------------------------------------------------
@@ -127,7 +143,7 @@ def test_intro_link_needs_the_exact_utm_string():
     assert "was changed" in changed.message
     elsewhere = one(lint(GOOD.replace("https://acme.example/?", "https://other.example/?"), sub), "DOC-004")
     assert "not the partner's website acme.example" in elsewhere.message
-    no_link = GOOD.replace(f"[Acme Analytics](https://acme.example/?{UTM}){{:target=\"_blank\"}}", "Acme Analytics")
+    no_link = GOOD.replace(f'[Acme Analytics](https://acme.example/?{UTM}){{:target="_blank"}}', "Acme Analytics")
     assert "no link" in one(lint(no_link, sub), "DOC-004").message
 
 
@@ -145,7 +161,7 @@ def test_maintained_by_line_with_contact():
     result = one(lint(no_link), "DOC-005")
     assert (result.evidence["line"], result.evidence["column"]) == (7, 21)
     gone = "\n".join(line for line in GOOD.split("\n") if "maintained by" not in line)
-    assert "No \"This destination is maintained by" in one(lint(gone), "DOC-005").message
+    assert 'No "This destination is maintained by' in one(lint(gone), "DOC-005").message
 
 
 def test_required_sections_missing_and_out_of_order():
@@ -167,7 +183,8 @@ def test_source_template_sections_and_tables():
     no_stream = GOOD_SOURCE.replace("## Stream", "## How it works")
     assert "Missing section `## Stream`" in one(lint(no_stream, source_only_submission()), "DOC-006").message
     as_list = GOOD_SOURCE.replace("| Report Viewed | A user opened a report |", "").replace(
-        "| Event name | Description |\n| --- | --- |\n", "- Report Viewed: a user opened a report\n")
+        "| Event name | Description |\n| --- | --- |\n", "- Report Viewed: a user opened a report\n"
+    )
     table = one(lint(as_list, source_only_submission()), "DOC-009")
     assert "`Events` lists no table" in table.message
     html_table = GOOD_SOURCE.replace(
@@ -210,10 +227,12 @@ def test_getting_started_numbered_steps_and_key_location():
     assert "no numbered steps" in one(lint(prose), "DOC-007").message
     nowhere = GOOD.replace(
         "4. In the [Acme Analytics dashboard](https://app.acme.example/settings/integrations/segment)"
-        "{:target=\"_blank\"}, open **Settings > Integrations > Segment** and copy the **API Key**.",
+        '{:target="_blank"}, open **Settings > Integrations > Segment** and copy the **API Key**.',
         "4. Ask Acme for help.",
-    ).replace("5. Paste the API Key into the **API Key** field of the Acme Analytics destination settings "
-              "in Segment.", "5. Click **Save**.")
+    ).replace(
+        "5. Paste the API Key into the **API Key** field of the Acme Analytics destination settings in Segment.",
+        "5. Click **Save**.",
+    )
     assert "does not say where the API key is found" in one(lint(nowhere), "DOC-007").message
     vague = nowhere.replace("4. Ask Acme for help.", "4. Copy your Acme API key.")
     result = one(lint(vague), "DOC-007")
@@ -223,7 +242,8 @@ def test_getting_started_numbered_steps_and_key_location():
 def test_source_getting_started_says_where_the_write_key_goes():
     assert outcome(lint(GOOD_SOURCE, source_only_submission()), "DOC-007") == "pass"
     no_key = GOOD_SOURCE.replace("4. Copy the Write Key from the Segment UI.\n", "").replace(
-        "paste the Write Key into the **Segment Write Key** field and ", "")
+        "paste the Write Key into the **Segment Write Key** field and ", ""
+    )
     result = one(lint(no_key, source_only_submission()), "DOC-007")
     assert "where to paste the Segment write key" in result.message
 
@@ -284,10 +304,14 @@ def test_words_near_placeholders_in_normal_prose_are_not_placeholders():
 
 def test_required_settings_named_in_getting_started():
     assert outcome(lint(GOOD, submission()), "DOC-011") == "pass"
-    renamed = submission(settings=[{"key": "workspaceToken", "label": "Workspace Token", "required": True},
-                                   {"key": "region", "label": "Data Region", "required": False}])
+    renamed = submission(
+        settings=[
+            {"key": "workspaceToken", "label": "Workspace Token", "required": True},
+            {"key": "region", "label": "Data Region", "required": False},
+        ]
+    )
     result = one(lint(GOOD, renamed), "DOC-011")
-    assert "\"Workspace Token\" (key `workspaceToken`)" in result.message
+    assert '"Workspace Token" (key `workspaceToken`)' in result.message
     assert result.evidence["excerpt"] == "## Getting started"
     by_key = GOOD.replace("5. Paste the API Key", "5. Paste the key as `workspaceToken`")
     assert outcome(lint(by_key, renamed), "DOC-011") == "pass"
@@ -322,15 +346,18 @@ def test_page_for_submission_with_destination_and_source_uses_the_destination_te
     assert detect_kind(parse(GOOD, max_nesting=20), source_only_submission()) == "source"
 
 
-@pytest.mark.parametrize("path, page, kind", [
-    ("destinations/actions-foo.md", "---\ntitle: Foo Destination\n---\n", "actions-destination"),
-    ("sources/foo.md", "---\ntitle: Foo\n---\n", "source"),
-    ("destinations/foo.md", "---\ntitle: Foo Source\n---\n", "destination"),
-    (None, "---\ntitle: 'Foo Source'\n---\n", "source"),
-    (None, "---\ntitle: Foo (Actions) Destination\n---\n", "actions-destination"),
-    (None, "{% include components/actions-fields.html %}\n", "actions-destination"),
-    (None, "---\ntitle: Foo\n---\n", "destination"),
-])
+@pytest.mark.parametrize(
+    "path, page, kind",
+    [
+        ("destinations/actions-foo.md", "---\ntitle: Foo Destination\n---\n", "actions-destination"),
+        ("sources/foo.md", "---\ntitle: Foo\n---\n", "source"),
+        ("destinations/foo.md", "---\ntitle: Foo Source\n---\n", "destination"),
+        (None, "---\ntitle: 'Foo Source'\n---\n", "source"),
+        (None, "---\ntitle: Foo (Actions) Destination\n---\n", "actions-destination"),
+        (None, "{% include components/actions-fields.html %}\n", "actions-destination"),
+        (None, "---\ntitle: Foo\n---\n", "destination"),
+    ],
+)
 def test_kind_from_path_and_front_matter(path, page, kind):
     assert detect_kind(parse(page, max_nesting=20), None, path) == kind
 
@@ -358,7 +385,7 @@ def test_first_person_outside_code_quotes_and_urls():
     page = GOOD + (
         "\n## Notes\n\nWe store events for a year; contact us if our limits matter.\n\n"
         "> We quoted a customer here.\n\n"
-        "Click \"Contact us\" in the footer. Data stays in the US and `us-east-1` or us-west-2.\n"
+        'Click "Contact us" in the footer. Data stays in the US and `us-east-1` or us-west-2.\n'
         "See [the guide](https://acme.example/our/we-us) and `we` in code.\n\n"
         "```js\n// we send this\n```\n"
     )
@@ -377,12 +404,12 @@ def test_kramdown_attributes_and_liquid_keep_columns_and_raise_nothing():
         "\n## Notes\n\n{% include content/beta-note.md %}\n\n"
         "{% raw %}Use {{ page.title }} as the label.{% endraw %}\n\n"
         "{% comment %}\nwe are still drafting https://draft.example\n{% endcomment %}\n\n"
-        "[Docs](https://acme.example/docs){:target=\"_blank”} then we continue.\n"
+        '[Docs](https://acme.example/docs){:target="_blank”} then we continue.\n'
         "{: .note}\n"
     )
     results = lint(page)
     first_person = one(results, "DOC-016")
-    line = page.split("\n").index("[Docs](https://acme.example/docs){:target=\"_blank”} then we continue.") + 1
+    line = page.split("\n").index('[Docs](https://acme.example/docs){:target="_blank”} then we continue.') + 1
     assert (first_person.evidence["line"], first_person.evidence["column"]) == (line, 58)
     assert failing(results) == {"DOC-016"}
 
@@ -392,14 +419,14 @@ def test_image_alt_text_is_meaningful():
         "\n## Screens\n\n![](images/a.png)\n\n![Screenshot](images/b.png)\n\n"
         "![dashboard_settings.png](images/c.png)\n\n"
         "![keys](images/keys.png)\n\n![The Acme API Keys page with the key highlighted](images/d.png)\n\n"
-        "<img src=\"images/e.png\">\n\n<img src=\"images/f.png\" alt=\"The Acme Segment settings page\">\n"
+        '<img src="images/e.png">\n\n<img src="images/f.png" alt="The Acme Segment settings page">\n'
     )
     found = findings(lint(page), "DOC-017")
     assert [r.message for r in found] == [
         "Image images/a.png: no alt text.",
-        "Image images/b.png: alt text \"Screenshot\" says nothing.",
-        "Image images/c.png: alt text \"dashboard_settings.png\" is a file name.",
-        "Image images/keys.png: alt text \"keys\" is a file name.",
+        'Image images/b.png: alt text "Screenshot" says nothing.',
+        'Image images/c.png: alt text "dashboard_settings.png" is a file name.',
+        'Image images/keys.png: alt text "keys" is a file name.',
         "Image images/e.png: no alt text.",
     ]
     assert all(r.evidence["line"] > 80 for r in found)
@@ -446,16 +473,18 @@ def test_findings_per_check_are_capped_with_a_summary():
 def test_links_and_anchors():
     page = (
         "---\ntitle: T\n---\n\n## Getting started\n\n"
-        "See [the docs](https://acme.example/docs){:target=\"_blank\"} and ![Key page](img/key.png).\n\n"
+        'See [the docs](https://acme.example/docs){:target="_blank"} and ![Key page](img/key.png).\n\n'
         "Reference [style][ref] and bare https://acme.example/bare too.\n\n"
-        "<a href=\"https://acme.example/html\" id=\"custom-anchor\">x</a>\n\n"
+        '<a href="https://acme.example/html" id="custom-anchor">x</a>\n\n'
         "## Getting started\n\n### API Key & Region {#api-key}\n\n## 2. Step: Done!\n\n"
         "`https://acme.example/in-code`\n\n[ref]: https://acme.example/ref\n"
     )
     urls, anchors = links_and_anchors(page)
     assert urls == [
-        ("https://acme.example/docs", 7), ("img/key.png", 7),
-        ("https://acme.example/ref", 9), ("https://acme.example/bare", 9),
+        ("https://acme.example/docs", 7),
+        ("img/key.png", 7),
+        ("https://acme.example/ref", 9),
+        ("https://acme.example/bare", 9),
         ("https://acme.example/html", 11),
     ]
     assert {"getting-started", "getting-started-1", "api-key", "step-done", "custom-anchor"} <= anchors
@@ -466,7 +495,7 @@ def test_links_and_anchors():
 
 
 def test_non_utf8_bytes_are_a_located_finding_and_the_rest_is_linted():
-    data = GOOD.encode().replace("growth teams.".encode(), "growth teams \xe9t\xe9.".encode("latin-1"), 1)
+    data = GOOD.encode().replace(b"growth teams.", "growth teams \xe9t\xe9.".encode("latin-1"), 1)
     results = lint(data)
     result = one(results, "DOC-002")
     assert result.outcome == "fail" and "not valid UTF-8: byte 0xE9 at line 5" in result.message
@@ -502,9 +531,16 @@ def test_a_ten_megabyte_page_is_one_finding_and_is_not_parsed():
     assert 0 < len(urls) < 30_000
 
 
-@pytest.mark.parametrize("body", ["- " * 10_000 + "deep\n", "> " * 10_000 + "deep\n",
-                                  "".join("  " * i + "- level\n" for i in range(200)),
-                                  "*a " * 10_000 + "\n", "[" * 10_000 + "\n"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "- " * 10_000 + "deep\n",
+        "> " * 10_000 + "deep\n",
+        "".join("  " * i + "- level\n" for i in range(200)),
+        "*a " * 10_000 + "\n",
+        "[" * 10_000 + "\n",
+    ],
+)
 def test_pathological_nesting_is_bounded_and_reported(body):
     page = GOOD + "\n## Deep\n\n" + body
     first = page.split("\n").index(body.split("\n")[0]) + 1
@@ -604,11 +640,14 @@ async def test_fetched_docs_are_linted(docs_site):
     assert outcome(latin, "DOC-002") == "pass"
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("/missing.md", "answered HTTP 404"),
-    ("/page.html", "serves an HTML page (text/html), not the Markdown source"),
-    ("/huge.md", "too large to review"),
-])
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("/missing.md", "answered HTTP 404"),
+        ("/page.html", "serves an HTML page (text/html), not the Markdown source"),
+        ("/huge.md", "too large to review"),
+    ],
+)
 async def test_fetch_failures_are_findings_not_exceptions(docs_site, path, expected):
     results = await lint_documentation(url_submission(docs_site + path))
     result = one(results, "DOC-002")
@@ -640,11 +679,53 @@ def test_random_markdown_fragments_never_crash_and_every_finding_is_located():
     import random
 
     fragments = [
-        "# ", "## ", "#### Track", "## Getting started\n", "1. ", "- ", "> ", "```", "```js", "~~~", "\n", "\n\n",
-        "    ", "[", "]", "(", ")", "![", "<img src=x>", "<div>", "{% include a %}", "{% comment %}",
-        "{% endcomment %}", "{{ x }}", "{:target=\"_blank\"}", "{: .c}", "{#id}", "---\n", "title: x\n", "we ",
-        "https://a.example/c ", "a@b.co ", "YOURINTEGRATION", "*ADD WHAT X*", "| a | b |\n|---|---|\n| c | d |\n",
-        "\x00", "é", "\t", "\r\n", "`", "*", "maintained by ", "[x](mailto:a@b.example)", "](", "<!--", "===\n", "\\",
+        "# ",
+        "## ",
+        "#### Track",
+        "## Getting started\n",
+        "1. ",
+        "- ",
+        "> ",
+        "```",
+        "```js",
+        "~~~",
+        "\n",
+        "\n\n",
+        "    ",
+        "[",
+        "]",
+        "(",
+        ")",
+        "![",
+        "<img src=x>",
+        "<div>",
+        "{% include a %}",
+        "{% comment %}",
+        "{% endcomment %}",
+        "{{ x }}",
+        '{:target="_blank"}',
+        "{: .c}",
+        "{#id}",
+        "---\n",
+        "title: x\n",
+        "we ",
+        "https://a.example/c ",
+        "a@b.co ",
+        "YOURINTEGRATION",
+        "*ADD WHAT X*",
+        "| a | b |\n|---|---|\n| c | d |\n",
+        "\x00",
+        "é",
+        "\t",
+        "\r\n",
+        "`",
+        "*",
+        "maintained by ",
+        "[x](mailto:a@b.example)",
+        "](",
+        "<!--",
+        "===\n",
+        "\\",
     ]
     rng = random.Random(7)
     bundled = submission()

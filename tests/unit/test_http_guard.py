@@ -14,24 +14,35 @@ import httpx
 import pytest
 
 from partner_review.models.settings import get_settings
-from partner_review.tasks.net.fetcher import Fetcher, HostGate, parse_status_ranges
 from partner_review.tasks.net.client import (
-    BlockedAddress, GuardedTransport, HostNotFound, SchemeNotAllowed, StaticResolver, TooLarge,
-    blocked_reason, client, numeric_host, read_text, vet_address,
+    BlockedAddress,
+    GuardedTransport,
+    HostNotFound,
+    SchemeNotAllowed,
+    StaticResolver,
+    TooLarge,
+    blocked_reason,
+    client,
+    numeric_host,
+    read_text,
+    vet_address,
 )
+from partner_review.tasks.net.fetcher import Fetcher, HostGate, parse_status_ranges
 
 # Public addresses for the resolver table; nothing is ever sent to them (the Network records).
 PUBLIC = "93.184.215.14"
 PUBLIC_2 = "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
 
-RESOLVER = StaticResolver({
-    "partner.example": [PUBLIC],
-    "v6.partner.example": [PUBLIC_2],
-    "loopback.partner.example": ["127.0.0.1"],
-    "metadata.partner.example": ["169.254.169.254"],
-    "private.partner.example": ["10.1.2.3"],
-    "mixed.partner.example": ["192.168.0.7", PUBLIC],
-})
+RESOLVER = StaticResolver(
+    {
+        "partner.example": [PUBLIC],
+        "v6.partner.example": [PUBLIC_2],
+        "loopback.partner.example": ["127.0.0.1"],
+        "metadata.partner.example": ["169.254.169.254"],
+        "private.partner.example": ["10.1.2.3"],
+        "mixed.partner.example": ["192.168.0.7", PUBLIC],
+    }
+)
 
 
 class Network:
@@ -55,8 +66,10 @@ class Network:
 
 def guarded(network: Network, *, allowed=(), resolver=RESOLVER, **options) -> httpx.AsyncClient:
     transport = GuardedTransport(
-        allowed_networks=[ipaddress.ip_network(n) for n in allowed], resolver=resolver,
-        pool_factory=network.pool, **options,
+        allowed_networks=[ipaddress.ip_network(n) for n in allowed],
+        resolver=resolver,
+        pool_factory=network.pool,
+        **options,
     )
     return httpx.AsyncClient(transport=transport, max_redirects=5)
 
@@ -107,8 +120,13 @@ async def test_guard_refuses_before_connecting(url, error):
     if error is httpx.InvalidURL:
         return
     message = str(caught.value)
-    assert "public internet address" in message or "localhost" in message or "scheme" in message \
-        or "not a valid IP address" in message or "http or https" in message
+    assert (
+        "public internet address" in message
+        or "localhost" in message
+        or "scheme" in message
+        or "not a valid IP address" in message
+        or "http or https" in message
+    )
 
 
 async def test_default_setting_allows_nothing(monkeypatch):
@@ -134,12 +152,24 @@ def test_allowed_networks_setting_is_parsed(monkeypatch):
         get_settings.cache_clear()
 
 
-@pytest.mark.parametrize("host,expected", [
-    ("2130706433", "127.0.0.1"), ("0x7f.1", "127.0.0.1"), ("0x7f000001", "127.0.0.1"),
-    ("0177.0.0.1", "127.0.0.1"), ("127.1", "127.0.0.1"), ("10.1", "10.0.0.1"), ("8.8.8.8", "8.8.8.8"),
-    ("::ffff:127.0.0.1", "::ffff:7f00:1"), ("[::1]", "::1"), ("example.com", None), ("09.1.1.1", None),
-    ("256.1.1.1", None), ("1.2.3.4.5", None),
-])
+@pytest.mark.parametrize(
+    "host,expected",
+    [
+        ("2130706433", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("127.1", "127.0.0.1"),
+        ("10.1", "10.0.0.1"),
+        ("8.8.8.8", "8.8.8.8"),
+        ("::ffff:127.0.0.1", "::ffff:7f00:1"),
+        ("[::1]", "::1"),
+        ("example.com", None),
+        ("09.1.1.1", None),
+        ("256.1.1.1", None),
+        ("1.2.3.4.5", None),
+    ],
+)
 def test_numeric_hosts_are_read_like_inet_aton(host, expected):
     found = numeric_host(host)
     assert (str(found) if found else None) == expected
@@ -177,6 +207,7 @@ async def test_connects_to_the_vetted_address_keeping_host_and_sni():
 async def test_resolves_once_and_never_rebinds():
     class Rebinding:
         """Public on the first lookup, loopback afterwards (a DNS-rebinding attacker)."""
+
         def __init__(self):
             self.calls = 0
 
@@ -208,11 +239,22 @@ async def test_unknown_name_is_a_transport_error():
     assert isinstance(caught.value, httpx.TransportError)
 
 
-@pytest.mark.parametrize("location", [
-    "http://127.0.0.1/", "http://localhost:8080/", "http://[::1]/", "http://10.0.0.1/", "http://172.16.0.1/",
-    "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://0.0.0.0/",
-    "http://2130706433/", "http://[::ffff:127.0.0.1]/", "http://loopback.partner.example/",
-])
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://127.0.0.1/",
+        "http://localhost:8080/",
+        "http://[::1]/",
+        "http://10.0.0.1/",
+        "http://172.16.0.1/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0.0.0.0/",
+        "http://2130706433/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://loopback.partner.example/",
+    ],
+)
 async def test_every_redirect_hop_is_vetted(location):
     network = Network({"/go": lambda r: httpx.Response(302, headers={"Location": location})})
     async with guarded(network) as http:
@@ -235,8 +277,9 @@ async def test_redirect_to_another_scheme_is_refused(location):
 
 
 async def test_redirects_are_capped():
-    network = Network({f"/{i}": (lambda i: lambda r: httpx.Response(302, headers={"Location": f"/{i + 1}"}))(i)
-                       for i in range(10)})
+    network = Network(
+        {f"/{i}": (lambda i: lambda r: httpx.Response(302, headers={"Location": f"/{i + 1}"}))(i) for i in range(10)}
+    )
     async with guarded(network) as http:
         with pytest.raises(httpx.TooManyRedirects):
             await http.get("http://partner.example/0", follow_redirects=True)
@@ -247,13 +290,16 @@ async def test_redirects_are_capped():
 
 async def test_body_is_capped_declared_streamed_and_decompressed():
     bomb = gzip.compress(b"\0" * (4 * 1024 * 1024))
-    network = Network({
-        "/big": lambda r: httpx.Response(200, content=b"x" * 4096),
-        "/declared": lambda r: httpx.Response(200, content=b"x" * 10, headers={"Content-Length": "999999"}),
-        "/bomb": lambda r: httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"}),
-        "/small-gzip": lambda r: httpx.Response(200, content=gzip.compress(b"hello"),
-                                                headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"}),
-    })
+    network = Network(
+        {
+            "/big": lambda r: httpx.Response(200, content=b"x" * 4096),
+            "/declared": lambda r: httpx.Response(200, content=b"x" * 10, headers={"Content-Length": "999999"}),
+            "/bomb": lambda r: httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"}),
+            "/small-gzip": lambda r: httpx.Response(
+                200, content=gzip.compress(b"hello"), headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"}
+            ),
+        }
+    )
     async with guarded(network, max_response_bytes=2048) as http:
         for path in ("/big", "/declared", "/bomb"):
             with pytest.raises(TooLarge, match="more than"):
@@ -264,11 +310,14 @@ async def test_body_is_capped_declared_streamed_and_decompressed():
 
 
 async def test_read_text_refuses_binary_and_honours_the_cap():
-    network = Network({
-        "/png": lambda r: httpx.Response(200, content=b"\x89PNG", headers={"Content-Type": "image/png"}),
-        "/latin": lambda r: httpx.Response(200, content="café".encode("latin-1"),
-                                           headers={"Content-Type": "text/plain; charset=iso-8859-1"}),
-    })
+    network = Network(
+        {
+            "/png": lambda r: httpx.Response(200, content=b"\x89PNG", headers={"Content-Type": "image/png"}),
+            "/latin": lambda r: httpx.Response(
+                200, content="café".encode("latin-1"), headers={"Content-Type": "text/plain; charset=iso-8859-1"}
+            ),
+        }
+    )
     async with guarded(network) as http:
         async with http.stream("GET", "http://partner.example/png") as response:
             with pytest.raises(ValueError, match="image/png"):
@@ -281,6 +330,7 @@ async def test_read_text_refuses_binary_and_honours_the_cap():
 
 
 # Fetcher ---------------------------------------------------------------------------------------
+
 
 def test_status_ranges():
     assert parse_status_ranges("200-204, 403") == {200, 201, 202, 203, 204, 403}
@@ -296,8 +346,13 @@ async def test_client_itself_never_retries():
 
 
 async def test_fetcher_retries_5xx_and_honours_capped_retry_after():
-    answers = iter([httpx.Response(503), httpx.Response(429, headers={"Retry-After": "3600"}),
-                    httpx.Response(200, text="fine", headers={"Content-Type": "text/plain"})])
+    answers = iter(
+        [
+            httpx.Response(503),
+            httpx.Response(429, headers={"Retry-After": "3600"}),
+            httpx.Response(200, text="fine", headers={"Content-Type": "text/plain"}),
+        ]
+    )
     network = Network({"/flaky": lambda r: next(answers)})
     slept: list[float] = []
 
@@ -305,8 +360,9 @@ async def test_fetcher_retries_5xx_and_honours_capped_retry_after():
         slept.append(seconds)
 
     async with guarded(network) as http:
-        fetched = await Fetcher(http._transport, interval=0, retries=2, backoff=0.5, retry_after_max=7,
-                                sleep=sleep).page("http://partner.example/flaky")
+        fetched = await Fetcher(
+            http._transport, interval=0, retries=2, backoff=0.5, retry_after_max=7, sleep=sleep
+        ).page("http://partner.example/flaky")
     assert fetched.status == 200 and fetched.text == "fine" and fetched.attempts == 3
     assert 0.25 <= slept[0] <= 0.5 and slept[1] == 7
 
@@ -318,7 +374,9 @@ async def test_fetcher_gives_up_after_its_retries():
         pass
 
     async with guarded(network) as http:
-        fetched = await Fetcher(http._transport, interval=0, retries=2, sleep=sleep).link("http://partner.example/limited")
+        fetched = await Fetcher(http._transport, interval=0, retries=2, sleep=sleep).link(
+            "http://partner.example/limited"
+        )
     assert fetched.status == 429
     assert [r.method for r in network.sent] == ["HEAD"] * 3  # no GET fallback on a rate-limited host
 
@@ -391,6 +449,9 @@ async def test_fetcher_uses_one_gate_per_host():
     network = Network()
     async with guarded(network) as http:
         fetcher = Fetcher(http._transport, interval=0.05)
-        await asyncio.gather(fetcher.link("http://partner.example/a"), fetcher.link("http://v6.partner.example/b"),
-                             fetcher.link("http://partner.example/c"))
+        await asyncio.gather(
+            fetcher.link("http://partner.example/a"),
+            fetcher.link("http://v6.partner.example/b"),
+            fetcher.link("http://partner.example/c"),
+        )
     assert set(fetcher._gates) == {"partner.example", "v6.partner.example"}

@@ -15,16 +15,19 @@ def test_any_of_several_v1_values_is_enough():
     verify(header, BODY, "k", now=NOW)
 
 
-@pytest.mark.parametrize("header,reason", [
-    (None, "missing"),
-    ("", "missing"),
-    ("garbage", "malformed"),
-    ("t=abc,v1=00", "unix seconds"),
-    (f"t={NOW}", "malformed"),
-    (f"v1={'0' * 64}", "malformed"),
-    (f"t={NOW},v1={'0' * 64}", "does not match"),
-    (f"t={NOW},v1=é", "does not match"),
-])
+@pytest.mark.parametrize(
+    "header,reason",
+    [
+        (None, "missing"),
+        ("", "missing"),
+        ("garbage", "malformed"),
+        ("t=abc,v1=00", "unix seconds"),
+        (f"t={NOW}", "malformed"),
+        (f"v1={'0' * 64}", "malformed"),
+        (f"t={NOW},v1={'0' * 64}", "does not match"),
+        (f"t={NOW},v1=é", "does not match"),
+    ],
+)
 def test_bad_headers_are_refused_with_a_reason(header, reason):
     with pytest.raises(SignatureError, match=reason):
         verify(header, BODY, "k", now=NOW)

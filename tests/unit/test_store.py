@@ -1,6 +1,6 @@
 """The store on both engines: SQLite always, PostgreSQL where PARTNER_REVIEW_TEST_POSTGRES_URL is set."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -9,7 +9,7 @@ from partner_review.models.lifecycle import IllegalTransition, State
 from partner_review.models.store import NotFound, VersionConflict, iter_rows
 from partner_review.models.submission import parse_submission
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def record(store, example, delivery="d-1", version=None):
@@ -27,7 +27,8 @@ def test_delivery_is_recorded_with_submission_dispatch_and_transition(store, exa
     assert stored.received_at == NOW
     assert [d.delivery_id for d in store.pending_dispatches()] == ["d-1"]
     assert [(t.from_state, t.to_state, t.actor) for t in store.transitions(intake.submission_id)] == [
-        (None, "submitted", "partner")]
+        (None, "submitted", "partner")
+    ]
 
 
 def test_redelivery_returns_the_original_and_records_nothing(store, example):
@@ -114,8 +115,14 @@ def test_results_are_replaced_on_a_retried_run(store, example):
     sid = record(store, example).submission_id
     run = store.start_review_run(sid, "11111111-1111-1111-1111-111111111111")
     assert store.start_review_run(sid, "11111111-1111-1111-1111-111111111111") == run
-    result = Result(check="CAT-001", stage="catalog", severity="blocker", outcome="fail", message="m",
-                    evidence={"field": "app.name"})
+    result = Result(
+        check="CAT-001",
+        stage="catalog",
+        severity="blocker",
+        outcome="fail",
+        message="m",
+        evidence={"field": "app.name"},
+    )
     store.save_results(run, [result], "fail")
     store.save_results(run, [result], "fail")
     review, results = store.latest_review(sid)

@@ -13,15 +13,11 @@ NS = 'xmlns="http://www.w3.org/2000/svg"'
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE svg [\n<!ENTITY lol "lol">\n'
-    + "".join(
-        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'
-        for i in range(1, 10)
-    )
+    + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n' for i in range(1, 10))
     + f"]>\n<svg {NS}><text>&lol9;</text></svg>"
 )
 EXTERNAL_ENTITY = (
-    '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-    f"<svg {NS}><text>&xxe;</text></svg>"
+    f'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><svg {NS}><text>&xxe;</text></svg>'
 )
 REMOTE_DTD = (
     '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
@@ -63,8 +59,14 @@ def test_width_and_height_with_units_give_the_aspect_without_viewbox():
 
 @pytest.mark.parametrize(
     "attributes",
-    ['width="100%" height="100%"', 'viewBox="0 0 0 10"', 'viewBox="0 0 ten 10"', 'viewBox="0 0 10"',
-     'width="-5" height="5"', 'width="1e999" height="1"'],
+    [
+        'width="100%" height="100%"',
+        'viewBox="0 0 0 10"',
+        'viewBox="0 0 ten 10"',
+        'viewBox="0 0 10"',
+        'width="-5" height="5"',
+        'width="1e999" height="1"',
+    ],
 )
 def test_unusable_sizes_give_no_aspect(attributes):
     info = inspect(f"<svg {NS} {attributes}/>")
@@ -74,8 +76,7 @@ def test_unusable_sizes_give_no_aspect(attributes):
 
 def test_visible_text_is_collected_but_not_titles():
     info = inspect(
-        f"<svg {NS}><title>Acme logo</title><text>Acme <tspan>Ana</tspan>lytics</text>"
-        "<g><text>Inc</text></g></svg>"
+        f"<svg {NS}><title>Acme logo</title><text>Acme <tspan>Ana</tspan>lytics</text><g><text>Inc</text></g></svg>"
     )
     assert info.text == "Acme Analytics Inc"
 
@@ -87,16 +88,19 @@ def test_visible_text_is_collected_but_not_titles():
     ("body", "danger"),
     [
         ("<script>alert(1)</script>", "<script> element"),
-        ('<script xlink:href="https://evil.example/x.js" '
-         'xmlns:xlink="http://www.w3.org/1999/xlink"/>', "<script> element"),
+        (
+            '<script xlink:href="https://evil.example/x.js" xmlns:xlink="http://www.w3.org/1999/xlink"/>',
+            "<script> element",
+        ),
         ("<foreignObject><div>hi</div></foreignObject>", "<foreignObject> element"),
         ('<rect onclick="steal()"/>', "onclick event-handler attribute on <rect>"),
         ('<rect ONMOUSEOVER="steal()"/>', "ONMOUSEOVER event-handler attribute on <rect>"),
         ('<a href="javascript:alert(1)"><rect/></a>', "javascript: URL in the href attribute of <a>"),
-        ('<a xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href=" Java&#9;Script:alert(1)"/>',
-         "javascript: URL in the href attribute of <a>"),
-        ('<set attributeName="href" to="javascript:alert(1)"/>',
-         "javascript: URL in the to attribute of <set>"),
+        (
+            '<a xmlns:xlink="http://www.w3.org/1999/xlink" xlink:href=" Java&#9;Script:alert(1)"/>',
+            "javascript: URL in the href attribute of <a>",
+        ),
+        ('<set attributeName="href" to="javascript:alert(1)"/>', "javascript: URL in the to attribute of <set>"),
     ],
 )
 def test_active_content_is_reported(body, danger):

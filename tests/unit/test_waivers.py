@@ -1,15 +1,17 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from partner_review.models.checks import Result, verdict
 from partner_review.models.store import Waiver
 from partner_review.tasks.lifecycle.waivers import apply_waivers
 
-NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
 FAIL = Result(check="CAT-005", stage="catalog", severity="blocker", outcome="fail", message="website is http")
 
 
 def test_waiver_in_force_turns_the_fail_into_a_recorded_warn():
-    waived, notes = apply_waivers([FAIL], [Waiver("CAT-005", "moving to https", "rita", NOW + timedelta(days=1))], now=NOW)
+    waived, notes = apply_waivers(
+        [FAIL], [Waiver("CAT-005", "moving to https", "rita", NOW + timedelta(days=1))], now=NOW
+    )
     assert waived[0].outcome == "warn" and "waived by rita" in waived[0].message
     assert waived[0].evidence["waiver"]["reason"] == "moving to https"
     assert verdict(waived) == "pass" and notes == []
