@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 
+from partner_review.models.addresses import email_problem
 from partner_review.models.checks import Check, Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Submission
@@ -182,7 +183,6 @@ _REMOTE = (
 _LISTED_PROBLEMS = 5
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
 _IMG_TAG = re.compile(r"<img\b", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _MARKDOWN = MarkdownIt("commonmark")
@@ -442,24 +442,6 @@ def _website(website: str | None) -> Result:
             f"app.website {problem} ({_excerpt(website)!r})", field="app.website", value=_excerpt(website)
         )
     return WEBSITE_HTTPS.passed("app.website is an https URL", value=_excerpt(website))
-
-
-def email_problem(address: str) -> str | None:
-    """Why `address` is not a plausible e-mail address (local@domain.tld), or None."""
-    if any(ch.isspace() for ch in address):
-        return "contains whitespace"
-    if len(address) > 254:
-        return "is longer than 254 characters"
-    local, at, domain = address.rpartition("@")
-    if not at or not local:
-        return "has no local part before an @"
-    if "@" in local:
-        return "has more than one @"
-    if len(local) > 64 or not _EMAIL_LOCAL.match(local):
-        return f"has an invalid part before the @ ({_excerpt(local)!r})"
-    if not _valid_host(domain) or not re.search(r"\.[A-Za-z]{2,}$|\.xn--[a-z0-9-]+$", domain):
-        return f"has an invalid domain ({_excerpt(domain)!r})"
-    return None
 
 
 def _support_email(address: str | None) -> Result:

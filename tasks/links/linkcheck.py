@@ -8,11 +8,11 @@ one result per link: status, final URL, redirects and time.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit
 
+from partner_review.models.addresses import email_problem
 from partner_review.models.checks import REGISTRY, Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Submission
@@ -62,10 +62,6 @@ MAILTO = register(
     remedy="Write mail links as `mailto:name@example.com`.",
 )
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
 _NOT_WEB = ("tel:", "sms:", "callto:", "data:")
 
 
@@ -146,7 +142,7 @@ def check_anchor(link: Link, anchors: set[str]) -> Result:
 def check_mailto(link: Link) -> Result:
     addresses = unquote(urlsplit(link.url).path)
     parts = [a.strip() for a in addresses.split(",") if a.strip()]
-    bad = [a for a in parts if not _EMAIL.match(a)]
+    bad = [a for a in parts if email_problem(a)]
     evidence = dict(url=link.url, found_in=link.places)
     if not parts:
         return MAILTO.failed(f"{link.url} ({', '.join(link.places)}) has no e-mail address", **evidence)
