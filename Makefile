@@ -22,3 +22,4 @@ test: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/partner-review checks --markdown > docs/checks.md
 	$(BIN)/partner-review settings --markdown > docs/settings.md
+	$(BIN)/partner-review deployments --yaml > prefect.yaml

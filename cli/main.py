@@ -159,6 +159,25 @@ def settings(*, markdown: bool = False) -> int:
 
 
 @app.command
+def deployments(*, yaml: bool = False) -> int:
+    """List the deployments (`serve` serves them; prefect.yaml declares them for a work pool).
+
+    Parameters
+    ----------
+    yaml
+        Print the prefect.yaml generated from them instead.
+    """
+    from partner_review.deployments.definitions import DEFINITIONS, prefect_yaml
+
+    if yaml:
+        print(prefect_yaml(), end="")
+    else:
+        for d in DEFINITIONS:
+            print(f"{d.name:20} {d.cron or '(on demand)':12} {d.entrypoint:42} {d.description}")
+    return 0
+
+
+@app.command
 def schema() -> int:
     """Print the submission JSON Schema."""
     from partner_review.models.submission import Submission

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 from prefect import flow, task
@@ -9,7 +10,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from partner_review.flows.stages import blocking
-from partner_review.models.checks import Result
+from partner_review.models.checks import Result, verdict
 from partner_review.models.lifecycle import State
 from partner_review.models.settings import get_settings
 from partner_review.models.store import get_store
@@ -17,13 +18,21 @@ from partner_review.tasks.graduation import checks as graduation
 from partner_review.tasks.lifecycle import report
 
 
+def _record(submission_id: str, results: list[Result]) -> None:
+    store = get_store()
+    run_id = store.start_review_run(submission_id, None, kind="graduation")
+    store.save_results(run_id, results, verdict(results))
+
+
+public_beta_apps = blocking(lambda: get_store().submissions_in(State.public_beta), name="list-public-beta-apps")
+record_graduation = blocking(_record, name="record-graduation-results")
+
+
 @task(name="check-graduation", cache_policy=NO_CACHE, retries=1)
 async def check_app(submission_id: str, today: date) -> tuple[str, list[Result]]:
     store, settings = get_store(), get_settings()
-    stored = store.get_submission(submission_id)
+    stored = await asyncio.to_thread(store.get_submission, submission_id)
     results = await graduation.graduation_results(store, settings, stored, today=today)
-    run_id = store.start_review_run(submission_id, None, kind="graduation")
-    store.save_results(run_id, results, "pass" if all(not r.blocks for r in results) else "fail")
     return stored.slug, results
 
 
@@ -47,8 +56,9 @@ async def graduation_check(at: datetime | None = None) -> dict:
         "|---|---|---|---|---|",
     ]
     outcomes = {}
-    for sid in get_store().submissions_in(State.public_beta):
+    for sid in await public_beta_apps():
         slug, results = await check_app(sid, today)
+        await record_graduation(sid, results)
         outcome = await settle(sid, results)
         outcomes[slug] = outcome
         cells = [report.escape(r.message, 200) if r.outcome != "pass" else "ok" for r in results]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -99,7 +100,7 @@ async def graduation_results(
 ) -> list[Result]:
     problems = oauth_problems(stored, settings)
     oauth = OAUTH_CONFIGURED.failed("; ".join(problems), field="app.oauth") if problems else OAUTH_CONFIGURED.passed()
-    adoption = count_active(store, settings, stored.slug, today=today)
+    adoption = await asyncio.to_thread(count_active, store, settings, stored.slug, today=today)  # the store blocks
     need = settings.graduation_min_customers
     evidence = {
         "active": adoption.active,

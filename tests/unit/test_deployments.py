@@ -2,12 +2,16 @@
 
 import yaml
 
-from partner_review.deployments.definitions import DEFINITIONS, TIMEZONE, WORK_POOL
+from partner_review.deployments.definitions import DEFINITIONS, TIMEZONE, WORK_POOL, prefect_yaml
 from tests.conftest import ROOT
 
 
 def yaml_deployments() -> dict:
     return {d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
+
+
+def test_prefect_yaml_is_generated_from_the_definitions():
+    assert (ROOT / "prefect.yaml").read_text() == prefect_yaml(), "prefect.yaml is stale: run `make docs`"
 
 
 def test_prefect_yaml_matches_the_definitions():
