@@ -16,7 +16,7 @@ from partner_review.partners.app import app
 
 def serve(behaviour: str = "conformant", host: str = "127.0.0.1", port: int = 8765, **options: Any) -> None:
     """Serve a sample partner until interrupted (the `sample-partner` command)."""
-    uvicorn.run(app(behaviour, **options), host=host, port=port, log_level="info", lifespan="on")
+    uvicorn.run(app(behaviour, **options), host=host, port=port, log_level="info", lifespan="off")
 
 
 @contextlib.contextmanager
@@ -39,7 +39,7 @@ def in_thread(application: Any, *, host: str, name: str, **config: Any) -> Itera
             port=port,
             log_level="warning",
             access_log=False,
-            lifespan="on",
+            lifespan="off",  # the sample apps have nothing to start or stop
             loop="asyncio",
             timeout_graceful_shutdown=2,
             **config,

@@ -310,14 +310,6 @@ def app(**options: Any) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     cache: dict[str, dict[str, tuple[str, bytes]]] = {}
 
     async def application(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
         if scope["type"] != "http":
             return
         host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
