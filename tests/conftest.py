@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -50,16 +52,71 @@ def postgres_url() -> str | None:
     return os.environ.get("PARTNER_REVIEW_TEST_POSTGRES_URL")
 
 
-@pytest.fixture
-def pg_url(monkeypatch):
-    """A PostgreSQL URL on a fresh schema of its own (dropped afterwards)."""
-    base = postgres_url()
-    if not base:
+def require_postgres() -> str:
+    """The test PostgreSQL URL; the test skips where none is given, and fails under .ci/run."""
+    url = postgres_url()
+    if not url:
         if os.environ.get("PARTNER_REVIEW_REQUIRE_SHARED") == "1":
             pytest.fail("PARTNER_REVIEW_TEST_POSTGRES_URL is not set but CI must test PostgreSQL")
         pytest.skip(
             "PostgreSQL tests need PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
         )
+    return url
+
+
+@dataclass
+class Mailbox:
+    """What a loopback SMTP server received: messages (aiosmtpd envelopes) and AUTH attempts."""
+
+    port: int
+    messages: list = field(default_factory=list)
+    logins: list[bool] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def smtp_server(password: str | None = None) -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on loopback; with `password`, AUTH is required and checked."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    from partner_review.webhooks.server import free_port
+
+    box = Mailbox(port=free_port())
+
+    class Collect:
+        async def handle_DATA(self, server, session, envelope):
+            box.messages.append(envelope)
+            return "250 OK"
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() == password
+        box.logins.append(ok)
+        return AuthResult(success=ok)
+
+    auth = dict(authenticator=authenticator, auth_require_tls=False, auth_required=True) if password else {}
+    controller = Controller(Collect(), hostname="127.0.0.1", port=box.port, **auth)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(monkeypatch) -> Iterator[Mailbox]:
+    """A loopback SMTP server that partner-review's settings point at."""
+    with smtp_server() as box:
+        monkeypatch.setenv("PARTNER_REVIEW_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("PARTNER_REVIEW_SMTP_PORT", str(box.port))
+        _clear_caches()
+        yield box
+    _clear_caches()
+
+
+@pytest.fixture
+def pg_url(monkeypatch):
+    """A PostgreSQL URL on a fresh schema of its own (dropped afterwards)."""
+    base = require_postgres()
     import uuid
 
     from sqlalchemy import create_engine, text

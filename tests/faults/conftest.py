@@ -154,27 +154,6 @@ class Proxy:
         self._thread.join(10)
 
 
-@pytest.fixture
-def smtp(monkeypatch):
-    """A real SMTP server (aiosmtpd) on loopback collecting every message it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Collect:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    handler = Collect()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, handler.messages
-    controller.stop()
-
-
 def wait_until(condition, what: str, timeout: float = 120, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while True:

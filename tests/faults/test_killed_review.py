@@ -64,9 +64,9 @@ def settings_for(store, secret: str, smtp_port: int, volume_seconds: str) -> dic
 def test_review_killed_mid_volume_stage_reruns_to_completion_without_double_notifications(
     prefect_harness, store, env, example, receivers, smtp, tmp_path
 ):
-    from tests.flows.test_review_flow import decide_when_waiting
+    from tests.flows.support import decide_when_waiting
 
-    smtp_port, messages = smtp
+    smtp_port, messages = smtp.port, smtp.messages
     receiver = receivers(**settings_for(store, env, smtp_port, volume_seconds="30"))
     body = json.dumps(example).encode()
     answer = httpx.post(

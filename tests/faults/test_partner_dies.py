@@ -32,7 +32,7 @@ async def test_partner_dying_mid_load_fails_the_volume_stage_and_the_review_comp
     from partner_review.flows.review import review_submission
     from partner_review.models.settings import get_settings
     from partner_review.partners import running
-    from tests.flows.test_review_flow import decide_when_waiting, submit
+    from tests.flows.support import decide_when_waiting, submit
 
     monkeypatch.setenv("PARTNER_REVIEW_VOLUME_DURATION_SECONDS", "8")
     get_settings.cache_clear()

@@ -17,15 +17,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
-from tests.conftest import postgres_url
+from tests.conftest import require_postgres
 
 
 @pytest.fixture
 def own_database():
     """A fresh PostgreSQL database (not a schema: an outage is per database), dropped afterwards."""
-    base = postgres_url()
-    if not base:
-        pytest.skip("needs PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    base = require_postgres()
     name = f"pr_fault_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

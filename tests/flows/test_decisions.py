@@ -11,7 +11,7 @@ import pytest
 from partner_review.cli.decide import Refused, resume
 from partner_review.models.decision import Decision
 from partner_review.models.lifecycle import State
-from tests.flows.test_review_flow import decide_when_waiting, review, submit
+from tests.flows.support import decide_when_waiting, review, submit
 
 pytestmark = pytest.mark.prefect
 TOMORROW = date.today() + timedelta(days=30)

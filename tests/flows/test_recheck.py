@@ -8,7 +8,7 @@ import pytest
 from partner_review.models.lifecycle import State
 from partner_review.models.submission import parse_submission
 from tests.conftest import EXAMPLES
-from tests.flows.test_review_flow import review
+from tests.flows.support import review
 
 pytestmark = pytest.mark.prefect
 

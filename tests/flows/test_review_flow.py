@@ -2,53 +2,14 @@
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from partner_review.models.lifecycle import State
-from partner_review.models.submission import parse_submission
+from tests.flows.support import decide_when_waiting, review, submit
 
 pytestmark = pytest.mark.prefect
-
-NOW = datetime.now(UTC)
-
-
-def submit(store, example, delivery="d-1"):
-    submission = parse_submission(example)
-    return store.record_delivery(
-        delivery, b"b", submission, received_at=NOW, ack_due_at=NOW + timedelta(days=2)
-    ).submission_id
-
-
-async def decide_when_waiting(sid, decision="approve", **fields):
-    """Play the reviewer: wait until the run waits for a decision, then resume it as `decide` does."""
-    import asyncio
-
-    from partner_review.cli.decide import Refused, resume
-    from partner_review.models.decision import Decision
-
-    verdict = Decision(decision=decision, reviewer="rita@reviewers.example", **fields)
-    for _ in range(600):
-        try:
-            return await asyncio.to_thread(resume, sid, verdict)
-        except Refused as error:
-            if "not waiting" not in str(error) and "no review run" not in str(error):
-                raise
-        await asyncio.sleep(0.2)
-    raise AssertionError("the review never waited for a decision")
-
-
-async def review(sid, decision="approve", **fields):
-    """Run the review flow to its end with the reviewer's decision."""
-    import asyncio
-
-    from partner_review.flows.review import review_submission
-
-    running = asyncio.create_task(review_submission(sid))
-    await decide_when_waiting(sid, decision, **fields)
-    return await running
 
 
 async def test_review_records_results_artifacts_and_hands_over(prefect_harness, store, example):
@@ -92,35 +53,6 @@ async def test_approval_notifies_the_partner_once(prefect_harness, store, exampl
     assert "approved for Public Beta" in notes[1].subject
 
 
-@pytest.fixture
-def smtp(monkeypatch):
-    """A real SMTP server (aiosmtpd) on loopback collecting what it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Collect:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    from partner_review.webhooks.server import free_port
-
-    handler = Collect()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("PARTNER_REVIEW_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("PARTNER_REVIEW_SMTP_PORT", str(port))
-    from partner_review.models.settings import get_settings
-
-    get_settings.cache_clear()
-    yield handler.messages
-    controller.stop()
-    get_settings.cache_clear()
-
-
 async def test_acknowledgment_over_smtp_exactly_once_across_a_retry(prefect_harness, store, example, smtp, monkeypatch):
 
     sid = submit(store, example)
@@ -135,8 +67,8 @@ async def test_acknowledgment_over_smtp_exactly_once_across_a_retry(prefect_harn
     monkeypatch.setattr(store, "acknowledge", fail_once_after_sending)
     await review(sid)
     assert len(calls) == 2  # the task was retried
-    assert len(smtp) == 2  # acknowledgment and approval, each once
-    message = smtp[0]
+    assert len(smtp.messages) == 2  # acknowledgment and approval, each once
+    message = smtp.messages[0]
     assert message.rcpt_tos == ["support@acme.example"]
     assert b"We received Acme Analytics v1" in message.content
     assert store.notifications(sid)[0].status == "sent"

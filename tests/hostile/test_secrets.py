@@ -17,7 +17,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, smtp_server
 
 pytestmark = pytest.mark.prefect
 
@@ -39,42 +39,13 @@ def leaks(text: str) -> list[str]:
 
 @pytest.fixture
 def authenticated_smtp(monkeypatch):
-    """aiosmtpd on loopback that requires AUTH LOGIN/PLAIN with the SMTP password."""
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    from partner_review.webhooks.server import free_port
-
-    class Collect:
-        def __init__(self):
-            self.messages, self.logins = [], []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.password.decode() == SECRETS["SMTP password"]
-        handler.logins.append(ok)
-        return AuthResult(success=ok)
-
-    handler = Collect()
-    port = free_port()
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=authenticator,
-        auth_require_tls=False,
-        auth_required=True,
-    )
-    controller.start()
-    monkeypatch.setenv("PARTNER_REVIEW_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("PARTNER_REVIEW_SMTP_PORT", str(port))
-    monkeypatch.setenv("PARTNER_REVIEW_SMTP_USERNAME", "partner-review")
-    monkeypatch.setenv("PARTNER_REVIEW_SMTP_PASSWORD", SECRETS["SMTP password"])
-    yield handler
-    controller.stop()
+    """A loopback SMTP server that requires AUTH LOGIN/PLAIN with the SMTP password."""
+    with smtp_server(password=SECRETS["SMTP password"]) as box:
+        monkeypatch.setenv("PARTNER_REVIEW_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("PARTNER_REVIEW_SMTP_PORT", str(box.port))
+        monkeypatch.setenv("PARTNER_REVIEW_SMTP_USERNAME", "partner-review")
+        monkeypatch.setenv("PARTNER_REVIEW_SMTP_PASSWORD", SECRETS["SMTP password"])
+        yield box
 
 
 async def prefect_records(flow_run_id: str) -> list[str]:
@@ -112,7 +83,7 @@ def test_no_secret_appears_anywhere_after_a_full_review(
     from partner_review.partners import running
     from partner_review.webhooks.server import running as receiver_running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
-    from tests.flows.test_review_flow import review
+    from tests.flows.support import review
 
     monkeypatch.setenv("PARTNER_REVIEW_WEBHOOK_SECRET", SECRETS["webhook secret"])
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")

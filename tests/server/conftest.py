@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from partner_review.webhooks.server import free_port
+from tests.conftest import require_postgres
 from tests.server.support import BIN, ROOT, NotReady, PrefectAPI, Processes, healthy, wait_until
 
 WEBHOOK_SECRET = "server-suite-webhook-secret"
@@ -25,10 +26,6 @@ READY_SECONDS = 120  # a Prefect server migrating a fresh database on 2 busy cor
 def _clean_environ() -> dict[str, str]:
     """The test process's environment without its Prefect or partner-review settings."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PARTNER_REVIEW_"))}
-
-
-def postgres_admin_url() -> str | None:
-    return os.environ.get("PARTNER_REVIEW_TEST_POSTGRES_URL")
 
 
 class Stack:
@@ -88,13 +85,7 @@ class Stack:
     def postgres_database(self, purpose: str) -> tuple[str, str]:
         """A fresh database of its own; returns (asyncpg URL for Prefect, psycopg URL for the app).
         Dropped when the test ends."""
-        admin = postgres_admin_url()
-        if not admin:
-            if os.environ.get("PARTNER_REVIEW_REQUIRE_SHARED") == "1":
-                pytest.fail("PARTNER_REVIEW_TEST_POSTGRES_URL is not set but CI must test PostgreSQL")
-            pytest.skip(
-                "needs PARTNER_REVIEW_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
-            )
+        admin = require_postgres()
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
@@ -115,7 +106,7 @@ class Stack:
             return
         from sqlalchemy import create_engine, text
 
-        engine = create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+        engine = create_engine(require_postgres(), isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             for name in self.databases:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,0 +1,42 @@
+"""Playing the partner and the reviewer around the review flow (shared by the flow, fault and hostile tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from partner_review.models.submission import parse_submission
+
+NOW = datetime.now(UTC)
+
+
+def submit(store, example, delivery="d-1"):
+    submission = parse_submission(example)
+    return store.record_delivery(
+        delivery, b"b", submission, received_at=NOW, ack_due_at=NOW + timedelta(days=2)
+    ).submission_id
+
+
+async def decide_when_waiting(sid, decision="approve", **fields):
+    """Play the reviewer: wait until the run waits for a decision, then resume it as `decide` does."""
+    from partner_review.cli.decide import Refused, resume
+    from partner_review.models.decision import Decision
+
+    verdict = Decision(decision=decision, reviewer="rita@reviewers.example", **fields)
+    for _ in range(600):
+        try:
+            return await asyncio.to_thread(resume, sid, verdict)
+        except Refused as error:
+            if "not waiting" not in str(error) and "no review run" not in str(error):
+                raise
+        await asyncio.sleep(0.2)
+    raise AssertionError("the review never waited for a decision")
+
+
+async def review(sid, decision="approve", **fields):
+    """Run the review flow to its end with the reviewer's decision."""
+    from partner_review.flows.review import review_submission
+
+    running = asyncio.create_task(review_submission(sid))
+    await decide_when_waiting(sid, decision, **fields)
+    return await running
