@@ -203,7 +203,7 @@ async def fetch_markdown(url: str) -> tuple[bytes, str | None]:
     """The raw page at `url` (at most docs_max_bytes + 1 bytes) and its declared charset."""
     import httpx
 
-    from partner_review.tasks.net.client import client
+    from partner_review.tasks.net.client import client, read_up_to
 
     limit = get_settings().docs_max_bytes
     try:
@@ -222,12 +222,8 @@ async def fetch_markdown(url: str) -> tuple[bytes, str | None]:
                         f"{url} serves an HTML page ({content_type}), not the Markdown source; link the raw "
                         "file (for GitHub: raw.githubusercontent.com/...)."
                     )
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        break
-                return bytes(body[: limit + 1]), response.charset_encoding
+                body, _ = await read_up_to(response, limit + 1)  # a byte past the limit says it is too long
+                return body, response.charset_encoding
     except httpx.HTTPError as error:
         raise FetchFailed(f"{url} could not be fetched: {error or type(error).__name__}.") from None
 

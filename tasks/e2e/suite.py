@@ -31,7 +31,7 @@ from partner_review.models.events import SEMANTIC, EventFactory
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Auth, Destination, Submission
-from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client
+from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client, read_up_to
 
 REQUEST_EXCERPT = 1000
 BODY_EXCERPT = 500
@@ -293,13 +293,7 @@ class Endpoint:
             ex.content_type = response.headers.get("content-type", "")
             ex.location = response.headers.get("location")
             ex.retry_after = response.headers.get("retry-after")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    ex.too_large = True
-                    break
-            ex.body = bytes(body[:limit])
+            ex.body, ex.too_large = await read_up_to(response, limit)
 
 
 def _describe(exc: Exception) -> str:
