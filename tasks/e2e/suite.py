@@ -32,6 +32,7 @@ from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Auth, Destination, Submission
 from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client, read_up_to
+from partner_review.tasks.runner import stage
 
 REQUEST_EXCERPT = 1000
 BODY_EXCERPT = 500
@@ -717,7 +718,7 @@ async def _gather(jobs: Iterable[Awaitable[Exchange]]) -> list[Exchange]:
     return list(await asyncio.gather(*jobs))
 
 
-async def test_destination(
+async def run_end_to_end(
     destination: Destination, http: httpx.AsyncClient, *, label: str = "", seed: int | None = None
 ) -> tuple[list[Result], set[str]]:
     """The suite for one destination: its results and the call types it accepted (green)."""
@@ -736,16 +737,10 @@ async def test_destination(
     return suite.results, suite.accepted
 
 
-async def test_destinations(submission: Submission, *, offline: bool = False) -> tuple[list[Result], set[str]]:
+@stage(CHECKS, network_use="sends events to the partner's endpoint", nothing=set)
+async def run_e2e_suite(submission: Submission, *, offline: bool = False) -> tuple[list[Result], set[str]]:
     """Results for every destination component, and the call types the endpoints accepted (green)."""
     destinations = submission.destinations
-    if offline:
-        return [
-            c.skipped("offline: the end-to-end suite sends events to the endpoint; run without --offline")
-            for c in CHECKS
-        ], set()
-    if not destinations:
-        return [c.skipped("the submission has no destination component") for c in CHECKS], set()
     settings = get_settings()
     results: list[Result] = []
     accepted: set[str] = set()
@@ -755,14 +750,9 @@ async def test_destinations(submission: Submission, *, offline: bool = False) ->
         max_response_bytes=settings.e2e_max_response_bytes,
     ) as http:
         outcomes = await asyncio.gather(
-            *(test_destination(d, http, label=f"{d.name}: " if len(destinations) > 1 else "") for d in destinations)
+            *(run_end_to_end(d, http, label=f"{d.name}: " if len(destinations) > 1 else "") for d in destinations)
         )
     for found, calls in outcomes:
         results += found
         accepted |= calls
     return results, accepted
-
-
-# Not pytest tests, whatever their names: importing them into a test module must not collect them.
-test_destination.__test__ = False  # type: ignore[attr-defined]
-test_destinations.__test__ = False  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import RULES, Limits, Violation, validate
 from partner_review.models.submission import Source, Submission
 from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client, read_capped
+from partner_review.tasks.runner import stage
 
 RULE_CHECKS: dict[str, Check] = {
     rule.id: register(rule.id, rule.title, stage="spec", severity=rule.severity, remedy=rule.remedy)
@@ -226,10 +227,9 @@ async def check_source(source: Source, slug: str, *, offline: bool, settings: Se
     return rule_results(items, slug=slug, component=source.name, settings=settings) + [fetched.result]
 
 
+@stage(CHECKS, network_use="fetches events_url")
 async def check_sources(submission: Submission, *, offline: bool = False) -> list[Result]:
     """Spec adherence of every source component; offline: sample_events only, events_url skipped."""
-    if not submission.sources:
-        return [c.skipped("the submission has no source component") for c in CHECKS]
     settings = get_settings()
     results: list[Result] = []
     for source in submission.sources:

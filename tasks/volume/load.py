@@ -15,9 +15,10 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from partner_review.models.checks import Result, skip_all
+from partner_review.models.checks import Result
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Destination, Submission
+from partner_review.tasks.runner import stage
 from partner_review.tasks.volume.engine import Run, snapshot
 from partner_review.tasks.volume.judge import CHECKS, ERRORS, LATENCY, RATE, THROTTLING, judge
 from partner_review.tasks.volume.payloads import BODY_VARIANTS, build_bodies, sample_events
@@ -108,6 +109,7 @@ def _guarded(on_progress: Progress | None) -> Callable[..., Awaitable[None]] | N
     return call
 
 
+@stage(CHECKS, network_use="sends load to the partner's endpoint")
 async def load_test(
     submission: Submission,
     *,
@@ -123,13 +125,9 @@ async def load_test(
     batch size out of range. `on_progress(done, total, snapshot)` is called about four times a
     second (sync or async).
     """
-    if offline:
-        return skip_all("volume", "skipped offline: the load test sends traffic to the partner's endpoint")
     settings = get_settings()
     chosen = target(settings, rate, duration, batch)
     destinations = submission.destinations
-    if not destinations:
-        return skip_all("volume", "the submission has no destination component to load-test")
     results: list[Result] = []
     per = math.ceil(chosen.rate * chosen.duration - 1e-9)
     for k, destination in enumerate(destinations):
@@ -139,11 +137,11 @@ async def load_test(
             if on_progress is not None:
                 return on_progress(k * per + done, per * len(destinations), {**data, "component": name})
 
-        results += await _test_destination(destination, chosen, settings, shifted if on_progress else None, label)
+        results += await _load_destination(destination, chosen, settings, shifted if on_progress else None, label)
     return results
 
 
-async def _test_destination(
+async def _load_destination(
     destination: Destination, chosen: Target, settings: Settings, on_progress: Progress | None, label: str
 ) -> list[Result]:
     import httpx
