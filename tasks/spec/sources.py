@@ -40,12 +40,7 @@ EXCERPT = 300
 
 def limits(settings: Settings) -> Limits:
     """The Spec limits as configured (the size limits are shared with the volume stage)."""
-    return Limits(
-        event_bytes=settings.volume_event_max_bytes,
-        batch_bytes=settings.volume_batch_max_bytes,
-        batch_events=settings.volume_batch_max_events,
-        message_id_chars=settings.spec_message_id_max_chars,
-    )
+    return Limits.from_settings(settings)
 
 
 @dataclass
