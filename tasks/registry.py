@@ -19,7 +19,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "partner_review.tasks.docs.match",
     "partner_review.tasks.links.pages",
     "partner_review.tasks.links.linkcheck",
-    "partner_review.tasks.e2e.suite",
+    "partner_review.tasks.e2e.checks",
     "partner_review.tasks.spec.sources",
     "partner_review.tasks.volume.judge",
     "partner_review.tasks.graduation.checks",

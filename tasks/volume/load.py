@@ -146,7 +146,7 @@ async def _load_destination(
 ) -> list[Result]:
     import httpx
 
-    from partner_review.tasks.e2e.suite import auth_headers
+    from partner_review.tasks.e2e.exchange import auth_headers
     from partner_review.tasks.net import client as outbound
 
     mode = "batch" if chosen.batch else "events"
