@@ -92,9 +92,12 @@ def judge(
     if shown:
         facts["endpoint"] = shown
     at = f"{label}{shown or plan.url}"
-    rate_floor = settings.volume_min_rate_ratio * plan.rate
-    results: list[Result] = []
+    return [verdict(m, plan, facts, at, settings) for verdict in (_rate, _latency, _errors, _throttling)]
 
+
+def _rate(m: Measurement, plan: Plan, facts: dict[str, Any], at: str, settings: Settings) -> Result:
+    """VOL-001: answered at least the share of the target rate the settings ask for."""
+    rate_floor = settings.volume_min_rate_ratio * plan.rate
     rate_keys = (
         "endpoint",
         "mode",
@@ -118,11 +121,9 @@ def judge(
     rate_evidence = {k: facts[k] for k in rate_keys} | {"min_rate": round(rate_floor, 2)}
     achieved = facts["achieved_rate"]
     if achieved >= rate_floor:
-        results.append(
-            RATE.passed(
-                f"{at} answered {achieved:g} requests/s of a {plan.rate:g}/s target for {plan.duration:g} s",
-                **rate_evidence,
-            )
+        return RATE.passed(
+            f"{at} answered {achieved:g} requests/s of a {plan.rate:g}/s target for {plan.duration:g} s",
+            **rate_evidence,
         )
     else:
         causes = []
@@ -140,18 +141,19 @@ def judge(
         if failed:
             causes.append(f"{failed} requests got no answer (timeouts or transport failures)")
         because = "; ".join(causes) or "fewer answers than requests sent"
-        results.append(
-            RATE.failed(
-                f"{at} answered {achieved:g} requests/s, below {rate_floor:g} ({settings.volume_min_rate_ratio:.0%} of "
-                f"the {plan.rate:g}/s target): {because}",
-                **rate_evidence,
-            )
+        return RATE.failed(
+            f"{at} answered {achieved:g} requests/s, below {rate_floor:g} ({settings.volume_min_rate_ratio:.0%} of "
+            f"the {plan.rate:g}/s target): {because}",
+            **rate_evidence,
         )
 
+
+def _latency(m: Measurement, plan: Plan, facts: dict[str, Any], at: str, settings: Settings) -> Result:
+    """VOL-002: the p99 latency, counted from when each request was due."""
     latency = facts["latency_seconds"]
     latency_evidence = {
         "endpoint": facts["endpoint"],
-        "mode": mode,
+        "mode": facts["mode"],
         "latency_seconds": latency,
         "p99_limit_seconds": settings.volume_p99_seconds,
         "timeouts": m.timeouts,
@@ -160,36 +162,33 @@ def judge(
     }
     timed_out_share = m.timeouts / m.latency.count if m.latency.count else 0.0
     if m.latency.count == 0:
-        results.append(LATENCY.errored(f"{at} gave no answer to measure latency on", **latency_evidence))
+        return LATENCY.errored(f"{at} gave no answer to measure latency on", **latency_evidence)
     elif timed_out_share > 0.01:
         # A timed-out request's latency is unknown beyond the timeout: with more than 1 % of them
         # the p99 is at least the timeout, and nothing shows it under the limit.
-        results.append(
-            LATENCY.failed(
-                f"{at}: {m.timeouts} of {m.latency.count} requests ({timed_out_share:.1%}) got no answer within the "
-                f"{plan.timeout:g} s request timeout at {plan.rate:g} requests/s, so the p99 latency is at least "
-                f"{plan.timeout:g} s (limit {settings.volume_p99_seconds:g} s)",
-                **latency_evidence,
-            )
+        return LATENCY.failed(
+            f"{at}: {m.timeouts} of {m.latency.count} requests ({timed_out_share:.1%}) got no answer within the "
+            f"{plan.timeout:g} s request timeout at {plan.rate:g} requests/s, so the p99 latency is at least "
+            f"{plan.timeout:g} s (limit {settings.volume_p99_seconds:g} s)",
+            **latency_evidence,
         )
     elif latency["p99"] < settings.volume_p99_seconds:
-        results.append(
-            LATENCY.passed(
-                f"{at}: p99 {latency['p99']:.3f} s (p50 {latency['p50']:.3f} s, max {latency['max']:.3f} s) at "
-                f"{plan.rate:g} requests/s",
-                **latency_evidence,
-            )
+        return LATENCY.passed(
+            f"{at}: p99 {latency['p99']:.3f} s (p50 {latency['p50']:.3f} s, max {latency['max']:.3f} s) at "
+            f"{plan.rate:g} requests/s",
+            **latency_evidence,
         )
     else:
-        results.append(
-            LATENCY.failed(
-                f"{at}: p99 latency {latency['p99']:.2f} s is over the {settings.volume_p99_seconds:g} s limit at "
-                f"{plan.rate:g} requests/s (p50 {latency['p50']:.2f} s, {m.timeouts} timeouts; latency counts from "
-                "when each request was due, so queueing shows)",
-                **latency_evidence,
-            )
+        return LATENCY.failed(
+            f"{at}: p99 latency {latency['p99']:.2f} s is over the {settings.volume_p99_seconds:g} s limit at "
+            f"{plan.rate:g} requests/s (p50 {latency['p50']:.2f} s, {m.timeouts} timeouts; latency counts from "
+            "when each request was due, so queueing shows)",
+            **latency_evidence,
         )
 
+
+def _errors(m: Measurement, plan: Plan, facts: dict[str, Any], at: str, settings: Settings) -> Result:
+    """VOL-003: the share of errors (4xx and 5xx but 429 and 501, timeouts, transport failures)."""
     error_keys = (
         "endpoint",
         "mode",
@@ -204,24 +203,25 @@ def judge(
     )
     error_evidence = {k: facts[k] for k in error_keys} | {"max_error_ratio": settings.volume_max_error_ratio}
     if not m.sent:
-        results.append(ERRORS.errored(f"{at}: no request was sent", **error_evidence))
+        return ERRORS.errored(f"{at}: no request was sent", **error_evidence)
     elif m.errors / m.sent < settings.volume_max_error_ratio or m.errors == 0:
-        results.append(
-            ERRORS.passed(f"{at}: {m.errors} errors in {m.sent} requests ({m.errors / m.sent:.2%})", **error_evidence)
+        return ERRORS.passed(
+            f"{at}: {m.errors} errors in {m.sent} requests ({m.errors / m.sent:.2%})", **error_evidence
         )
     else:
         parts = [f"{n}× {s}" for s, n in facts["errors_by_status"].items()]
         parts += [f"{n}× {kind}" for kind, n in m.transport_errors.items()]
         if m.timeouts:
             parts.append(f"{m.timeouts}× timeout after {plan.timeout:g} s")
-        results.append(
-            ERRORS.failed(
-                f"{at}: {m.errors} errors in {m.sent} requests ({m.errors / m.sent:.2%}, limit under "
-                f"{settings.volume_max_error_ratio:.0%}): {', '.join(parts)}",
-                **error_evidence,
-            )
+        return ERRORS.failed(
+            f"{at}: {m.errors} errors in {m.sent} requests ({m.errors / m.sent:.2%}, limit under "
+            f"{settings.volume_max_error_ratio:.0%}): {', '.join(parts)}",
+            **error_evidence,
         )
 
+
+def _throttling(m: Measurement, plan: Plan, facts: dict[str, Any], at: str, settings: Settings) -> Result:
+    """VOL-004: 429 answers carry a usable Retry-After."""
     throttle_keys = (
         "endpoint",
         "mode",
@@ -235,26 +235,19 @@ def judge(
     )
     throttle_evidence = {k: facts[k] for k in throttle_keys}
     if not m.rate_limited:
-        results.append(
-            THROTTLING.skipped(
-                f"{at} did not throttle at {plan.rate:g} requests/s, so its 429 answers were not exercised",
-                **throttle_evidence,
-            )
+        return THROTTLING.skipped(
+            f"{at} did not throttle at {plan.rate:g} requests/s, so its 429 answers were not exercised",
+            **throttle_evidence,
         )
     elif m.retry_after_missing:
-        results.append(
-            THROTTLING.failed(
-                f"{at}: {m.retry_after_missing} of {m.rate_limited} 429 answers had no usable Retry-After header "
-                f"(the test paused {DEFAULT_BACKOFF_SECONDS:g} s for each)",
-                **throttle_evidence,
-            )
+        return THROTTLING.failed(
+            f"{at}: {m.retry_after_missing} of {m.rate_limited} 429 answers had no usable Retry-After header "
+            f"(the test paused {DEFAULT_BACKOFF_SECONDS:g} s for each)",
+            **throttle_evidence,
         )
     else:
-        results.append(
-            THROTTLING.passed(
-                f"{at}: {m.rate_limited} 429 answers, each with Retry-After (up to {m.retry_after_max:g} s); honoured: "
-                f"{m.backoff_seconds:.1f} s spent backing off, {m.skipped_in_backoff} requests held back",
-                **throttle_evidence,
-            )
+        return THROTTLING.passed(
+            f"{at}: {m.rate_limited} 429 answers, each with Retry-After (up to {m.retry_after_max:g} s); honoured: "
+            f"{m.backoff_seconds:.1f} s spent backing off, {m.skipped_in_backoff} requests held back",
+            **throttle_evidence,
         )
-    return results
