@@ -10,6 +10,11 @@ Each check declares its metadata next to its logic (Airbyte connectors_qa style)
     ...
     return [SLUG_FORMAT.passed()] or [SLUG_FORMAT.failed("slug 'Acme' has uppercase letters", slug="Acme")]
 
+A check also says where it applies: `network` (skipped offline), `applies_to` (the component it
+needs: `app`, `destination` or `source`; by default its stage's) and `phase` (`pre-launch`, or
+`post-launch` for graduation). `tasks/runner.py` is the one place that turns these into `skip`
+results with a reason; `tasks/registry.py` lists every module that declares checks.
+
 `partner-review checks` prints the reference and `docs/checks.md` is generated from this registry.
 """
 

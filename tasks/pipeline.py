@@ -9,6 +9,9 @@ stages run in the same order:
     links ───┤  (at once; the doc page's links and anchors come from the page itself)
     e2e ─────┴─▶ docs   (compared with what the endpoint really accepted)
                  volume (after e2e, so the load cannot skew e2e latencies)
+
+Each stage skips what does not apply (offline, no destination or source component) through the
+one runner (`tasks/runner.py`), so every skipped check still has a result that says why.
 """
 
 from __future__ import annotations
