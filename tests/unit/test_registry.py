@@ -92,3 +92,27 @@ async def test_results_for_checks_that_do_not_apply_are_the_runners_skips():
 def test_scope_of_a_submission(offline):
     scope = Scope.of(parse_submission(EXAMPLE), offline=offline)
     assert scope.offline is offline and {"app", "destination"} <= scope.components
+
+
+async def test_graduation_button_check_is_skipped_offline_by_the_runner():
+    from datetime import UTC, datetime
+
+    from partner_review.models.store import StoredSubmission
+    from partner_review.tasks.graduation.checks import check_button
+
+    now = datetime.now(UTC)
+    stored = StoredSubmission(
+        id="s-1",
+        slug="acme-analytics",
+        version=1,
+        state="public-beta",  # type: ignore[arg-type]
+        submission=parse_submission(EXAMPLE),
+        previous_id=None,
+        received_at=now,
+        ack_due_at=now,
+        acknowledged_at=None,
+        ack_on_time=None,
+    )
+    result = await check_button(stored, offline=True)
+    assert result.check == "GRD-002" and result.outcome == "skip"
+    assert result.message == "offline: not run, since it fetches the button page (run without --offline)"
