@@ -50,8 +50,13 @@ def why_not(check: Check, scope: Scope, *, network_use: str = "") -> str | None:
     if check.applies_to not in scope.components:
         return f"the submission has no {check.applies_to} component"
     if check.network and scope.offline:
-        return f"offline: not run, since it {network_use or 'needs the network'} (run without --offline)"
+        return offline_reason(network_use or "needs the network")
     return None
+
+
+def offline_reason(network_use: str) -> str:
+    """The one wording of an offline skip: `network_use` says what the check would do on the network."""
+    return f"offline: not run, since it {network_use} (run without --offline)"
 
 
 def skips(checks: Iterable[Check], scope: Scope, *, network_use: str = "") -> dict[str, Result]:

@@ -38,6 +38,7 @@ from partner_review.tasks.docs.document import (
     html_anchors,
     parse,
 )
+from partner_review.tasks.runner import offline_reason
 
 PROVIDED = register(
     "DOC-001",
@@ -112,7 +113,8 @@ async def lint_documentation(
             )
         ] + [check.skipped("No doc page to lint.") for check in CHECKS[1:]]
     if offline:
-        reason = f"Offline: {url} was not fetched, so the doc page was not linted."
+        # Data-dependent, so not the runner's call: only a doc page given as a URL needs the network.
+        reason = offline_reason(f"fetches the doc page at {url}")
         return [PROVIDED.passed(url=url)] + [check.skipped(reason, url=url) for check in CHECKS[1:]]
     try:
         data, charset = await fetch_markdown(url)
