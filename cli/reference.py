@@ -73,7 +73,7 @@ def settings_markdown() -> str:
         "|---|---|---|",
     ]
     for name, field in Settings.model_fields.items():
-        default = field.default_factory() if field.default_factory else field.default
+        default = field.get_default(call_default_factory=True, validated_data={})
         if isinstance(default, SecretStr):
             default = "(empty)" if not default.get_secret_value() else "(set)"
         shown = "(unset)" if default is None else ("(empty)" if default in ("", []) else f"`{default}`")
