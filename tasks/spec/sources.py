@@ -20,7 +20,7 @@ from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import RULES, Limits, Violation, validate
 from partner_review.models.submission import Source, Submission
 from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client, read_capped
-from partner_review.tasks.runner import stage
+from partner_review.tasks.runner import offline_reason, stage
 
 RULE_CHECKS: dict[str, Check] = {
     rule.id: register(rule.id, rule.title, stage="spec", severity=rule.severity, remedy=rule.remedy)
@@ -202,7 +202,7 @@ async def check_source(source: Source, slug: str, *, offline: bool, settings: Se
     elif offline:
         fetched = EventsFetched(
             EVENTS_URL.skipped(
-                f"{source.name}: offline, events_url was not fetched (its events are not checked)",
+                f"{source.name}: {offline_reason('fetches events_url')}",
                 component=source.name,
                 url=source.events_url,
             )
