@@ -21,10 +21,11 @@ def resume(submission_id: str, decision: Decision) -> str:
     from prefect.flow_runs import resume_flow_run
     from prefect.utilities.asyncutils import run_coro_as_sync
 
-    import partner_review.tasks.pipeline  # noqa: F401  registers every check, so waivers can be validated
     from partner_review.models.store import NotFound, get_store
     from partner_review.tasks.lifecycle.decisions import problems
+    from partner_review.tasks.registry import all_checks
 
+    all_checks()  # every check declared, so waivers name real ones
     store = get_store()
     try:
         stored = store.get_submission(submission_id)

@@ -135,7 +135,7 @@ def load_test(file: Path, *, rate: float | None = None, duration: float | None =
     duration
         Seconds to send for (default: PARTNER_REVIEW_VOLUME_DURATION_SECONDS).
     """
-    from partner_review.tasks.volume.load import run_cli
+    from partner_review.cli.load_test import run_cli
 
     return run_cli(str(file), rate=rate, duration=duration)
 

@@ -18,12 +18,13 @@ from prefect.cache_policies import NO_CACHE
 from partner_review.models.checks import Result
 from partner_review.models.submission import Submission
 from partner_review.tasks import pipeline
+from partner_review.tasks.runner import Scope, applies
 from partner_review.tasks.volume import load as volume
 
 
 async def _load_test_with_progress(submission: Submission, *, offline: bool = False) -> list[Result]:
     """The volume stage, with a progress artifact the UI updates while the load runs."""
-    if offline or not submission.destinations:
+    if not applies(volume.CHECKS, Scope.of(submission, offline=offline)):  # no traffic, nothing to show
         return await volume.load_test(submission, offline=offline)
     artifact = await acreate_progress_artifact(0.0, description="Load test progress")
     last = 0.0
@@ -43,7 +44,7 @@ def _task(fn: Callable[..., Awaitable[Any]], name: str, **options: Any) -> Any:
 
 STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
     pipeline.verify_catalog: _task(pipeline.verify_catalog, "verify-catalog-fields"),
-    pipeline.test_destinations: _task(pipeline.test_destinations, "test-destination-end-to-end"),
+    pipeline.run_e2e_suite: _task(pipeline.run_e2e_suite, "test-destination-end-to-end"),
     pipeline.check_sources: _task(pipeline.check_sources, "check-source-spec-adherence"),
     pipeline.lint_documentation: _task(pipeline.lint_documentation, "lint-documentation", retries=1),
     pipeline.check_links: _task(pipeline.check_links, "check-partner-page-launch-post-and-links"),

@@ -10,6 +10,11 @@ Each check declares its metadata next to its logic (Airbyte connectors_qa style)
     ...
     return [SLUG_FORMAT.passed()] or [SLUG_FORMAT.failed("slug 'Acme' has uppercase letters", slug="Acme")]
 
+A check also says where it applies: `network` (skipped offline), `applies_to` (the component it
+needs: `app`, `destination` or `source`; by default its stage's) and `phase` (`pre-launch`, or
+`post-launch` for graduation). `tasks/runner.py` is the one place that turns these into `skip`
+results with a reason; `tasks/registry.py` lists every module that declares checks.
+
 `partner-review checks` prints the reference and `docs/checks.md` is generated from this registry.
 """
 
@@ -25,8 +30,14 @@ Stage = Literal["catalog", "docs", "links", "e2e", "spec", "volume", "graduation
 Severity = Literal["blocker", "warning", "info"]
 Outcome = Literal["pass", "warn", "fail", "skip", "error"]
 Verdict = Literal["pass", "fail"]
+Component = Literal["app", "destination", "source"]  # what a check needs the submission to have
+Phase = Literal["pre-launch", "post-launch"]  # review before launch, or graduation after it
 
 STAGES: tuple[Stage, ...] = ("catalog", "docs", "links", "e2e", "spec", "volume", "graduation")
+
+# What a stage's checks apply to unless a check says otherwise.
+STAGE_COMPONENT: dict[Stage, Component] = {"e2e": "destination", "volume": "destination", "spec": "source"}
+STAGE_PHASE: dict[Stage, Phase] = {"graduation": "post-launch"}
 
 
 class Result(BaseModel):
@@ -51,7 +62,9 @@ class Check:
     stage: Stage
     severity: Severity
     remedy: str
-    network: bool = False
+    network: bool = False  # needs to reach the partner's servers (skipped offline)
+    applies_to: Component = "app"  # skipped when the submission has no such component
+    phase: Phase = "pre-launch"
 
     def _result(self, outcome: Outcome, message: str, evidence: dict[str, Any]) -> Result:
         return Result(
@@ -85,10 +98,30 @@ class DuplicateCheck(ValueError):
 REGISTRY: dict[str, Check] = {}
 
 
-def register(id: str, title: str, *, stage: Stage, severity: Severity, remedy: str, network: bool = False) -> Check:
+def register(
+    id: str,
+    title: str,
+    *,
+    stage: Stage,
+    severity: Severity,
+    remedy: str,
+    network: bool = False,
+    applies_to: Component | None = None,
+    phase: Phase | None = None,
+) -> Check:
+    """Declare a check. `applies_to` and `phase` default to its stage's (STAGE_COMPONENT, STAGE_PHASE)."""
     if id in REGISTRY:
         raise DuplicateCheck(f"check id {id} is declared twice")
-    check = Check(id=id, title=title, stage=stage, severity=severity, remedy=remedy, network=network)
+    check = Check(
+        id=id,
+        title=title,
+        stage=stage,
+        severity=severity,
+        remedy=remedy,
+        network=network,
+        applies_to=applies_to or STAGE_COMPONENT.get(stage, "app"),
+        phase=phase or STAGE_PHASE.get(stage, "pre-launch"),
+    )
     REGISTRY[id] = check
     return check
 
@@ -96,8 +129,3 @@ def register(id: str, title: str, *, stage: Stage, severity: Severity, remedy: s
 def verdict(results: Iterable[Result]) -> Verdict:
     """`fail` when any blocker failed or could not be verified, else `pass`."""
     return "fail" if any(r.blocks for r in results) else "pass"
-
-
-def skip_all(stage: Stage, reason: str) -> list[Result]:
-    """One `skip` result per registered check of a stage, each saying why."""
-    return [c.skipped(reason) for c in REGISTRY.values() if c.stage == stage]

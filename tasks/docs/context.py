@@ -13,6 +13,7 @@ from typing import Literal
 
 from partner_review.models.checks import Check, Result
 from partner_review.models.settings import Settings
+from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Submission
 from partner_review.tasks.docs.document import Document
 
@@ -23,7 +24,8 @@ KIND_NAMES = {
     "actions-destination": "actions destination",
     "source": "source",
 }
-CALLS = ("page", "screen", "identify", "track", "group", "alias")
+# The Spec's calls in the order the doc template lists them: page and screen first.
+CALLS: tuple[str, ...] = ("page", "screen", *(c for c in CALL_TYPES if c not in ("page", "screen")))
 EXCERPT_CHARS = 120
 
 

@@ -38,6 +38,7 @@ from partner_review.tasks.docs.document import (
     html_anchors,
     parse,
 )
+from partner_review.tasks.runner import offline_reason
 
 PROVIDED = register(
     "DOC-001",
@@ -112,7 +113,8 @@ async def lint_documentation(
             )
         ] + [check.skipped("No doc page to lint.") for check in CHECKS[1:]]
     if offline:
-        reason = f"Offline: {url} was not fetched, so the doc page was not linted."
+        # Data-dependent, so not the runner's call: only a doc page given as a URL needs the network.
+        reason = offline_reason(f"fetches the doc page at {url}")
         return [PROVIDED.passed(url=url)] + [check.skipped(reason, url=url) for check in CHECKS[1:]]
     try:
         data, charset = await fetch_markdown(url)
@@ -203,7 +205,7 @@ async def fetch_markdown(url: str) -> tuple[bytes, str | None]:
     """The raw page at `url` (at most docs_max_bytes + 1 bytes) and its declared charset."""
     import httpx
 
-    from partner_review.tasks.net.client import client
+    from partner_review.tasks.net.client import client, read_up_to
 
     limit = get_settings().docs_max_bytes
     try:
@@ -222,12 +224,8 @@ async def fetch_markdown(url: str) -> tuple[bytes, str | None]:
                         f"{url} serves an HTML page ({content_type}), not the Markdown source; link the raw "
                         "file (for GitHub: raw.githubusercontent.com/...)."
                     )
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        break
-                return bytes(body[: limit + 1]), response.charset_encoding
+                body, _ = await read_up_to(response, limit + 1)  # a byte past the limit says it is too long
+                return body, response.charset_encoding
     except httpx.HTTPError as error:
         raise FetchFailed(f"{url} could not be fetched: {error or type(error).__name__}.") from None
 

@@ -14,10 +14,7 @@ graded as it is. docs/e2e.md describes every request.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import random
-import time
 import uuid
 from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
@@ -26,343 +23,32 @@ from urllib.parse import urljoin
 
 import httpx
 
-from partner_review.models.checks import Check, Result, register
+from partner_review.models.checks import Result
 from partner_review.models.events import SEMANTIC, EventFactory
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import CALL_TYPES
-from partner_review.models.submission import Auth, Destination, Submission
-from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client
-
-REQUEST_EXCERPT = 1000
-BODY_EXCERPT = 500
-READ_BACK_PATH = "received"
-WRONG_SECRET = "partner-review-wrong-credential"
-
-_CALL_REMEDY = (
-    "Answer 200 or 202 within 5 s to every valid {call} call, or 501 if {call} is not supported "
-    "(and leave it out of supported_calls)."
-)
-CALL_CHECKS: dict[str, Check] = {
-    call: register(
-        f"E2E-00{i}",
-        f"{call.capitalize()} calls are accepted, or declined with 501 when not supported",
-        stage="e2e",
-        severity="blocker",
-        remedy=_CALL_REMEDY.format(call=call),
-        network=True,
-    )
-    for i, call in enumerate(CALL_TYPES, 1)
-}
-SEMANTIC_EVENTS = register(
-    "E2E-007",
-    "E-commerce semantic events are accepted (Order Completed, Product Viewed, Product Added, Checkout Started)",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy="Accept track calls carrying E-commerce v2 events, products arrays included, with 200/202.",
-)
-ANY_ACCEPTED = register(
-    "E2E-008",
-    "The endpoint accepts at least one call type",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy="Make the endpoint accept the call types your integration supports with 200/202.",
-)
-BAD_CREDENTIAL = register(
-    "E2E-009",
-    "A wrong credential is refused with 401 or 403",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy="Check the API key on every request and answer 401 (or 403) when it is missing or wrong.",
-)
-INVALID_EVENT = register(
-    "E2E-010",
-    "An invalid event is refused with 400",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy="Validate incoming events and answer 400 with a reason when one breaks the Spec "
-    "(here: no userId and no anonymousId).",
-)
-OVERSIZED_EVENT = register(
-    "E2E-011",
-    "An event over 32 KB is refused, not accepted silently",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy="Refuse events over 32 KB with 400 or 413 instead of accepting and truncating them.",
-)
-REPEATED_MESSAGE = register(
-    "E2E-012",
-    "A repeated messageId is answered without error",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy="Segment retries deliveries with the same messageId: de-duplicate on messageId and answer 200 again.",
-)
-BATCH = register(
-    "E2E-013",
-    "The batch endpoint accepts a batch of events",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy='Accept `{"batch": [...]}` bodies of up to 2,500 events and 500 KB on batch_endpoint with 200/202.',
-)
-READ_BACK = register(
-    "E2E-014",
-    "Events read back with every field sent",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy="Store every field of an event as sent (nested properties and traits included); "
-    "see docs/e2e.md for the optional read-back endpoint.",
-)
-DELETE = register(
-    "E2E-015",
-    "A delete request for a userId is honoured",
-    stage="e2e",
-    severity="blocker",
-    network=True,
-    remedy='Accept `{"type": "delete", "userId": ...}` on the endpoint with 200 and erase that user\'s data.',
-)
-CHECKS: tuple[Check, ...] = (
-    *CALL_CHECKS.values(),
-    SEMANTIC_EVENTS,
+from partner_review.models.submission import Destination, Submission
+from partner_review.tasks.e2e.checks import (
     ANY_ACCEPTED,
     BAD_CREDENTIAL,
+    BATCH,
+    CALL_CHECKS,
+    CHECKS,
+    DELETE,
     INVALID_EVENT,
     OVERSIZED_EVENT,
-    REPEATED_MESSAGE,
-    BATCH,
     READ_BACK,
-    DELETE,
+    READ_BACK_PATH,
+    REPEATED_MESSAGE,
+    SEMANTIC_EVENTS,
+    WRONG_SECRET,
 )
+from partner_review.tasks.e2e.exchange import Endpoint, Exchange, auth_headers
+from partner_review.tasks.e2e.grading import grade
+from partner_review.tasks.net.client import client
+from partner_review.tasks.runner import stage
 
-
-# Credentials and redaction ----------------------------------------------------------------------
-
-
-def auth_headers(auth: Auth, secret: str | None = None) -> dict[str, str]:
-    """The headers carrying a credential (`basic`: the secret is the user, the password empty)."""
-    value = auth.secret.get_secret_value() if secret is None else secret
-    if auth.scheme == "bearer":
-        return {"Authorization": f"Bearer {value}"}
-    if auth.scheme == "basic":
-        pair = value if ":" in value else f"{value}:"
-        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
-    return {auth.header or "Authorization": value}
-
-
-class Redactor:
-    """Removes a secret (and its Basic encodings) from anything that goes into a Result."""
-
-    def __init__(self, secret: str) -> None:
-        forms = {secret, base64.b64encode(secret.encode()).decode(), base64.b64encode(f"{secret}:".encode()).decode()}
-        self.forms = sorted((f for f in forms if len(f) >= 4), key=len, reverse=True)
-
-    def text(self, value: str) -> str:
-        for form in self.forms:
-            value = value.replace(form, "[redacted]")
-        return value
-
-    def headers(self, headers: dict[str, str], auth: Auth) -> dict[str, str]:
-        secret_header = (auth.header or "Authorization").lower() if auth.scheme == "header" else "authorization"
-        out = {}
-        for name, value in headers.items():
-            if name.lower() == secret_header:
-                scheme = value.split(" ", 1)[0] + " " if auth.scheme != "header" and " " in value else ""
-                out[name] = f"{scheme}[redacted]"
-            else:
-                out[name] = self.text(value)
-        return out
-
-
-# One request, one answer ------------------------------------------------------------------------
-
-
-@dataclass
-class Exchange:
-    """A request sent and what came back (or why nothing did)."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    sent: Any = None
-    status: int | None = None
-    content_type: str = ""
-    body: bytes = b""
-    location: str | None = None
-    retry_after: str | None = None
-    latency_ms: float = 0.0
-    attempts: int = 1
-    error: str | None = None
-    timed_out: bool = False
-    too_large: bool = False
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
-            return None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and not self.too_large and self.status is not None and 200 <= self.status < 300
-
-    @property
-    def html(self) -> bool:
-        head = self.body[:200].lstrip().lower()
-        return "text/html" in self.content_type.lower() or head.startswith((b"<!doctype html", b"<html"))
-
-    def evidence(self, redact: Redactor) -> dict[str, Any]:
-        request: dict[str, Any] = {"method": self.method, "url": redact.text(self.url), "headers": self.headers}
-        if self.sent is not None:
-            text = json.dumps(self.sent, default=str)
-            request["body"] = redact.text(text[:REQUEST_EXCERPT] + ("..." if len(text) > REQUEST_EXCERPT else ""))
-            request["bytes"] = len(text.encode())
-        out: dict[str, Any] = {"request": request, "status": self.status, "latency_ms": round(self.latency_ms, 1)}
-        if self.content_type:
-            out["content_type"] = self.content_type
-        if self.body:
-            text = self.body[:BODY_EXCERPT].decode("utf-8", errors="replace")
-            out["body"] = redact.text(text + ("..." if len(self.body) > BODY_EXCERPT else ""))
-        for key in ("location", "retry_after", "error"):
-            if getattr(self, key):
-                out[key] = redact.text(str(getattr(self, key)))
-        if self.attempts > 1:
-            out["attempts"] = self.attempts
-        return out
-
-
-class Endpoint:
-    """Sends requests for one destination through the one outbound client."""
-
-    def __init__(self, http: httpx.AsyncClient, destination: Destination, settings: Settings) -> None:
-        self.http = http
-        self.destination = destination
-        self.settings = settings
-        self.redact = Redactor(destination.auth.secret.get_secret_value())
-        self.auth = auth_headers(destination.auth)
-        self.gate = asyncio.Semaphore(settings.e2e_concurrency)
-
-    async def post(self, url: str, payload: Any, *, headers: dict[str, str] | None = None) -> Exchange:
-        content = json.dumps(payload, separators=(",", ":")).encode()
-        sent_headers = {"Content-Type": "application/json", **(self.auth if headers is None else headers)}
-        return await self._send("POST", url, sent_headers, content=content, sent=payload)
-
-    async def get(self, url: str, params: dict[str, str]) -> Exchange:
-        target = str(httpx.URL(url, params=params))
-        return await self._send("GET", target, dict(self.auth))
-
-    async def _send(
-        self, method: str, url: str, headers: dict[str, str], *, content: bytes | None = None, sent: Any = None
-    ) -> Exchange:
-        timeout = self.settings.e2e_timeout_seconds
-        limit = self.settings.e2e_max_response_bytes
-        shown = self.redact.headers(headers, self.destination.auth)
-        async with self.gate:
-            for attempt in range(1, self.settings.e2e_transport_retries + 2):
-                ex = Exchange(method, url, shown, sent=sent, attempts=attempt)
-                started = time.perf_counter()
-                try:
-                    async with asyncio.timeout(timeout + 1.0):  # the client bounds it first; this is a backstop
-                        await self._exchange(ex, method, url, headers, content, limit)
-                except (httpx.TimeoutException, TooSlow, TimeoutError):
-                    ex.timed_out = True
-                    ex.error = f"no complete answer within {timeout:g} s, the time a destination has to answer"
-                except TooLarge:
-                    ex.too_large = True
-                except (httpx.ConnectError, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
-                    ex.error = _describe(exc)
-                    if attempt <= self.settings.e2e_transport_retries:
-                        continue
-                except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-                    ex.error = _describe(exc)
-                finally:
-                    ex.latency_ms = (time.perf_counter() - started) * 1000
-                return ex
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _exchange(
-        self, ex: Exchange, method: str, url: str, headers: dict[str, str], content: bytes | None, limit: int
-    ) -> None:
-        async with self.http.stream(method, url, headers=headers, content=content) as response:
-            ex.status = response.status_code
-            ex.content_type = response.headers.get("content-type", "")
-            ex.location = response.headers.get("location")
-            ex.retry_after = response.headers.get("retry-after")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > limit:
-                    ex.too_large = True
-                    break
-            ex.body = bytes(body[:limit])
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, OutboundError):
-        return str(exc)
-    if isinstance(exc, httpx.ConnectError):
-        return f"could not connect: {exc or type(exc).__name__}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"the connection was closed without a valid HTTP answer ({exc or 'reset'})"
-    if isinstance(exc, (httpx.ReadError, httpx.WriteError)):
-        return f"the connection was reset ({exc or type(exc).__name__})"
-    return f"{type(exc).__name__}: {exc}"
-
-
-# Grading ---------------------------------------------------------------------------------------
-
-Grade = tuple[str, str]  # ("green" | "yellow" | "red", why)
-
-
-def grade(ex: Exchange, call: str, declared: set[str], limit: int) -> Grade:
-    """Green, yellow or red for one event, with the reason a partner reads."""
-    if ex.error:
-        return "red", ex.error
-    if ex.too_large:
-        return "red", f"answered with a body over {limit:,} bytes; answer an event with a short JSON body"
-    status = ex.status or 0
-    if 200 <= status < 300:
-        if ex.html:
-            return "red", (
-                f"answered {status} with an HTML page ({ex.content_type or 'no Content-Type'}): "
-                "a login, proxy or error page, not the API, took the event; answer with JSON or an empty body"
-            )
-        if ex.body.strip() and "json" in ex.content_type.lower() and ex.json() is None:
-            return "red", f"answered {status} declaring {ex.content_type} but the body is not JSON"
-        return "green", f"answered {status} in {ex.latency_ms:.0f} ms"
-    if status == 501:
-        if declared and call in declared:
-            return "red", f"answered 501 (not supported) for {call}, which the component lists in supported_calls"
-        return "yellow", f"answered 501: {call} is declined as not supported (accepted non-support)"
-    if 300 <= status < 400:
-        return "red", (
-            f"answered {status} redirecting to {ex.location or '(no Location)'}; Segment does not "
-            "follow redirects: use the final URL as the endpoint"
-        )
-    if status == 429:
-        return "red", (
-            f"answered 429 (rate limited, Retry-After: {ex.retry_after or 'none'}) during a functional "
-            "test sending a few requests; throttle only far above normal traffic"
-        )
-    if status in (401, 403):
-        return "red", (
-            f"answered {status}: the review's credential was refused; check auth.scheme and "
-            "auth.secret in the submission"
-        )
-    if status == 400:
-        return "red", f"answered 400 to a Spec-valid {call} event: {_short(ex)}"
-    return "red", f"answered {status}: {_short(ex)}"
-
-
-def _short(ex: Exchange) -> str:
-    text = " ".join(ex.body[:160].decode("utf-8", errors="replace").split())
-    return text or "(empty body)"
-
+__all__ = ["CHECKS", "auth_headers", "lost_fields", "read_back_url", "run_e2e_suite", "run_end_to_end"]
 
 # The suite -------------------------------------------------------------------------------------
 
@@ -377,7 +63,7 @@ def lost_fields(sent: Any, stored: Any, path: str = "") -> list[str]:
     if isinstance(sent, dict):
         if not isinstance(stored, dict):
             return [path or "(event)"]
-        out = []
+        out: list[str] = []
         for key, value in sent.items():
             sub = f"{path}.{key}" if path else key
             out += [sub] if key not in stored else lost_fields(value, stored[key], sub)
@@ -723,7 +409,7 @@ async def _gather(jobs: Iterable[Awaitable[Exchange]]) -> list[Exchange]:
     return list(await asyncio.gather(*jobs))
 
 
-async def test_destination(
+async def run_end_to_end(
     destination: Destination, http: httpx.AsyncClient, *, label: str = "", seed: int | None = None
 ) -> tuple[list[Result], set[str]]:
     """The suite for one destination: its results and the call types it accepted (green)."""
@@ -742,16 +428,10 @@ async def test_destination(
     return suite.results, suite.accepted
 
 
-async def test_destinations(submission: Submission, *, offline: bool = False) -> tuple[list[Result], set[str]]:
+@stage(CHECKS, network_use="sends events to the partner's endpoint", nothing=set)
+async def run_e2e_suite(submission: Submission, *, offline: bool = False) -> tuple[list[Result], set[str]]:
     """Results for every destination component, and the call types the endpoints accepted (green)."""
     destinations = submission.destinations
-    if offline:
-        return [
-            c.skipped("offline: the end-to-end suite sends events to the endpoint; run without --offline")
-            for c in CHECKS
-        ], set()
-    if not destinations:
-        return [c.skipped("the submission has no destination component") for c in CHECKS], set()
     settings = get_settings()
     results: list[Result] = []
     accepted: set[str] = set()
@@ -761,14 +441,9 @@ async def test_destinations(submission: Submission, *, offline: bool = False) ->
         max_response_bytes=settings.e2e_max_response_bytes,
     ) as http:
         outcomes = await asyncio.gather(
-            *(test_destination(d, http, label=f"{d.name}: " if len(destinations) > 1 else "") for d in destinations)
+            *(run_end_to_end(d, http, label=f"{d.name}: " if len(destinations) > 1 else "") for d in destinations)
         )
     for found, calls in outcomes:
         results += found
         accepted |= calls
     return results, accepted
-
-
-# Not pytest tests, whatever their names: importing them into a test module must not collect them.
-test_destination.__test__ = False  # type: ignore[attr-defined]
-test_destinations.__test__ = False  # type: ignore[attr-defined]

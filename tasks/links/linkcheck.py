@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit
 
 from partner_review.models.addresses import email_problem
-from partner_review.models.checks import REGISTRY, Result, register
+from partner_review.models.checks import Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Submission
 from partner_review.tasks.links import pages
 from partner_review.tasks.links.documents import on_domain
 from partner_review.tasks.net.fetcher import Fetched, Fetcher
+from partner_review.tasks.runner import stage
 
 CATALOG_LINK = register(
     "LNK-009",
@@ -62,6 +63,7 @@ MAILTO = register(
     remedy="Write mail links as `mailto:name@example.com`.",
 )
 
+CHECKS = (*pages.CHECKS, CATALOG_LINK, PLATFORM_PAGE, DOC_LINK, DOC_ANCHOR, MAILTO)
 _NOT_WEB = ("tel:", "sms:", "callto:", "data:")
 
 
@@ -208,6 +210,7 @@ async def check_link(link: Link, fetcher: Fetcher, *, anchors: set[str], base_ur
     return result
 
 
+@stage(CHECKS, network_use="fetches the partner page, launch post or links")
 async def check_links(
     submission: Submission,
     *,
@@ -215,12 +218,12 @@ async def check_links(
     doc_anchors: set[str] = frozenset(),
     offline: bool = False,
 ) -> list[Result]:
-    """Partner page, launch post and every link; `offline=True` skips each check with the reason."""
+    """Partner page, launch post and every link; offline only the anchors and mailto links (the
+    runner skips the rest, saying why)."""
     settings = get_settings()
     if offline:
-        reason = "Offline run: the partner page, launch post and links were not fetched"
         local = [link for link in collect(submission, doc_links, settings) if _kind(link.url) in ("anchor", "mailto")]
-        return [c.skipped(reason) for c in REGISTRY.values() if c.stage == "links" and c.network] + [
+        return [
             check_anchor(link, set(doc_anchors)) if _kind(link.url) == "anchor" else check_mailto(link)
             for link in local
         ]

@@ -87,6 +87,18 @@ LAUNCH_POST_PUBLISHED = register(
     "placeholder text such as 'coming soon' or 'lorem ipsum'.",
 )
 
+CHECKS = (
+    PARTNER_PAGE_LIVE,
+    PARTNER_PAGE_NAMES,
+    PARTNER_PAGE_REVERSE_LINK,
+    PLATFORM_LINKS_UTM,
+    LAUNCH_POST_LIVE,
+    LAUNCH_POST_MENTIONS,
+    LAUNCH_POST_LINKS_BACK,
+    LAUNCH_POST_PUBLISHED,
+)
+
+
 _PLACEHOLDER_TEXT = re.compile(
     r"\b(lorem ipsum|coming soon|under construction|placeholder text|this (post|page) is a draft)\b", re.I
 )

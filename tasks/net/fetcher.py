@@ -11,7 +11,6 @@ every outcome, refusals included, is a `Fetched` with a message written for the 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import random
 import time
 from collections.abc import Awaitable, Callable, Container
@@ -33,6 +32,7 @@ from partner_review.tasks.net.client import (
     is_text,
     read_text,
 )
+from partner_review.tasks.net.retry_after import retry_after_seconds
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HEAD_FALLBACK_NOTE = "HEAD was not accepted; checked with GET"
@@ -349,15 +349,5 @@ class Fetcher:
         return self.backoff * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
-        value = response.headers.get("retry-after", "").strip()
-        if not value:
-            return None
-        if value.isdigit():
-            seconds = float(value)
-        else:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                return None
-            seconds = when.timestamp() - time.time()
-        return min(max(seconds, 0.0), self.retry_after_max)
+        seconds = retry_after_seconds(response.headers.get("retry-after"))
+        return None if seconds is None else min(seconds, self.retry_after_max)

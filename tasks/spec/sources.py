@@ -19,7 +19,8 @@ from partner_review.models.checks import Check, Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import RULES, Limits, Violation, validate
 from partner_review.models.submission import Source, Submission
-from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client
+from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client, read_capped
+from partner_review.tasks.runner import offline_reason, stage
 
 RULE_CHECKS: dict[str, Check] = {
     rule.id: register(rule.id, rule.title, stage="spec", severity=rule.severity, remedy=rule.remedy)
@@ -39,12 +40,7 @@ EXCERPT = 300
 
 def limits(settings: Settings) -> Limits:
     """The Spec limits as configured (the size limits are shared with the volume stage)."""
-    return Limits(
-        event_bytes=settings.volume_event_max_bytes,
-        batch_bytes=settings.volume_batch_max_bytes,
-        batch_events=settings.volume_batch_max_events,
-        message_id_chars=settings.spec_message_id_max_chars,
-    )
+    return Limits.from_settings(settings)
 
 
 @dataclass
@@ -56,13 +52,15 @@ class Item:
     problem: Violation | None = None  # set when the item could not even be parsed
 
 
-class Fetched:
+class EventsFetched:
+    """What fetching a source's events_url gave: its SPEC result and the events it served."""
+
     def __init__(self, result: Result, items: list[Item] | None = None) -> None:
         self.result = result
         self.items = items or []
 
 
-async def fetch_events(url: str, settings: Settings) -> Fetched:
+async def fetch_events(url: str, settings: Settings) -> EventsFetched:
     """The events served at `url`, or a failed SPEC-018 result saying why there are none."""
     cap = settings.spec_events_url_max_bytes
     try:
@@ -73,39 +71,37 @@ async def fetch_events(url: str, settings: Settings) -> Fetched:
                 status = response.status_code
                 if status != 200:
                     where = f" to {response.headers.get('location')}" if 300 <= status < 400 else ""
-                    return Fetched(
+                    return EventsFetched(
                         EVENTS_URL.failed(
                             f"events_url answered {status}{where}; it must answer 200 with the events",
                             url=url,
                             status=status,
                         )
                     )
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > cap:
-                        raise TooLarge(f"more than {cap} bytes")
+                body = await read_capped(response, cap)
     except TooLarge:
-        return Fetched(
+        return EventsFetched(
             EVENTS_URL.failed(
                 f"events_url serves more than {cap / 1024 / 1024:g} MiB; serve a sample of events, not a full export",
                 url=url,
             )
         )
     except (httpx.TimeoutException, TooSlow):
-        return Fetched(EVENTS_URL.failed("events_url did not answer in time", url=url))
+        return EventsFetched(EVENTS_URL.failed("events_url did not answer in time", url=url))
     except OutboundError as exc:
-        return Fetched(EVENTS_URL.failed(f"events_url could not be fetched: {exc}", url=url))
+        return EventsFetched(EVENTS_URL.failed(f"events_url could not be fetched: {exc}", url=url))
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-        return Fetched(EVENTS_URL.failed(f"events_url could not be fetched: {type(exc).__name__}: {exc}", url=url))
+        return EventsFetched(
+            EVENTS_URL.failed(f"events_url could not be fetched: {type(exc).__name__}: {exc}", url=url)
+        )
     try:
-        text = bytes(body).decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return Fetched(EVENTS_URL.failed("events_url does not serve UTF-8 text (JSON is UTF-8)", url=url))
+        return EventsFetched(EVENTS_URL.failed("events_url does not serve UTF-8 text (JSON is UTF-8)", url=url))
     items = parse_events(text)
     if not items:
-        return Fetched(EVENTS_URL.failed("events_url serves no events", url=url, bytes=len(body)))
-    return Fetched(
+        return EventsFetched(EVENTS_URL.failed("events_url serves no events", url=url, bytes=len(body)))
+    return EventsFetched(
         EVENTS_URL.passed(f"events_url served {len(items)} events", url=url, bytes=len(body), events=len(items)), items
     )
 
@@ -202,11 +198,11 @@ def _excerpt(event: Any) -> str:
 async def check_source(source: Source, slug: str, *, offline: bool, settings: Settings) -> list[Result]:
     items = [Item(f"sample_events[{i}]", e) for i, e in enumerate(source.sample_events)]
     if not source.events_url:
-        fetched = Fetched(EVENTS_URL.skipped(f"{source.name}: no events_url given", component=source.name))
+        fetched = EventsFetched(EVENTS_URL.skipped(f"{source.name}: no events_url given", component=source.name))
     elif offline:
-        fetched = Fetched(
+        fetched = EventsFetched(
             EVENTS_URL.skipped(
-                f"{source.name}: offline, events_url was not fetched (its events are not checked)",
+                f"{source.name}: {offline_reason('fetches events_url')}",
                 component=source.name,
                 url=source.events_url,
             )
@@ -226,10 +222,9 @@ async def check_source(source: Source, slug: str, *, offline: bool, settings: Se
     return rule_results(items, slug=slug, component=source.name, settings=settings) + [fetched.result]
 
 
+@stage(CHECKS, network_use="fetches events_url")
 async def check_sources(submission: Submission, *, offline: bool = False) -> list[Result]:
     """Spec adherence of every source component; offline: sample_events only, events_url skipped."""
-    if not submission.sources:
-        return [c.skipped("the submission has no source component") for c in CHECKS]
     settings = get_settings()
     results: list[Result] = []
     for source in submission.sources:

@@ -63,7 +63,7 @@ def submission(
 
 async def run(example, behaviour: str, *, partner: dict | None = None, **shape):
     with partners.running(behaviour, **(partner or {})) as base:
-        results, accepted = await e2e.test_destinations(submission(example, base, **shape))
+        results, accepted = await e2e.run_e2e_suite(submission(example, base, **shape))
     return {r.check: r for r in results}, accepted, results
 
 
@@ -190,7 +190,7 @@ async def test_without_batch_endpoint_the_batch_check_is_skipped(example, timeou
 async def test_without_read_back_endpoint_the_comparison_is_skipped(example, timeout):
     async with Site() as site:
         site.route("/v1/events", page('{"ok": true}', content_type="application/json"))
-        results, accepted = await e2e.test_destinations(submission(example, endpoint=site.url("/v1/events")))
+        results, accepted = await e2e.run_e2e_suite(submission(example, endpoint=site.url("/v1/events")))
     by_id = {r.check: r for r in results}
     assert accepted == set(CALL_TYPES)
     assert by_id["E2E-014"].outcome == "skip" and "no read-back endpoint" in by_id["E2E-014"].message
@@ -199,7 +199,7 @@ async def test_without_read_back_endpoint_the_comparison_is_skipped(example, tim
 
 
 async def test_offline_skips_every_check_with_a_reason(example):
-    results, accepted = await e2e.test_destinations(parse_submission(example), offline=True)
+    results, accepted = await e2e.run_e2e_suite(parse_submission(example), offline=True)
     assert accepted == set()
     assert {r.check for r in results} == {c.id for c in e2e.CHECKS}
     assert all(r.outcome == "skip" and "offline" in r.message for r in results)
@@ -208,7 +208,7 @@ async def test_offline_skips_every_check_with_a_reason(example):
 async def test_a_submission_without_destination_skips(example):
     data = copy.deepcopy(example)
     data["components"] = [c for c in data["components"] if c["type"] == "source"]
-    results, accepted = await e2e.test_destinations(parse_submission(data))
+    results, accepted = await e2e.run_e2e_suite(parse_submission(data))
     assert accepted == set() and all(r.outcome == "skip" for r in results)
 
 
@@ -242,13 +242,11 @@ async def huge(request) -> Reply:
 
 async def broken_endpoint(example, responder=None, path="/v1/events"):
     if responder is None:
-        results, _ = await e2e.test_destinations(
-            submission(example, endpoint=f"http://127.0.0.1:{closed_port()}{path}")
-        )
+        results, _ = await e2e.run_e2e_suite(submission(example, endpoint=f"http://127.0.0.1:{closed_port()}{path}"))
         return {r.check: r for r in results}, results
     async with Site() as site:
         site.route(path, responder)
-        results, _ = await e2e.test_destinations(submission(example, endpoint=site.url(path)))
+        results, _ = await e2e.run_e2e_suite(submission(example, endpoint=site.url(path)))
     return {r.check: r for r in results}, results
 
 

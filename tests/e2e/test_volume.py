@@ -343,7 +343,7 @@ async def test_every_event_sent_has_a_unique_message_id(settings_env):
 
 
 def test_cli_runs_with_a_progress_bar_and_exits_by_the_verdict(example, settings_env, tmp_path, capsys):
-    from partner_review.tasks.volume.load import run_cli
+    from partner_review.cli.load_test import run_cli
 
     settings_env()
     path = tmp_path / "submission.json"
@@ -367,7 +367,7 @@ def test_cli_runs_with_a_progress_bar_and_exits_by_the_verdict(example, settings
     ],
 )
 def test_cli_usage_errors_exit_2_with_a_message(example, settings_env, tmp_path, capsys, content, rate, words):
-    from partner_review.tasks.volume.load import run_cli
+    from partner_review.cli.load_test import run_cli
 
     settings_env()
     path = tmp_path / "submission.json"

@@ -592,7 +592,10 @@ async def test_missing_docs_are_a_blocker_and_offline_urls_are_skipped():
     data["app"]["docs"]["segment_markdown_url"] = "https://acme.example/docs/segment.md"
     offline = await lint_documentation(parse_submission(data), offline=True)
     assert [r.outcome for r in offline] == ["pass"] + ["skip"] * 19
-    assert all("Offline: https://acme.example/docs/segment.md was not fetched" in r.message for r in offline[1:])
+    assert all(
+        r.message.startswith("offline: not run, since it fetches the doc page at https://acme.example/docs/segment.md")
+        for r in offline[1:]
+    )
 
 
 class _DocsSite(BaseHTTPRequestHandler):
@@ -668,7 +671,7 @@ def test_linting_imports_neither_prefect_nor_the_http_client():
     code = (
         "import sys\nfrom pathlib import Path\nfrom partner_review.tasks.docs.lint import lint\n"
         "lint(Path('examples/docs/acme-analytics-destination.md').read_text())\n"
-        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'httpx') or m == 'partner_review.tasks.net.client')\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('prefect', 'httpx') or m.startswith('partner_review.tasks.net'))\n"
         "print(heavy)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

@@ -455,3 +455,37 @@ async def test_fetcher_uses_one_gate_per_host():
             fetcher.link("http://partner.example/c"),
         )
     assert set(fetcher._gates) == {"partner.example", "v6.partner.example"}
+
+
+# One bounded read ----------------------------------------------------------------------------
+
+
+async def test_read_up_to_stops_past_the_limit_and_says_there_was_more():
+    from partner_review.tasks.net.client import read_capped, read_up_to
+
+    pulled: list[int] = []
+
+    async def endless():
+        for i in range(10_000):
+            pulled.append(i)
+            yield b"x" * 1000
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless())
+
+    async with client(transport=httpx.MockTransport(answer)) as http:
+        async with http.stream("GET", "https://acme.example/") as response:
+            body, more = await read_up_to(response, 2500)
+        assert (body, more) == (b"x" * 2500, True) and len(pulled) == 3
+        async with http.stream("GET", "https://acme.example/") as response:
+            with pytest.raises(TooLarge):
+                await read_capped(response, 2500)
+
+    def small(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b"hello")
+
+    async with client(transport=httpx.MockTransport(small)) as http:
+        async with http.stream("GET", "https://acme.example/") as response:
+            assert await read_up_to(response, 5) == (b"hello", False)
+        async with http.stream("GET", "https://acme.example/") as response:
+            assert await read_capped(response, 5) == b"hello"

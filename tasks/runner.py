@@ -1,0 +1,103 @@
+"""The one place that decides whether a check applies to a run, and says why when it does not.
+
+A check declares what it needs (models/checks.py): the network, a component (`destination`,
+`source`; `app` is always there) and a phase. A stage function decorated with `@stage(CHECKS,
+...)` is not called when none of its checks applies, and its results for checks that do not apply
+are replaced by the runner's `skip` results, each with the reason:
+
+    @stage(CHECKS, network_use="sends load to the partner's endpoint")
+    async def load_test(submission: Submission, *, offline: bool = False) -> list[Result]: ...
+
+A stage still receives `offline`, so it can run what needs no network (the links stage checks
+anchors and mailto links offline) and skip network fetches inside the checks that remain.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from partner_review.models.checks import Check, Component, Phase, Result
+from partner_review.models.submission import Submission
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a run can reach: the network or not, the submission's components, the phase."""
+
+    offline: bool = False
+    components: frozenset[Component] = frozenset({"app"})
+    phase: Phase = "pre-launch"
+
+    @classmethod
+    def of(cls, submission: Submission, *, offline: bool = False, phase: Phase = "pre-launch") -> Scope:
+        components: set[Component] = {"app"}
+        if submission.destinations:
+            components.add("destination")
+        if submission.sources:
+            components.add("source")
+        return cls(offline=offline, components=frozenset(components), phase=phase)
+
+
+def why_not(check: Check, scope: Scope, *, network_use: str = "") -> str | None:
+    """Why `check` does not apply in `scope`, or None when it does."""
+    if check.phase != scope.phase:
+        return f"{check.phase} check: not part of the {scope.phase} review"
+    if check.applies_to not in scope.components:
+        return f"the submission has no {check.applies_to} component"
+    if check.network and scope.offline:
+        return offline_reason(network_use or "needs the network")
+    return None
+
+
+def offline_reason(network_use: str) -> str:
+    """The one wording of an offline skip: `network_use` says what the check would do on the network."""
+    return f"offline: not run, since it {network_use} (run without --offline)"
+
+
+def skips(checks: Iterable[Check], scope: Scope, *, network_use: str = "") -> dict[str, Result]:
+    """The `skip` result of every check that does not apply in `scope`, by check id."""
+    out: dict[str, Result] = {}
+    for check in checks:
+        reason = why_not(check, scope, network_use=network_use)
+        if reason is not None:
+            out[check.id] = check.skipped(reason)
+    return out
+
+
+def applies(checks: Sequence[Check], scope: Scope) -> bool:
+    """Whether any of `checks` applies in `scope` (else the runner skips the whole stage)."""
+    return any(why_not(check, scope) is None for check in checks)
+
+
+def stage(
+    checks: Sequence[Check],
+    *,
+    network_use: str = "",
+    phase: Phase = "pre-launch",
+    nothing: Callable[[], Any] | None = None,
+) -> Callable[[F], F]:
+    """Run a stage `fn(submission, ..., offline=...)` through the runner (see the module docstring).
+
+    A stage that returns `(results, more)` (e2e: the call types accepted) gives `nothing()` as
+    `more` when the runner does not call it."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        async def run(submission: Submission, *args: Any, offline: bool = False, **kwargs: Any) -> Any:
+            skipped = skips(checks, Scope.of(submission, offline=offline, phase=phase), network_use=network_use)
+            if len(skipped) == len(checks):
+                results = list(skipped.values())
+                return (results, nothing()) if nothing is not None else results
+            outcome = await fn(submission, *args, offline=offline, **kwargs)
+            found, more = (outcome[0], outcome[1:]) if isinstance(outcome, tuple) else (outcome, None)
+            results = [r for r in found if r.check not in skipped] + list(skipped.values())
+            return (results, *more) if more is not None else results
+
+        return run  # type: ignore[return-value]
+
+    return decorate
