@@ -104,10 +104,12 @@ MARK_SVG = register(
 )
 NO_ACTIVE_CONTENT = register(
     "CAT-009",
-    "Logo and mark contain no scripts or event handlers",
+    "Logo and mark are static SVG: no scripts, handlers, animation or outside references",
     stage="catalog",
     severity="blocker",
-    remedy="Export the logo and mark again as static SVG without scripts, foreignObject, on* attributes or javascript: links.",
+    remedy="Export the logo and mark again as plain static SVG (shapes, paths, text, gradients, clip paths, masks; "
+    "references only to #ids of the same file): no scripts, on* attributes, animation, <a> links, external or "
+    "data: references (embedded PNG/JPEG excepted), @import or url() in CSS, processing instructions.",
 )
 MARK_SQUARE = register(
     "CAT-010",
