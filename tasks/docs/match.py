@@ -70,7 +70,8 @@ def _comparable(context: Context, check: Check) -> Result | None:
     if context.submission is None or not context.submission.destinations:
         return check.skipped("No destination component to compare the page with.")
     if context.kind != "destination":
-        return check.skipped(f"A {KIND_NAMES[context.kind]} page does not document call types.")
+        article = "An" if context.kind == "actions-destination" else "A"
+        return check.skipped(f"{article} {KIND_NAMES[context.kind]} page does not document call types.")
     return None
 
 

@@ -246,17 +246,21 @@ def check_maintained_by(context: Context) -> list[Outcome]:
     return [context.finding(MAINTAINED_BY, f'No "This {word} is maintained by ..." line with a support contact.', line)]
 
 
+def _top_level_calls(document: Document) -> bool:
+    return any(heading.level == 2 for heading in documented_calls(document).values())
+
+
 def check_sections(context: Context) -> list[Outcome]:
     document = context.document
     template = TEMPLATES[context.kind]
     names = ", ".join(name for name, _ in template)
-    kind = KIND_NAMES[context.kind]
+    kind = ("an " if context.kind == "actions-destination" else "a ") + KIND_NAMES[context.kind]
     if not document.headings:
         html_only = all(t.type == "html_block" for t in document.tokens) and document.tokens
         why = "The page is raw HTML with no Markdown headings" if html_only else "The page has no headings at all"
         return [
             context.finding(
-                SECTIONS, f"{why}; a {kind} page needs the sections: {names}.", _first_content_line(document)
+                SECTIONS, f"{why}; {kind} page needs the sections: {names}.", _first_content_line(document)
             )
         ]
     found = [(name, document.find_section(*aliases)) for name, aliases in template]
@@ -267,11 +271,13 @@ def check_sections(context: Context) -> list[Outcome]:
             later = [s.heading.line for _, s in found[position + 1 :] if s is not None]
             where = earlier[-1] if earlier else later[0] if later else document.first_heading_line()
             line = content_line(document, where)
-            results.append(
-                context.finding(
-                    SECTIONS, f"Missing section `## {name}` (a {kind} page has: {names}, in this order).", line
+            message = f"Missing section `## {name}` ({kind} page has: {names}, in this order)."
+            if name == "Supported methods" and _top_level_calls(document):
+                message += (
+                    " The page has its call sections at the top level (`## Identify`, ...), as pages older than "
+                    "the template do; put them as `###` subsections under `## Supported methods`."
                 )
-            )
+            results.append(context.finding(SECTIONS, message, line))
     present = [(name, s) for name, s in found if s is not None]
     for (before_name, before), (name, section) in zip(present, present[1:]):
         if section.heading.line < before.heading.line:

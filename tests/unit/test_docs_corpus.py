@@ -66,6 +66,15 @@ def test_rule_counts_over_the_corpus(corpus):
     )
     assert found["DOC-001"] == found["DOC-002"] == found["DOC-003"] == 0  # every page has a title
     assert pages["DOC-004"] == 130  # 204 pages carry the UTM string in the intro
+    # the calibration of docs/docs-rules.md ("Calibration"): pages failing each blocker, and at least one
+    blocked = sum(1 for results in corpus.values() if any(r.blocks for r in results))
+    assert (pages["DOC-006"], pages["DOC-007"], pages["DOC-010"], blocked) == (179, 36, 7, 248)
+    older = [
+        name
+        for name, results in corpus.items()
+        if any("as pages older than the template do" in r.message for r in findings(results, "DOC-006"))
+    ]
+    assert len(older) == 146  # direct destinations with top-level `## Identify` ... and no Supported methods
 
 
 def test_2mee_follows_the_direct_destination_template(corpus):
