@@ -259,9 +259,7 @@ def check_sections(context: Context) -> list[Outcome]:
         html_only = all(t.type == "html_block" for t in document.tokens) and document.tokens
         why = "The page is raw HTML with no Markdown headings" if html_only else "The page has no headings at all"
         return [
-            context.finding(
-                SECTIONS, f"{why}; {kind} page needs the sections: {names}.", _first_content_line(document)
-            )
+            context.finding(SECTIONS, f"{why}; {kind} page needs the sections: {names}.", _first_content_line(document))
         ]
     found = [(name, document.find_section(*aliases)) for name, aliases in template]
     results: list[Outcome] = []
