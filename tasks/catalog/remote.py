@@ -11,6 +11,7 @@ module never parses it. Offline, nothing is fetched and each remote file is mark
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -77,7 +78,10 @@ async def fetch_svgs(
     own = fetcher is None
     fetcher = fetcher or Fetcher.from_settings(settings, max_body_bytes=settings.svg_max_bytes)
     try:
-        found = {kind: await _fetch(fetcher, f"app.{kind}_url", url, settings) for kind, url in urls.items()}
+        fetched = await asyncio.gather(
+            *(_fetch(fetcher, f"app.{kind}_url", url, settings) for kind, url in urls.items())
+        )
+        found = dict(zip(urls, fetched))
     finally:
         if own:
             await fetcher.aclose()

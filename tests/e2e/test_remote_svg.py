@@ -94,6 +94,31 @@ async def test_a_remote_logo_that_is_not_an_svg_answer_is_a_problem(responder, p
     assert found["mark"].text == MARK
 
 
+async def test_one_file_for_logo_and_mark_is_fetched_once():
+    config = settings()
+    async with Site() as site:
+        site.route("/brand.svg", page(MARK, content_type="image/svg+xml"))
+        sub = submission(site.url("/brand.svg"), site.url("/brand.svg"))
+        async with fetcher(config) as shared:
+            found = await fetch_svgs(sub, settings=config, fetcher=shared)
+    assert found["logo"].text == found["mark"].text == MARK
+    assert site.hits("/brand.svg") == 1
+
+
+async def test_a_hostile_remote_svg_is_refused_not_expanded():
+    config = settings()
+    laughs = '<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><svg>&b;</svg>'
+    async with Site() as site:
+        site.route("/logo.svg", page(laughs, content_type="image/svg+xml"))
+        site.route("/mark.svg", page(MARK, content_type="image/svg+xml"))
+        sub = submission(site.url("/logo.svg"), site.url("/mark.svg"))
+        async with fetcher(config) as shared:
+            remote = await fetch_svgs(sub, settings=config, fetcher=shared)
+    results = {r.check: r for r in verify_catalog_fields(sub, config, remote=remote)}
+    assert results["CAT-007"].outcome == "fail" and "app.logo_url is refused" in results["CAT-007"].message
+    assert results["CAT-007"].evidence["reason"] == "dtd"
+
+
 async def test_tolerated_xml_type_is_fetched():
     config = settings()
     async with Site() as site:

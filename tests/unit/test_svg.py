@@ -6,7 +6,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from partner_review.tasks.catalog import policy
 from partner_review.tasks.catalog.svg import SvgError, inspect
 
 NS = 'xmlns="http://www.w3.org/2000/svg"'
@@ -314,3 +317,18 @@ def test_documents_that_are_not_svg_are_refused(text, kind):
 
 def test_svg_without_namespace_is_parsed_but_marked():
     assert inspect('<svg viewBox="0 0 1 1"/>').namespaced is False
+
+
+css_bits = st.sampled_from(
+    ["url(", ")", "'", '"', "#a", "\\", "\\75", "/*", "*/", "@import", "expression(", "javascript:", " "]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(css=st.lists(st.one_of(css_bits, st.text(max_size=8)), max_size=40).map("".join))
+def test_css_and_reference_checks_never_raise_and_name_what_they_find(css):
+    problems = policy.css_problems(css)
+    assert all(isinstance(p, str) and p for p in problems)
+    policy.reference_problem("use", css)
+    if "@import" in css.lower() and "\\" not in css and "/*" not in css:
+        assert "@import" in problems
