@@ -142,7 +142,7 @@ def svg_asset(check: Check, kind: str, found: list[Asset], url_problem: str | No
     fields = [a.field for a in found]
     if problems:
         first = next((a for a in found if isinstance(a.found, svg.SvgError)), None)
-        evidence: dict[str, object] = {} if first is not None else {"fields": fields}
+        evidence: dict[str, object] = {} if first is not None else {"field": f"app.{kind}_url", "fields": fields}
         if first is not None:
             evidence |= {"field": first.field, "reason": first.found.kind}  # type: ignore[union-attr]
             if first.url:

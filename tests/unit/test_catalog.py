@@ -405,6 +405,7 @@ def test_oversized_svg_is_refused_by_setting():
 def test_logo_url_must_be_https_svg(url, problem):
     found = failing("CAT-007", submission(logo_svg=DELETE, logo_url=url))
     assert found.message.startswith("app.logo_url") and problem in found.message
+    assert found.evidence["field"] == "app.logo_url"
 
 
 REMOTE = dict(
