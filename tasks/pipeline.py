@@ -23,6 +23,7 @@ from typing import Any
 from partner_review.models.checks import Result
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import fields as catalog
+from partner_review.tasks.catalog.remote import fetch_svgs
 from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.suite import run_e2e_suite
 from partner_review.tasks.links.linkcheck import check_links
@@ -32,8 +33,11 @@ from partner_review.tasks.volume.load import load_test
 Call = Callable[..., Awaitable[Any]]
 
 
-async def verify_catalog(submission: Submission) -> list[Result]:
-    return catalog.verify_catalog_fields(submission)
+async def verify_catalog(submission: Submission, *, offline: bool = False) -> list[Result]:
+    """Remote logo and mark fetched through the guarded client, then every catalog check in a worker
+    thread: SVG analysis is CPU work that must not stall the loop while e2e measures latency."""
+    remote = await fetch_svgs(submission, offline=offline)
+    return await asyncio.to_thread(catalog.verify_catalog_fields, submission, remote=remote)
 
 
 async def direct(stage: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
@@ -55,7 +59,7 @@ async def run_checks(submission: Submission, *, offline: bool = False, call: Cal
     markdown = submission.app.docs.segment_markdown
     doc_links, doc_anchors = links_and_anchors(markdown) if markdown else ([], set())
     catalog_results, spec_results, link_results, destination_results = await asyncio.gather(
-        call(verify_catalog, submission),
+        call(verify_catalog, submission, offline=offline),
         call(check_sources, submission, offline=offline),
         call(check_links, submission, doc_links=doc_links, doc_anchors=doc_anchors, offline=offline),
         destination_side(),

@@ -1,26 +1,33 @@
 """Catalog checks (stage `catalog`): the App Info of REVIEW_RULES section 2, with no network.
 
-`verify_catalog_fields(submission)` returns one result per catalog check. Presence is the job of
-CAT-001 alone: the other checks judge the form of the fields that are there and skip, pointing to
-CAT-001, when their field is missing, so a partner sees each problem once. Remote logos, marks
-and pages are fetched by the links stage; here only their URLs are judged.
+`verify_catalog_fields(submission, remote=...)` returns one result per catalog check. Presence is
+the job of CAT-001 alone: the other checks judge the form of the fields that are there and skip,
+pointing to CAT-001, when their field is missing, so a partner sees each problem once. The logo
+and mark checks (CAT-007..CAT-012) live in `tasks.catalog.assets`; a remote logo or mark is
+analysed from the bytes `tasks.catalog.remote.fetch_svgs` fetched beforehand (this module does no
+I/O), and stays unverified without them. Pages are fetched by the links stage.
 """
 
 from __future__ import annotations
 
 import difflib
 import html
-import ipaddress
 import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 
 from partner_review.models.addresses import email_problem
-from partner_review.models.checks import Check, Result, register
+from partner_review.models.checks import Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Submission
-from partner_review.tasks.catalog import svg
+from partner_review.tasks.catalog import assets as brand
+from partner_review.tasks.catalog.remote import RemoteSvg
+from partner_review.tasks.catalog.urls import excerpt as _excerpt
+from partner_review.tasks.catalog.urls import https_problem
+
+__all__ = ["CATEGORIES", "https_problem", "verify_catalog_fields"]
 
 CATEGORIES: tuple[str, ...] = (
     "A/B Testing",
@@ -89,48 +96,6 @@ SUPPORT_EMAIL = register(
     severity="blocker",
     remedy="Give a support address of the form `support@your-domain.com`.",
 )
-LOGO_SVG = register(
-    "CAT-007",
-    "Logo is a safe SVG",
-    stage="catalog",
-    severity="blocker",
-    remedy="Provide the logo as a plain SVG file (no DOCTYPE or entities), inline or at an https URL ending in .svg.",
-)
-MARK_SVG = register(
-    "CAT-008",
-    "Mark is a safe SVG",
-    stage="catalog",
-    severity="blocker",
-    remedy="Provide the mark as a plain SVG file (no DOCTYPE or entities), inline or at an https URL ending in .svg.",
-)
-NO_ACTIVE_CONTENT = register(
-    "CAT-009",
-    "Logo and mark contain no scripts or event handlers",
-    stage="catalog",
-    severity="blocker",
-    remedy="Export the logo and mark again as static SVG without scripts, foreignObject, on* attributes or javascript: links.",
-)
-MARK_SQUARE = register(
-    "CAT-010",
-    "Mark is square",
-    stage="catalog",
-    severity="blocker",
-    remedy='Give the mark a square viewBox (e.g. `viewBox="0 0 64 64"`) around the symbol.',
-)
-LOGO_HORIZONTAL = register(
-    "CAT-011",
-    "Logo is a horizontal lockup",
-    stage="catalog",
-    severity="warning",
-    remedy="Prefer a horizontal logo lockup, wider than tall, with the symbol beside the company name.",
-)
-MARK_WITHOUT_NAME = register(
-    "CAT-012",
-    "Mark shows no company name",
-    stage="catalog",
-    severity="warning",
-    remedy="Use the symbol alone as the mark; the company name belongs in the logo.",
-)
 SCREENSHOTS_HTTPS = register(
     "CAT-013",
     "Screenshots are https URLs",
@@ -174,26 +139,27 @@ OAUTH_SCOPE = register(
     remedy="Add the scope `destination/<your slug>` to the OAuth app of your destination.",
 )
 
-Inspected = svg.SvgInfo | svg.SvgError | None  # an inline SVG's analysis, refusal, or absence
-_EXCERPT_CHARS = 120
-_REMOTE = (
-    "{field} is a remote file: its shape is not checked offline "
-    "(the links stage only checks that it answers); give the SVG inline to have it checked"
-)
 _LISTED_PROBLEMS = 5
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _IMG_TAG = re.compile(r"<img\b", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _MARKDOWN = MarkdownIt("commonmark")
 
 
-def verify_catalog_fields(submission: Submission, settings: Settings | None = None) -> list[Result]:
-    """Run every catalog check on the submission's App Info; one result per check."""
+def verify_catalog_fields(
+    submission: Submission,
+    settings: Settings | None = None,
+    *,
+    remote: Mapping[str, RemoteSvg] | None = None,
+) -> list[Result]:
+    """Run every catalog check on the submission's App Info; one result per check.
+
+    `remote` is what `fetch_svgs` found for `app.logo_url` and `app.mark_url` ("logo", "mark"); a
+    URL without an entry there is reported as not verified."""
     settings = settings or get_settings()
     app = submission.app
-    logo = _inspect_inline(app.logo_svg, settings)
-    mark = _inspect_inline(app.mark_svg, settings)
+    logo, logo_url_problem = brand.assets("logo", app, settings, remote)
+    mark, mark_url_problem = brand.assets("mark", app, settings, remote)
     return [
         _required_fields(submission),
         _slug_format(app.slug),
@@ -201,12 +167,12 @@ def verify_catalog_fields(submission: Submission, settings: Settings | None = No
         _categories(app.categories.primary, app.categories.secondary),
         _website(app.website),
         _support_email(app.support_email),
-        _svg_asset(LOGO_SVG, "logo", app.logo_url, logo),
-        _svg_asset(MARK_SVG, "mark", app.mark_url, mark),
-        _active_content(logo, mark),
-        _mark_square(app.mark_url, mark, settings),
-        _logo_horizontal(app.logo_url, logo),
-        _mark_without_name(app.name, mark),
+        brand.svg_asset(brand.LOGO_SVG, "logo", logo, logo_url_problem, _missing("app.logo_svg or app.logo_url")),
+        brand.svg_asset(brand.MARK_SVG, "mark", mark, mark_url_problem, _missing("app.mark_svg or app.mark_url")),
+        brand.active_content(logo, mark),
+        brand.mark_square(mark, settings),
+        brand.logo_horizontal(logo),
+        brand.mark_without_name(app.name, mark),
         _screenshots(app.screenshots),
         _docs_links(submission, settings),
         _launch_links(app.partner_page_url, app.launch_post_url),
@@ -223,10 +189,6 @@ def _blank(value: str | None) -> bool:
     return value is None or not value.strip()
 
 
-def _excerpt(value: str) -> str:
-    return value if len(value) <= _EXCERPT_CHARS else value[: _EXCERPT_CHARS - 1] + "…"
-
-
 def _listed(problems: list[str]) -> str:
     shown = "; ".join(problems[:_LISTED_PROBLEMS])
     more = len(problems) - _LISTED_PROBLEMS
@@ -237,65 +199,15 @@ def _missing(field: str) -> str:
     return f"{field} is missing (reported by {REQUIRED_FIELDS.id})"
 
 
-def https_problem(url: str) -> str | None:
-    """Why `url` is not an https URL with a real host name, or None when it is one."""
-    if not url.strip():
-        return "is empty"
-    if any(ch.isspace() for ch in url):
-        return "contains whitespace"
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        return "is not a valid URL"
-    if parts.scheme.lower() != "https":
-        return f"uses {parts.scheme + ':' if parts.scheme else 'no scheme'} instead of https:"
-    if not host:
-        return "has no host name"
-    if parts.username is not None or parts.password is not None:
-        return "carries credentials before the host name"
-    if not _valid_host(host):
-        return f"has an invalid host name {_excerpt(host)!r}"
-    return None
-
-
-def _valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        pass
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower().rstrip(".")
-    except UnicodeError:
-        return False
-    labels = ascii_host.split(".")
-    return len(labels) >= 2 and all(_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
-
-
-def _url_problems(fields: list[tuple[str, str]]) -> list[str]:
+def _url_problems(fields: list[tuple[str, str]] | list[tuple[str, str | None]]) -> list[str]:
     problems = []
     for field, url in fields:
+        if url is None:
+            continue
         problem = https_problem(url)
         if problem:
             problems.append(f"{field} {problem} ({_excerpt(url)!r})")
     return problems
-
-
-def _inspect_inline(svg_text: str | None, settings: Settings) -> Inspected:
-    if svg_text is None:
-        return None
-    try:
-        return svg.inspect(svg_text, max_bytes=settings.svg_max_bytes, max_depth=settings.svg_max_depth)
-    except svg.SvgError as error:
-        return error
-
-
-def _dimensions(info: svg.SvgInfo) -> str:
-    if info.view_box:
-        return f"{info.view_box[2]:g}×{info.view_box[3]:g} (viewBox)"
-    return f"{info.width:g}×{info.height:g} (width/height)"
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -376,7 +288,7 @@ def description_text(description: str) -> tuple[str, int]:
 
 
 def _description_size(description: str | None, settings: Settings) -> Result:
-    if _blank(description):
+    if description is None or _blank(description):
         return DESCRIPTION_SIZE.skipped(_missing("app.description"))
     text, images = description_text(description)
     evidence = {
@@ -434,7 +346,7 @@ def _categories(primary: str | None, secondary: str | None) -> Result:
 
 
 def _website(website: str | None) -> Result:
-    if _blank(website):
+    if website is None or _blank(website):
         return WEBSITE_HTTPS.skipped(_missing("app.website"))
     problem = https_problem(website)
     if problem:
@@ -445,112 +357,12 @@ def _website(website: str | None) -> Result:
 
 
 def _support_email(address: str | None) -> Result:
-    if _blank(address):
+    if address is None or _blank(address):
         return SUPPORT_EMAIL.skipped(_missing("app.support_email"))
     problem = email_problem(address)
     if problem:
         return SUPPORT_EMAIL.failed(f"app.support_email {problem}", field="app.support_email", value=_excerpt(address))
     return SUPPORT_EMAIL.passed("app.support_email is a valid address")
-
-
-def _svg_url_problem(url: str) -> str | None:
-    problem = https_problem(url)
-    if problem:
-        return problem
-    if not urlsplit(url).path.lower().endswith(".svg"):
-        return "does not end with .svg"
-    return None
-
-
-def _svg_asset(check: Check, kind: str, url: str | None, info: Inspected) -> Result:
-    inline_field, url_field = f"app.{kind}_svg", f"app.{kind}_url"
-    url_problem = _svg_url_problem(url) if not _blank(url) else None
-    url_message = f"{url_field} {url_problem} ({_excerpt(url)!r})" if url_problem else None
-    if isinstance(info, svg.SvgError):
-        message = f"{inline_field} is refused: {info.reason}"
-        if url_message:
-            message += f"; {url_message}"
-        return check.failed(message, field=inline_field, reason=info.kind)
-    if url_message:
-        return check.failed(url_message, field=url_field, value=_excerpt(url))
-    if isinstance(info, svg.SvgInfo):
-        size = _dimensions(info) if info.size_source else "no declared size"
-        return check.passed(f"{inline_field} is an SVG, {size}", field=inline_field)
-    if not _blank(url):
-        return check.passed(
-            f"{url_field} is an https URL ending in .svg; the links stage checks that it answers, "
-            "its SVG content is not analysed here",
-            field=url_field,
-            value=_excerpt(url),
-        )
-    return check.skipped(_missing(f"{inline_field} or {url_field}"))
-
-
-def _active_content(logo: Inspected, mark: Inspected) -> Result:
-    inspected = {f: i for f, i in (("app.logo_svg", logo), ("app.mark_svg", mark)) if isinstance(i, svg.SvgInfo)}
-    if not inspected:
-        return NO_ACTIVE_CONTENT.skipped(
-            "No inline SVG could be inspected (missing, refused by CAT-007/CAT-008, or given as a URL, "
-            "which is not analysed offline)"
-        )
-    found = {field: list(info.dangers) for field, info in inspected.items() if info.dangers}
-    if found:
-        message = "; ".join(f"{field} has {', '.join(dangers)}" for field, dangers in found.items())
-        return NO_ACTIVE_CONTENT.failed(message, dangers=found)
-    return NO_ACTIVE_CONTENT.passed(f"No active content in {' and '.join(inspected)}", inspected=list(inspected))
-
-
-def _mark_square(url: str | None, info: Inspected, settings: Settings) -> Result:
-    if isinstance(info, svg.SvgError):
-        return MARK_SQUARE.skipped(f"app.mark_svg could not be inspected (see {MARK_SVG.id})")
-    if info is None:
-        if not _blank(url):
-            return MARK_SQUARE.skipped(_REMOTE.format(field="app.mark_url"))
-        return MARK_SQUARE.skipped(_missing("app.mark_svg or app.mark_url"))
-    if info.aspect is None:
-        return MARK_SQUARE.failed(
-            "app.mark_svg declares neither a viewBox nor a width and height, so it cannot be shown as a square",
-            field="app.mark_svg",
-        )
-    evidence = {"field": "app.mark_svg", "size": _dimensions(info), "aspect": round(info.aspect, 4)}
-    if abs(info.aspect - 1) > settings.mark_square_tolerance:
-        return MARK_SQUARE.failed(f"app.mark_svg is {_dimensions(info)}, not square", **evidence)
-    return MARK_SQUARE.passed(f"app.mark_svg is square, {_dimensions(info)}", **evidence)
-
-
-def _logo_horizontal(url: str | None, info: Inspected) -> Result:
-    if isinstance(info, svg.SvgError):
-        return LOGO_HORIZONTAL.skipped(f"app.logo_svg could not be inspected (see {LOGO_SVG.id})")
-    if info is None:
-        if not _blank(url):
-            return LOGO_HORIZONTAL.skipped(_REMOTE.format(field="app.logo_url"))
-        return LOGO_HORIZONTAL.skipped(_missing("app.logo_svg or app.logo_url"))
-    if info.aspect is None:
-        return LOGO_HORIZONTAL.failed(
-            "app.logo_svg declares neither a viewBox nor a width and height, so its shape is unknown",
-            field="app.logo_svg",
-        )
-    evidence = {"field": "app.logo_svg", "size": _dimensions(info), "aspect": round(info.aspect, 4)}
-    if info.aspect <= 1:
-        return LOGO_HORIZONTAL.failed(f"app.logo_svg is {_dimensions(info)}, not wider than tall", **evidence)
-    return LOGO_HORIZONTAL.passed(f"app.logo_svg is a horizontal lockup, {_dimensions(info)}", **evidence)
-
-
-def _mark_without_name(name: str, info: Inspected) -> Result:
-    if not isinstance(info, svg.SvgInfo):
-        return MARK_WITHOUT_NAME.skipped("No inline mark to inspect")
-    if not info.text:
-        return MARK_WITHOUT_NAME.passed("app.mark_svg has no text")
-    text = info.text.casefold()
-    words = [w for w in re.findall(r"\w+", name.casefold()) if len(w) >= 3]
-    shown = name.casefold() in text or any(re.search(rf"\b{re.escape(w)}\b", text) for w in words[:1])
-    if shown:
-        return MARK_WITHOUT_NAME.failed(
-            f"app.mark_svg shows the text {_excerpt(info.text)!r}, which contains the name {name!r}",
-            field="app.mark_svg",
-            text=_excerpt(info.text),
-        )
-    return MARK_WITHOUT_NAME.passed("app.mark_svg does not show the company name", text=_excerpt(info.text))
 
 
 def _screenshots(screenshots: list[str]) -> Result:
@@ -578,12 +390,13 @@ def _docs_links(submission: Submission, settings: Settings) -> Result:
         return DOCS_LINKS.skipped(_missing("app.docs"))
     problems = _url_problems(fields)
     slug = submission.app.slug
-    if not _blank(docs.catalog_url) and not https_problem(docs.catalog_url) and _SLUG.match(slug):
+    catalog_url = docs.catalog_url
+    if catalog_url is not None and not _blank(catalog_url) and not https_problem(catalog_url) and _SLUG.match(slug):
         expected = settings.catalog_url_prefix + slug
-        given = urlsplit(docs.catalog_url)
+        given = urlsplit(catalog_url)
         if f"{given.scheme}://{given.netloc}{given.path}".rstrip("/").lower() != expected.rstrip("/").lower():
             problems.append(
-                f"app.docs.catalog_url {_excerpt(docs.catalog_url)!r} is not this app's catalog page {expected + '/'!r}"
+                f"app.docs.catalog_url {_excerpt(catalog_url)!r} is not this app's catalog page {expected + '/'!r}"
             )
     if problems:
         return DOCS_LINKS.failed(_listed(problems), problems=problems[:_LISTED_PROBLEMS])

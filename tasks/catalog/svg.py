@@ -2,8 +2,10 @@
 
 `inspect(svg_text)` parses with defusedxml, refusing DTDs, entity declarations and external
 references, and bounds the work by size (checked before parsing) and element depth (checked while
-parsing; no tree is built). It reports the drawing's size and aspect and any active content a browser could run:
-`<script>`, `<foreignObject>`, `on*` event-handler attributes and `javascript:` URLs.
+parsing; no tree is built). It reports the drawing's size and aspect and every departure from the
+static subset of `tasks.catalog.policy` (an allow-list): scripts, event handlers, animation,
+embedded documents, external or `data:` references, unsafe CSS, processing instructions and
+XInclude, each named by element or attribute.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from xml.etree.ElementTree import ParseError
 import defusedxml
 import defusedxml.ElementTree as safe_xml
 
+from partner_review.tasks.catalog import policy
+
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_DEPTH = 100
@@ -23,17 +27,15 @@ DEFAULT_MAX_DEPTH = 100
 _MAX_DANGERS = 10
 _MAX_TEXT_CHARS = 1000
 _DTD_SCAN_CHARS = 64 * 1024
-_ACTIVE_ELEMENTS = {
-    "script": "<script> element",
-    "foreignobject": "<foreignObject> element",
-    "handler": "<handler> element",
-}
 _TEXT_ELEMENTS = {"text", "tspan", "textpath"}
 _UNIT_PX = {"": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "mm": 96 / 25.4, "cm": 96 / 2.54, "in": 96.0}
 _LENGTH = re.compile(r"^\s*\+?((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(px|pt|pc|mm|cm|in)?\s*$")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _EXTERNAL_ENTITY = re.compile(r"<!ENTITY[^>]{0,1000}?\b(?:SYSTEM|PUBLIC)\b")
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")
+_SCRIPT_URL = re.compile(r"(javascript|vbscript|livescript):")
+_NAME = 40
+_FRAGMENTS_ONLY = " (only #fragment references of the same file are allowed)"
 
 
 class SvgError(ValueError):
@@ -125,43 +127,98 @@ class _Scanner:
         self.root_attributes: dict[str, str] = {}
         self.dangers: list[str] = []
         self.text: list[str] = []
+        self.style_depth = 0
+        self.style: list[str] = []
         self._text_chars = 0
 
     def start(self, tag: str, attributes: dict[str, str]) -> None:
         self.depth += 1
         if self.depth > self.max_depth:
             raise SvgError("too_deep", f"elements are nested more than {self.max_depth} levels deep")
-        local = _local(tag)
+        namespace, local = policy.namespace_of(tag), policy.local_of(tag)[:_NAME]
         name = local.lower()
         if self.depth == 1:
             if name != "svg":
-                raise SvgError("not_svg", f"the root element is <{local[:40]}>, not <svg>")
+                raise SvgError("not_svg", f"the root element is <{local}>, not <svg>")
             self.root_tag, self.root_attributes = tag, dict(attributes)
-        if name in _ACTIVE_ELEMENTS:
-            self._danger(_ACTIVE_ELEMENTS[name])
+        element = f"<{local}>"
+        svg_element = namespace in ("", policy.SVG)
+        if svg_element:
+            if name in policy.ACTIVE_ELEMENTS:
+                self._danger(policy.ACTIVE_ELEMENTS[name])
+            elif name not in policy.ELEMENTS:
+                self._danger(f"{element} element (not in the static SVG subset)")
+        elif namespace == policy.XHTML:
+            self._danger(f"{element} element in the XHTML namespace (HTML inside the SVG)")
+        elif namespace in policy.XINCLUDE:
+            self._danger(f"XInclude {element} element (it pulls in another document)")
+        elif not policy.is_editor(namespace):
+            self._danger(f"{element} element in the unknown namespace {policy.shown(namespace)}")
         for attribute, value in attributes.items():
-            attribute_name = _local(attribute)[:40]
-            if attribute_name.lower().startswith("on"):
-                self._danger(f"{attribute_name} event-handler attribute on <{local[:40]}>")
-            if "javascript:" in _INVISIBLE.sub("", value).lower():
-                self._danger(f"javascript: URL in the {attribute_name} attribute of <{local[:40]}>")
+            self._attribute(name if svg_element else "", element, attribute, value)
+        if svg_element and name == "style":
+            self.style_depth += 1
         if name in _TEXT_ELEMENTS:
             self.text_depth += 1
             if name == "text":
                 self.data(" ")  # separate one <text> from the next; <tspan> joins its neighbours
 
+    def _attribute(self, name: str, element: str, attribute: str, value: str) -> None:
+        namespace, local = policy.namespace_of(attribute), policy.local_of(attribute)[:_NAME]
+        lowered = local.lower()
+        plain = _INVISIBLE.sub("", value).lower()
+        if lowered.startswith("on"):
+            self._danger(f"{local} event-handler attribute on {element}")
+            return
+        scheme = _SCRIPT_URL.search(plain)
+        if namespace in ("", policy.XLINK) and lowered in ("href", "src"):
+            problem = policy.reference_problem(name, value)
+            if problem:
+                only = "" if problem.endswith(": URL") else _FRAGMENTS_ONLY
+                self._danger(f"{problem} in the {local} attribute of {element}{only}")
+            return
+        if scheme:
+            self._danger(f"{scheme.group(1)}: URL in the {local} attribute of {element}")
+        if namespace == "":
+            if lowered == "attributename" and (value.strip().lower().startswith("on") or "href" in plain):
+                self._danger(f"{element} animates the {policy.shown(value)} attribute")
+            elif lowered not in policy.ATTRIBUTES and not lowered.startswith(("data-", "aria-")) and name:
+                self._danger(f"{local} attribute on {element} (not a presentation or core attribute)")
+            if lowered == "style" or "url(" in plain or "expression(" in plain or "\\" in value:
+                for problem in policy.css_problems(value):
+                    self._danger(f"{problem} in the {local} attribute of {element}")
+        elif namespace == policy.XML:
+            if lowered not in ("space", "lang"):
+                self._danger(f"xml:{local} attribute on {element}")
+        elif namespace == policy.XLINK:
+            if lowered not in ("title", "type", "show", "actuate", "role", "arcrole"):
+                self._danger(f"xlink:{local} attribute on {element}")
+        elif not policy.is_editor(namespace):
+            self._danger(f"{local} attribute in the unknown namespace {policy.shown(namespace)} on {element}")
+
     def end(self, tag: str) -> None:
         self.depth -= 1
-        name = _local(tag).lower()
+        name = policy.local_of(tag).lower()
+        if name == "style" and self.style_depth and policy.namespace_of(tag) in ("", policy.SVG):
+            self.style_depth -= 1
+            for problem in policy.css_problems("".join(self.style)):
+                self._danger(f"{problem} in <style>")
+            self.style = []
         if name in _TEXT_ELEMENTS:
             if name == "text":
                 self.data(" ")
             self.text_depth -= 1
 
     def data(self, text: str) -> None:
+        if self.style_depth:
+            self.style.append(text)
         if self.text_depth > 0 and self._text_chars < _MAX_TEXT_CHARS:
             self.text.append(text)
             self._text_chars += len(text)
+
+    def pi(self, target: str, data: str) -> None:
+        kind = "an XSLT stylesheet" if "xsl" in data.lower() else "it can pull in other resources"
+        self._danger(f"processing instruction <?{target[:_NAME]}?> ({kind})")
 
     def close(self) -> None:
         return None
@@ -169,11 +226,6 @@ class _Scanner:
     def _danger(self, what: str) -> None:
         if what not in self.dangers and len(self.dangers) < _MAX_DANGERS:
             self.dangers.append(what)
-
-
-def _local(tag: object) -> str:
-    text = tag if isinstance(tag, str) else ""
-    return text.rsplit("}", 1)[-1]
 
 
 def _dtd_reason(svg_text: str, error: defusedxml.DTDForbidden) -> str:

@@ -8,6 +8,7 @@ which only the listed few are located and turned into Results.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -87,7 +88,7 @@ def shorten(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def call_list(calls: set[str] | list[str]) -> str:
+def call_list(calls: Collection[str]) -> str:
     """'Identify, Track and Page' in the template's order."""
     names = [c.capitalize() for c in CALLS if c in calls]
     if len(names) < 2:

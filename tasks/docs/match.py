@@ -70,7 +70,8 @@ def _comparable(context: Context, check: Check) -> Result | None:
     if context.submission is None or not context.submission.destinations:
         return check.skipped("No destination component to compare the page with.")
     if context.kind != "destination":
-        return check.skipped(f"A {KIND_NAMES[context.kind]} page does not document call types.")
+        article = "An" if context.kind == "actions-destination" else "A"
+        return check.skipped(f"{article} {KIND_NAMES[context.kind]} page does not document call types.")
     return None
 
 
@@ -78,12 +79,13 @@ def check_calls_match(context: Context) -> list[Outcome]:
     skip = _comparable(context, CALLS_MATCH)
     if skip:
         return [skip]
+    assert context.submission is not None  # _comparable skipped otherwise
     document = context.document
     supported = {call for d in context.submission.destinations for call in d.supported_calls}
     documented = documented_calls(document)
     methods = document.find_section("supported methods")
     anchor = methods.heading.line if methods else min(document.first_heading_line(), len(document.lines)) or 1
-    results = []
+    results: list[Outcome] = []
     missing = supported - set(documented)
     if missing:
         results.append(
@@ -114,17 +116,29 @@ def check_calls_accepted(context: Context) -> list[Outcome]:
     skip = _comparable(context, CALLS_ACCEPTED)
     if skip:
         return [skip]
+    documented = documented_calls(context.document)
     accepted = {c.lower() for c in context.accepted_calls}
+    if not accepted and documented:
+        # Nothing accepted at all: the endpoint may never have been reached (a host that does not
+        # resolve, a refused address), so no claim is made about what it answered.
+        return [
+            CALLS_ACCEPTED.errored(
+                "No call type was accepted in the end-to-end test (the endpoint was not reached or refused "
+                "every call; the e2e results say which), so the documented calls could not be compared "
+                "with what the endpoint accepts.",
+                documented=sorted(documented),
+            )
+        ]
     return [
         context.finding(
             CALLS_ACCEPTED,
             f"The page says {call.capitalize()} is supported, but the endpoint did not accept "
-            f"{'an' if call[0] in 'aeiou' else 'a'} {call.capitalize()} call in the end-to-end test "
-            "(e.g. it answered 501 Not Implemented).",
+            f"{'an' if call[0] in 'aeiou' else 'a'} {call.capitalize()} call in the end-to-end test, "
+            f"while it accepted {call_list(accepted)} (the e2e results show what it answered).",
             heading.line,
             excerpt=f"{'#' * heading.level} {heading.text}",
         )
-        for call, heading in documented_calls(context.document).items()
+        for call, heading in documented.items()
         if call not in accepted
     ]
 

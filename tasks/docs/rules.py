@@ -7,8 +7,11 @@ The templates are Segment's partner templates (REVIEW_RULES §3):
   subsection and a code sample per supported call;
 - actions destination: the same head, `## Getting started`, then the generated-fields include
   `{% include components/actions-fields.html %}`;
-- source: the same head, `## Getting started` (where the write key goes), `## Stream`,
-  `## Events` (a table), `## Event Properties` (a table), `## Adding Destinations`.
+- source: the same head, `## Getting started` (where the write key goes), `## Events` (a table),
+  `## Event Properties` (a table), `## Adding Destinations` (the template's `## Stream` section is
+  optional: REVIEW_RULES §3).
+
+DOC-007 (Getting started) lives in `tasks.docs.steps`.
 """
 
 from __future__ import annotations
@@ -20,19 +23,18 @@ from urllib.parse import urlsplit
 from markdown_it.token import Token
 
 from partner_review.models.checks import Check, register
-from partner_review.tasks.docs.context import CALLS, KIND_NAMES, Context, Kind, Outcome
+from partner_review.tasks.docs.context import CALLS, KIND_NAMES, Context, Finding, Kind, Outcome
 from partner_review.tasks.docs.document import Document, Heading, normalize
+from partner_review.tasks.docs.steps import GETTING_STARTED, GETTING_STARTED_STEPS, check_getting_started
 
 Rule = Callable[[Context], list[Outcome]]
 
-GETTING_STARTED = ("getting started", "get started")
 ACTIONS_INCLUDE = "components/actions-fields.html"
 TEMPLATES: dict[Kind, list[tuple[str, tuple[str, ...]]]] = {
     "destination": [("Getting started", GETTING_STARTED), ("Supported methods", ("supported methods",))],
     "actions-destination": [("Getting started", GETTING_STARTED)],
     "source": [
         ("Getting started", GETTING_STARTED),
-        ("Stream", ("stream",)),
         ("Events", ("events",)),
         ("Event Properties", ("event properties",)),
         ("Adding Destinations", ("adding destinations", "add destinations")),
@@ -71,16 +73,7 @@ SECTIONS = register(
     severity="blocker",
     remedy="Use the template's `##` sections in its order: direct destination: Getting started, "
     "Supported methods; actions destination: Getting started and the generated-fields include; "
-    "source: Getting started, Stream, Events, Event Properties, Adding Destinations.",
-)
-GETTING_STARTED_STEPS = register(
-    "DOC-007",
-    "Getting started is numbered steps that say where the key is",
-    stage="docs",
-    severity="blocker",
-    remedy="Write Getting started as a numbered list (1., 2., ...) and include the step that says where "
-    "the customer finds the API key in your app (destination) or where to paste the Segment write key "
-    "(source), with a link or the menu path.",
+    "source: Getting started, Events, Event Properties, Adding Destinations.",
 )
 CALL_SAMPLES = register(
     "DOC-008",
@@ -124,6 +117,7 @@ def documented_calls(document: Document) -> dict[str, Heading]:
 
 def link_position(document: Document, href: str, block: Token) -> tuple[int, int]:
     """Where a link's destination is written inside its block (markdown-it gives blocks lines only)."""
+    assert block.map is not None  # inline blocks always carry their lines
     first, last = block.map[0] + 1, block.map[1]
     host = urlsplit(href).netloc if "://" in href else ""
     for needle in (href, host, href[:40]):
@@ -237,6 +231,7 @@ def check_maintained_by(context: Context) -> list[Outcome]:
         contacts = [str(child.attrs.get("href", "")) for child in block.children or () if child.type == "link_open"]
         if any(href.startswith(("mailto:", "http://", "https://")) for href in contacts):
             return []
+        assert block.map is not None
         line, column = context.document.locate("maintained by", block.map[0] + 1, block.map[1])
         return [
             context.finding(
@@ -251,18 +246,20 @@ def check_maintained_by(context: Context) -> list[Outcome]:
     return [context.finding(MAINTAINED_BY, f'No "This {word} is maintained by ..." line with a support contact.', line)]
 
 
+def _top_level_calls(document: Document) -> bool:
+    return any(heading.level == 2 for heading in documented_calls(document).values())
+
+
 def check_sections(context: Context) -> list[Outcome]:
     document = context.document
     template = TEMPLATES[context.kind]
     names = ", ".join(name for name, _ in template)
-    kind = KIND_NAMES[context.kind]
+    kind = ("an " if context.kind == "actions-destination" else "a ") + KIND_NAMES[context.kind]
     if not document.headings:
         html_only = all(t.type == "html_block" for t in document.tokens) and document.tokens
         why = "The page is raw HTML with no Markdown headings" if html_only else "The page has no headings at all"
         return [
-            context.finding(
-                SECTIONS, f"{why}; a {kind} page needs the sections: {names}.", _first_content_line(document)
-            )
+            context.finding(SECTIONS, f"{why}; {kind} page needs the sections: {names}.", _first_content_line(document))
         ]
     found = [(name, document.find_section(*aliases)) for name, aliases in template]
     results: list[Outcome] = []
@@ -272,11 +269,13 @@ def check_sections(context: Context) -> list[Outcome]:
             later = [s.heading.line for _, s in found[position + 1 :] if s is not None]
             where = earlier[-1] if earlier else later[0] if later else document.first_heading_line()
             line = content_line(document, where)
-            results.append(
-                context.finding(
-                    SECTIONS, f"Missing section `## {name}` (a {kind} page has: {names}, in this order).", line
+            message = f"Missing section `## {name}` ({kind} page has: {names}, in this order)."
+            if name == "Supported methods" and _top_level_calls(document):
+                message += (
+                    " The page has its call sections at the top level (`## Identify`, ...), as pages older than "
+                    "the template do; put them as `###` subsections under `## Supported methods`."
                 )
-            )
+            results.append(context.finding(SECTIONS, message, line))
     present = [(name, s) for name, s in found if s is not None]
     for (before_name, before), (name, section) in zip(present, present[1:]):
         if section.heading.line < before.heading.line:
@@ -300,70 +299,6 @@ def check_sections(context: Context) -> list[Outcome]:
     return results
 
 
-DESTINATION_KEY = re.compile(
-    r"\b(api[ _-]?keys?|api[ _-]?tokens?|access[ _-]?tokens?|secret|tokens?|keys?|"
-    r"credentials?)\b",
-    re.I,
-)
-OAUTH = re.compile(r"\b(oauth|authoriz\w*|enable with segment)\b", re.I)
-SOURCE_KEY = re.compile(r"\bwrite[ _-]?key\b", re.I)
-WHERE = re.compile(
-    r"\]\(|https?://|\b(settings|dashboard|page|tab|menu|console|account|portal|panel|"
-    r"navigate|go to|open|under|section|screen|field|app|paste \w+ (in|into)|into|found in|located in|"
-    r"available (in|from))\b|>|→|»",
-    re.I,
-)
-
-
-def check_getting_started(context: Context) -> list[Outcome]:
-    document = context.document
-    section = document.find_section(*GETTING_STARTED)
-    if section is None:
-        return [GETTING_STARTED_STEPS.skipped("No Getting started section (DOC-006 reports it).")]
-    heading = section.heading
-    results: list[Outcome] = []
-    tokens = document.tokens[section.start : section.end]
-    if not any(t.type == "ordered_list_open" for t in tokens):
-        results.append(
-            context.finding(
-                GETTING_STARTED_STEPS,
-                "Getting started has no numbered steps (1., 2., ...).",
-                heading.line,
-                excerpt=f"{'#' * heading.level} {heading.text}",
-            )
-        )
-    key = SOURCE_KEY if context.kind == "source" else DESTINATION_KEY
-    thing = "where to paste the Segment write key" if context.kind == "source" else "where the API key is found"
-    blocks = [block for block, quoted in document.inline_blocks(section.start, section.end) if not quoted]
-    mentions = [i for i, block in enumerate(blocks) if key.search(block.content)]
-    if context.kind != "source" and any(OAUTH.search(block.content) for block in blocks):
-        pass  # connected through OAuth ("Enable with Segment"): no key to find
-    elif not mentions:
-        results.append(
-            context.finding(
-                GETTING_STARTED_STEPS,
-                f"Getting started does not say {thing}.",
-                heading.line,
-                excerpt=f"{'#' * heading.level} {heading.text}",
-            )
-        )
-    elif not any(  # the step naming the key, or the step before or after it, says where
-        WHERE.search(key.sub(" ", block.content)) for i in mentions for block in blocks[max(0, i - 1) : i + 2]
-    ):
-        block = blocks[mentions[0]]
-        word = key.search(block.content).group(0)
-        line, column = document.locate(word, block.map[0] + 1, block.map[1])
-        results.append(
-            context.finding(
-                GETTING_STARTED_STEPS,
-                f"Getting started mentions the {word} but not {thing} (link the page or name the menu path).",
-                line,
-                column,
-            )
-        )
-    return results
-
-
 def check_call_samples(context: Context) -> list[Outcome]:
     if context.kind != "destination":
         return [CALL_SAMPLES.skipped(f"Not a direct destination page ({KIND_NAMES[context.kind]}).")]
@@ -379,7 +314,7 @@ def check_call_samples(context: Context) -> list[Outcome]:
                 min(line, len(document.lines)) or 1,
             )
         ]
-    results = []
+    results: list[Outcome] = []
     for call, heading in calls.items():
         section = document.section_of(heading)
         if not any(t.type in ("fence", "code_block") for t in document.tokens[section.start : section.end]):
@@ -398,7 +333,7 @@ def check_source_tables(context: Context) -> list[Outcome]:
     if context.kind != "source":
         return [SOURCE_TABLES.skipped(f"Not a source page ({KIND_NAMES[context.kind]}).")]
     document = context.document
-    results = []
+    results: list[Outcome] = []
     for name in ("Events", "Event Properties"):
         section = document.find_section(name)
         if section is None:
@@ -427,7 +362,20 @@ PLACEHOLDER = re.compile(
     r"|include clear, succinct steps|for each of the following call types|for each of the below sections"
     r"|finished the documentation for your segment integration|template begins here|hi partners"
     r"|\bmain point [12]\b|one or two sentences that back up the main point"
-    r"|include a brief description of the destination|this template is meant for actions-based destinations",
+    r"|include a brief description of the destination|this template is meant for actions-based destinations"
+    r"|\(delete after reading\)|documentation template\b|describe steps to filling in"
+    r"|the line below renders a table of connection settings|the section below explains how to enable"
+    r"|in the section (?:below|above), (?:add|edit|explain)|if applicable, add information regarding the migration"
+    r"|clarify the type of segment events|clarify how your integration includes"
+    r"|include additional information that you think will be useful"
+    r"|code snippet with relevant code sample|what the corresponding call looks like within your platform",
+    re.I,
+)
+# An HTML comment that tells the author what to write: a template instruction the page kept.
+COMMENT = re.compile(r"<!--(.*?)(?:-->|$)", re.S)
+COMMENT_INSTRUCTION = re.compile(
+    r"^[\s>*-]*(?:\(delete after reading\)\s*)?(?:(?:todo|fixme|tbd)\b|(?:include|add|update|describe|replace|"
+    r"fill in|insert|edit|explain|clarify|populate|remove|delete|write|provide|list|enter)\s)",
     re.I,
 )
 
@@ -449,6 +397,18 @@ PLACEHOLDER_HINTS = (
     "main point",
     "brief description",
     "template is meant",
+    "delete after reading",
+    "documentation template",
+    "describe steps",
+    "the line below",
+    "the section below",
+    "in the section",
+    "if applicable",
+    "clarify",
+    "include additional",
+    "code snippet",
+    "corresponding call",
+    "<!--",
 )
 
 
@@ -456,11 +416,13 @@ def check_placeholders(context: Context) -> list[Outcome]:
     lowered = context.document.source.lower()
     if not any(hint in lowered for hint in PLACEHOLDER_HINTS):
         return []
-    results = []
+    results: list[Outcome] = []
+    flagged: set[int] = set()
     for number, line in enumerate(context.document.lines, 1):
         for match in PLACEHOLDER.finditer(line):
             text = match.group(0)
             what = "placeholder" if text[0] in "<[" or text.lower().startswith("your") else "instruction"
+            flagged.add(number)
             results.append(
                 context.finding(
                     PLACEHOLDERS,
@@ -470,7 +432,43 @@ def check_placeholders(context: Context) -> list[Outcome]:
                     line[match.start() : match.start() + 80],
                 )
             )
+    if "<!--" in lowered:
+        results.extend(_comment_instructions(context, flagged))
+    results.sort(key=lambda f: (f.line, f.column) if isinstance(f, Finding) else (0, 0))
     return results
+
+
+def _comment_instructions(context: Context, flagged: set[int]) -> list[Outcome]:
+    """Instructions to the author left in HTML comments (outside code), not already flagged by phrase."""
+    document = context.document
+    found: list[Outcome] = []
+    for token in document.tokens:
+        pieces = (
+            [(token.content, token.map)]
+            if token.type == "html_block"
+            else [(c.content, token.map) for c in token.children or () if c.type == "html_inline"]
+            if token.type == "inline"
+            else []
+        )
+        for content, block_map in pieces:
+            if "<!--" not in content or not block_map:
+                continue
+            for match in COMMENT.finditer(content):
+                line = block_map[0] + 1 + content.count("\n", 0, match.start())
+                lines = range(line, line + match.group(0).count("\n") + 1)
+                if COMMENT_INSTRUCTION.match(match.group(1)) and not flagged.intersection(lines):
+                    text = " ".join(match.group(1).split())
+                    found.append(
+                        context.finding(
+                            PLACEHOLDERS,
+                            f'Template instruction left in an HTML comment: "<!-- {text[:60]}'
+                            f'{"…" if len(text) > 60 else ""} -->".',
+                            line,
+                            document.line_text(line).find("<!--") + 1 or 1,
+                            document.line_text(line).strip()[:80],
+                        )
+                    )
+    return found
 
 
 RULES: list[tuple[Check, Rule]] = [

@@ -170,12 +170,14 @@ def prose_lines(document: Document, *, quotes: bool) -> list[tuple[int, str]]:
                     if text.strip():
                         lines.append((number, text))
         document.cache[key] = lines
-    return document.cache[key]
+    cached = document.cache[key]
+    assert isinstance(cached, list)
+    return cached
 
 
 def check_heading_increment(context: Context) -> list[Outcome]:
     previous = 1 if context.document.front_matter.get("title") else None
-    results = []
+    results: list[Outcome] = []
     for heading in context.document.headings:
         if previous is not None and heading.level > previous + 1:
             results.append(
@@ -199,7 +201,7 @@ def check_single_title(context: Context) -> list[Outcome]:
 
 
 def check_first_person(context: Context) -> list[Outcome]:
-    results = []
+    results: list[Outcome] = []
     for number, text in prose_lines(context.document, quotes=False):
         if not FIRST_PERSON_WORD.search(text):
             continue
@@ -229,7 +231,7 @@ def _bad_alt(alt: str, src: str) -> str | None:
 
 def check_image_alt(context: Context) -> list[Outcome]:
     document = context.document
-    results = []
+    results: list[Outcome] = []
     for block, _ in document.inline_blocks():
         for child in block.children or ():
             if child.type == "image":
@@ -265,7 +267,7 @@ def check_image_alt(context: Context) -> list[Outcome]:
 
 
 def check_bare_urls(context: Context) -> list[Outcome]:
-    results = []
+    results: list[Outcome] = []
     for number, text in prose_lines(context.document, quotes=True):
         if "http" not in text and "www." not in text and "@" not in text:
             continue
@@ -298,7 +300,7 @@ def check_code_language(context: Context) -> list[Outcome]:
 
 def check_empty_links(context: Context) -> list[Outcome]:
     document = context.document
-    results = []
+    results: list[Outcome] = []
     for block, _ in document.inline_blocks():
         children = block.children or []
         for position, child in enumerate(children):

@@ -8,12 +8,12 @@ one result per link: status, final URL, redirects and time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urljoin, urlsplit
 
 from partner_review.models.addresses import email_problem
-from partner_review.models.checks import Result, register
+from partner_review.models.checks import Check, Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Submission
 from partner_review.tasks.links import pages
@@ -72,7 +72,7 @@ class Link:
     """One distinct URL to check and every place it appears."""
 
     url: str
-    check: object  # the Check that reports it
+    check: Check  # the Check that reports it
     places: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
 
@@ -215,27 +215,51 @@ async def check_links(
     submission: Submission,
     *,
     doc_links: Iterable[tuple[str, int]] = (),
-    doc_anchors: set[str] = frozenset(),
+    doc_anchors: Set[str] = frozenset(),
     offline: bool = False,
 ) -> list[Result]:
     """Partner page, launch post and every link; offline only the anchors and mailto links (the
     runner skips the rest, saying why)."""
     settings = get_settings()
+    links = collect(submission, doc_links, settings)
     if offline:
-        local = [link for link in collect(submission, doc_links, settings) if _kind(link.url) in ("anchor", "mailto")]
+        local = [link for link in links if _kind(link.url) in ("anchor", "mailto")]
         return [
             check_anchor(link, set(doc_anchors)) if _kind(link.url) == "anchor" else check_mailto(link)
             for link in local
-        ]
-    links = collect(submission, doc_links, settings)
+        ] + none_found(submission, links)
     async with Fetcher.from_settings(settings) as fetcher:
-        gathered = await asyncio.gather(
-            pages.check_partner_page(submission, fetcher, settings),
-            pages.check_launch_post(submission, fetcher, settings),
-            *(
-                check_link(link, fetcher, anchors=set(doc_anchors), base_url=submission.app.docs.segment_url)
-                for link in links
+        (partner, launch), per_link = await asyncio.gather(  # all at once, pages and links alike
+            asyncio.gather(
+                pages.check_partner_page(submission, fetcher, settings),
+                pages.check_launch_post(submission, fetcher, settings),
+            ),
+            asyncio.gather(
+                *(
+                    check_link(link, fetcher, anchors=set(doc_anchors), base_url=submission.app.docs.segment_url)
+                    for link in links
+                )
             ),
         )
-    partner, launch, *per_link = gathered
-    return [*partner, *launch, *per_link]
+    return [*partner, *launch, *per_link, *none_found(submission, links)]
+
+
+def none_found(submission: Submission, links: list[Link]) -> list[Result]:
+    """A result for LNK-012 and LNK-013 when no link of their kind was there to check: a pass when
+    the inline doc page was read, a skip saying why when it was not."""
+    kinds = {_kind(link.url) for link in links}
+    page = submission.app.docs.segment_markdown
+    read = page is not None and bool(page.strip())
+    results = []
+    for check, kind, what in ((DOC_ANCHOR, "anchor", "same-page (#) links"), (MAILTO, "mailto", "mailto: links")):
+        if kind in kinds:
+            continue
+        if read:
+            results.append(check.passed(f"The documentation has no {what} to check", count=0))
+        else:
+            results.append(
+                check.skipped(
+                    f"No inline documentation (app.docs.segment_markdown) was read, so its {what} were not checked"
+                )
+            )
+    return results

@@ -149,7 +149,11 @@ async def test_good_site_passes_every_check(platform):
         good_site(site, platform)
         results = await check_links(submission(site, platform))
     outcomes = {r.check: r.outcome for r in results}
-    assert outcomes == {f"LNK-00{i}": "pass" for i in range(1, 9)} | {"LNK-009": "pass", "LNK-010": "pass"}
+    # no inline doc page in this submission: its # and mailto: links were not read (skipped, saying so)
+    assert outcomes == {f"LNK-00{i}": "pass" for i in range(1, 9)} | {"LNK-009": "pass", "LNK-010": "pass"} | {
+        "LNK-012": "skip",
+        "LNK-013": "skip",
+    }
     assert one(results, "LNK-002").evidence["found"] == ["Acme Analytics"]
     for r in results:
         if r.check in ("LNK-001", "LNK-005", "LNK-009", "LNK-010"):
@@ -334,6 +338,20 @@ async def test_offline_fetches_nothing_and_says_why(platform):
     assert {r.check for r in skipped} == {f"LNK-{i:03d}" for i in range(1, 12)}
     assert all(r.message.startswith("offline: ") for r in skipped)
     assert {r.check: r.outcome for r in results if r.outcome != "skip"} == {"LNK-012": "pass", "LNK-013": "pass"}
+
+
+async def test_a_page_without_same_page_or_mail_links_still_gets_a_result(platform):
+    """LNK-012 and LNK-013 say what happened when there was nothing of their kind to check."""
+    async with Site() as site:
+        read = submission(site, platform, docs={"segment_markdown": "## Getting started\n\nNo links here.\n"})
+        results = await check_links(read, offline=True, doc_links=[], doc_anchors={"getting-started"})
+        unread = await check_links(submission(site, platform), offline=True, doc_links=[], doc_anchors=set())
+    found = by_check(results)
+    assert [r.outcome for r in found["LNK-012"]] == ["pass"] and "no same-page (#) links" in found["LNK-012"][0].message
+    assert [r.outcome for r in found["LNK-013"]] == ["pass"]
+    missing = by_check(unread)
+    assert [r.outcome for r in missing["LNK-012"]] == ["skip"]
+    assert "segment_markdown" in missing["LNK-012"][0].message
 
 
 # Bad input: refused or reported, never reaching the target ----------------------------------

@@ -16,6 +16,7 @@ from partner_review.models.checks import Result, verdict
 from partner_review.models.settings import Settings
 from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
 from partner_review.tasks.catalog.fields import CATEGORIES, verify_catalog_fields
+from partner_review.tasks.catalog.remote import RemoteSvg
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -404,21 +405,110 @@ def test_oversized_svg_is_refused_by_setting():
 def test_logo_url_must_be_https_svg(url, problem):
     found = failing("CAT-007", submission(logo_svg=DELETE, logo_url=url))
     assert found.message.startswith("app.logo_url") and problem in found.message
+    assert found.evidence["field"] == "app.logo_url"
 
 
-def test_logo_url_is_left_to_the_links_stage():
-    sub = submission(
-        logo_svg=DELETE,
-        logo_url="https://cdn.acme.example/brand/logo.SVG?v=2",
-        mark_svg=DELETE,
-        mark_url="https://cdn.acme.example/brand/mark.svg",
+REMOTE = dict(
+    logo_svg=DELETE,
+    logo_url="https://cdn.acme.example/brand/logo.SVG?v=2",
+    mark_svg=DELETE,
+    mark_url="https://cdn.acme.example/brand/mark.svg",
+)
+
+
+def remote_svg(kind: str, text: str | None = None, **found: Any) -> RemoteSvg:
+    url = REMOTE[f"{kind}_url"]
+    return RemoteSvg(
+        f"app.{kind}_url", url, text=text, content_type=found.pop("content_type", "image/svg+xml"), **found
     )
-    found = results(sub)
-    assert found["CAT-007"].outcome == "pass" and "links stage" in found["CAT-007"].message
+
+
+def test_remote_logo_and_mark_without_a_fetch_are_unverified_never_passed():
+    found = results(submission(**REMOTE))
+    for check_id in ("CAT-007", "CAT-008", "CAT-009", "CAT-010", "CAT-011", "CAT-012"):
+        assert found[check_id].outcome == "skip", found[check_id]
+        assert "was not fetched" in found[check_id].message
+    assert verdict(found.values()) == "pass"  # skips do not block here: models.checks decides (item 1)
+
+
+def test_offline_remote_svgs_are_skipped_with_the_reason():
+    remote = {
+        "logo": RemoteSvg("app.logo_url", REMOTE["logo_url"], unverified="Offline run: app.logo_url was not fetched"),
+        "mark": RemoteSvg("app.mark_url", REMOTE["mark_url"], unverified="Offline run: app.mark_url was not fetched"),
+    }
+    found = verify_catalog_fields(submission(**REMOTE), Settings(), remote=remote)
+    by_id = {r.check: r for r in found}
+    assert by_id["CAT-007"].outcome == "skip" and "Offline run: app.logo_url" in by_id["CAT-007"].message
+    assert by_id["CAT-010"].outcome == "skip" and "Offline run: app.mark_url" in by_id["CAT-010"].message
+
+
+def remote_results(logo: RemoteSvg, mark: RemoteSvg) -> dict[str, Result]:
+    found = verify_catalog_fields(submission(**REMOTE), Settings(), remote={"logo": logo, "mark": mark})
+    return {r.check: r for r in found}
+
+
+def test_fetched_remote_svgs_get_the_same_analysis_as_inline_ones():
+    found = remote_results(remote_svg("logo", svg("0 0 240 60")), remote_svg("mark", svg("0 0 64 64")))
+    assert found["CAT-007"].outcome == "pass" and "app.logo_url is an SVG, 240×60 (viewBox)" in found["CAT-007"].message
     assert found["CAT-008"].outcome == "pass"
-    for check_id in ("CAT-010", "CAT-011"):
-        assert found[check_id].outcome == "skip" and "links stage" in found[check_id].message
-    assert found["CAT-009"].outcome == "skip"
+    assert found["CAT-009"].outcome == "pass" and found["CAT-009"].evidence["inspected"] == [
+        "app.logo_url",
+        "app.mark_url",
+    ]
+    assert found["CAT-010"].outcome == "pass" and "app.mark_url is square" in found["CAT-010"].message
+    assert found["CAT-011"].outcome == "pass"
+    assert found["CAT-012"].outcome == "pass"
+
+
+def test_remote_svg_problems_fail_like_inline_ones():
+    found = remote_results(
+        remote_svg("logo", svg("0 0 60 60", "<script>alert(1)</script><text>Acme</text>")),
+        remote_svg("mark", svg("0 0 120 60", "<text>Acme Analytics</text>")),
+    )
+    assert found["CAT-009"].outcome == "fail"
+    assert found["CAT-009"].evidence["dangers"] == {"app.logo_url": ["<script> element"]}
+    assert (
+        found["CAT-010"].outcome == "fail"
+        and "app.mark_url is 120×60 (viewBox), not square" in found["CAT-010"].message
+    )
+    assert found["CAT-011"].outcome == "warn"
+    assert found["CAT-012"].outcome == "warn"
+
+
+def test_unreachable_or_non_svg_remote_files_fail_cat_007_and_008():
+    found = remote_results(
+        remote_svg("logo", problem="app.logo_url could not be fetched: the host name does not resolve"),
+        remote_svg("mark", problem="app.mark_url is served as image/png, not image/svg+xml"),
+    )
+    assert found["CAT-007"].outcome == "fail" and "does not resolve" in found["CAT-007"].message
+    assert found["CAT-007"].evidence["reason"] == "unreachable"
+    assert found["CAT-008"].outcome == "fail" and "image/png" in found["CAT-008"].message
+    for check_id in ("CAT-009", "CAT-010", "CAT-011", "CAT-012"):
+        assert found[check_id].outcome == "skip", found[check_id]
+
+
+def test_a_refused_remote_svg_fails_and_names_the_url():
+    found = remote_results(remote_svg("logo", "<!DOCTYPE svg><svg/>"), remote_svg("mark", svg()))
+    assert found["CAT-007"].outcome == "fail" and "app.logo_url is refused" in found["CAT-007"].message
+
+
+def test_tolerated_content_type_is_named_in_the_pass():
+    found = remote_results(remote_svg("logo", svg("0 0 240 60"), content_type="text/xml"), remote_svg("mark", svg()))
+    assert found["CAT-007"].outcome == "pass" and "served as text/xml" in found["CAT-007"].message
+
+
+def test_a_fetch_result_for_another_url_does_not_count():
+    other = RemoteSvg("app.logo_url", "https://elsewhere.example/logo.svg", text=svg("0 0 240 60"))
+    found = remote_results(other, remote_svg("mark", svg()))
+    assert found["CAT-007"].outcome == "skip"
+
+
+def test_inline_and_remote_given_both_are_checked():
+    sub = submission(mark_url="https://cdn.acme.example/brand/mark.svg")
+    remote = {"mark": remote_svg("mark", svg("0 0 64 64", '<a href="https://evil.example"><rect/></a>'))}
+    found = {r.check: r for r in verify_catalog_fields(sub, Settings(), remote=remote)}
+    assert found["CAT-008"].outcome == "pass" and "app.mark_svg" in found["CAT-008"].message
+    assert found["CAT-009"].outcome == "fail" and "app.mark_url" in found["CAT-009"].evidence["dangers"]
 
 
 def test_bad_url_beside_a_good_inline_svg_still_fails():

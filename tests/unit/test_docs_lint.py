@@ -169,19 +169,21 @@ def test_required_sections_missing_and_out_of_order():
     missing = one(lint(without_methods), "DOC-006")
     assert "Missing section `## Supported methods`" in missing.message
     reordered = (
-        "---\ntitle: Acme Analytics Events Source\n---\n\n## Getting started\n\n## Events\n\n## Stream\n\n"
-        "## Event Properties\n\n## Adding Destinations\n"
+        "---\ntitle: Acme Analytics Events Source\n---\n\n## Getting started\n\n## Event Properties\n\n## Events\n\n"
+        "## Adding Destinations\n"
     )
     order = one(lint(reordered, source_only_submission()), "DOC-006")
-    assert order.message.startswith("`## Events` comes before `## Stream`")
-    assert order.evidence["line"] == 7 and order.evidence["excerpt"] == "## Events"
+    assert order.message.startswith("`## Event Properties` comes before `## Events`")
+    assert order.evidence["line"] == 7 and order.evidence["excerpt"] == "## Event Properties"
 
 
 def test_source_template_sections_and_tables():
     results = lint(GOOD_SOURCE, source_only_submission())
     assert outcome(results, "DOC-006") == "pass"
-    no_stream = GOOD_SOURCE.replace("## Stream", "## How it works")
-    assert "Missing section `## Stream`" in one(lint(no_stream, source_only_submission()), "DOC-006").message
+    no_stream = GOOD_SOURCE.replace("## Stream", "## How it works")  # optional: not in Segment's source template
+    assert outcome(lint(no_stream, source_only_submission()), "DOC-006") == "pass"
+    no_events = GOOD_SOURCE.replace("## Events", "## What is sent")
+    assert "Missing section `## Events`" in one(lint(no_events, source_only_submission()), "DOC-006").message
     as_list = GOOD_SOURCE.replace("| Report Viewed | A user opened a report |", "").replace(
         "| Event name | Description |\n| --- | --- |\n", "- Report Viewed: a user opened a report\n"
     )
@@ -233,10 +235,13 @@ def test_getting_started_numbered_steps_and_key_location():
         "5. Paste the API Key into the **API Key** field of the Acme Analytics destination settings in Segment.",
         "5. Click **Save**.",
     )
-    assert "does not say where the API key is found" in one(lint(nowhere), "DOC-007").message
+    assert 'does not say where the "API Key" is found' in one(lint(nowhere, submission()), "DOC-007").message
     vague = nowhere.replace("4. Ask Acme for help.", "4. Copy your Acme API key.")
-    result = one(lint(vague), "DOC-007")
-    assert "mentions the API key but not where" in result.message and result.evidence["line"] == 14
+    result = one(lint(vague), "DOC-007")  # alone, the page's own mention of a key makes it a keyed destination
+    assert "mentions the API key but not where the API key is found" in result.message
+    assert result.evidence["line"] == 14
+    result = one(lint(vague, submission()), "DOC-007")
+    assert 'mentions the API key but not where the "API Key" is found' in result.message
 
 
 def test_source_getting_started_says_where_the_write_key_goes():
@@ -246,6 +251,97 @@ def test_source_getting_started_says_where_the_write_key_goes():
     )
     result = one(lint(no_key, source_only_submission()), "DOC-007")
     assert "where to paste the Segment write key" in result.message
+
+
+def with_auth(*, settings=None, oauth=True):
+    """The example submission with the destination's settings replaced and app.oauth kept or removed."""
+    data = json.loads((EXAMPLES / "submission.json").read_text())
+    if settings is not None:
+        data["components"][0]["settings"] = settings
+    if not oauth:
+        data["app"].pop("oauth", None)
+    return parse_submission(data)
+
+
+def getting_started(*steps: str) -> str:
+    """GOOD with its Getting started steps replaced."""
+    head, rest = GOOD.split("## Getting started\n", 1)
+    tail = rest[rest.index("\nEvents appear") :]
+    return head + "## Getting started\n\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1)) + "\n" + tail
+
+
+SECRET_SETTING = [{"key": "apiKey", "label": "API Key", "required": True, "secret": True}]
+ADD = "From the Destinations catalog page in the Segment App, click **Add Destination**."
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "Copy the **API Key** from the [Acme keys page](https://app.acme.example/keys).",
+        "In Acme, open **Settings > API Keys** and copy the API Key.",
+        "In Acme, go to Settings → Integrations and copy the API Key.",
+        "Navigate to Workspace Settings in Acme and copy the API Key.",
+        "Copy the API Key from the Account Settings page of Acme.",
+        "Ask your Acme account manager for the API Key.",
+    ],
+)
+def test_a_secret_setting_must_say_where_it_is_found(where):
+    sub = with_auth(settings=SECRET_SETTING)
+    page = getting_started(ADD, where, "Paste the API Key into the **API Key** field in Segment.")
+    assert outcome(lint(page, sub), "DOC-007") == "pass", where
+
+
+@pytest.mark.parametrize(
+    "vague",
+    [
+        "Open the Acme app and copy the API Key.",  # "open", "app": no place named
+        "Copy the API Key into the destination settings in Segment.",  # Segment's settings: where it is entered
+        "> Copy the API Key.",  # a lone ">" is a blockquote, not a menu path
+        "Paste the API Key into the field.",
+    ],
+)
+def test_words_that_do_not_say_where_a_secret_is_found(vague):
+    sub = with_auth(settings=SECRET_SETTING)
+    page = getting_started(ADD, vague, "Click **Save**.")
+    result = one(lint(page, sub), "DOC-007")
+    assert 'but not where the "API Key" is found' in result.message or 'where the "API Key" is found' in result.message
+
+
+def test_each_secret_setting_is_looked_for_by_its_label():
+    settings = SECRET_SETTING + [{"key": "signingSecret", "label": "Signing Secret", "required": True, "secret": True}]
+    page = getting_started(ADD, "Copy the API Key from **Settings > API Keys** in Acme.", "Click **Save**.")
+    result = one(lint(page, with_auth(settings=settings)), "DOC-007")
+    assert 'does not say where the "Signing Secret" is found' in result.message
+
+
+def test_an_oauth_destination_must_describe_how_to_connect():
+    oauth_only = with_auth(settings=[], oauth=True)
+    connect = getting_started(ADD, "Click **Connect to Acme** and authorize Segment with your Acme account.")
+    assert outcome(lint(connect, oauth_only), "DOC-007") == "pass"
+    bare = getting_started(ADD.replace("click **Add Destination**", "add it"), "Acme uses OAuth.")
+    result = one(lint(bare, oauth_only), "DOC-007")
+    assert "connects through OAuth, but Getting started does not describe how to connect" in result.message
+
+
+def test_oauth_named_on_a_page_alone_is_no_longer_a_bare_pass():
+    bare = getting_started("Acme connects with OAuth.", "Data appears after a few minutes.")
+    result = one(lint(bare), "DOC-007")
+    assert "connects through OAuth" in result.message
+    connect = getting_started("Click **Enable with Segment** on the Acme integrations page.", "Choose a source.")
+    assert outcome(lint(connect), "DOC-007") == "pass"
+
+
+def test_a_keyless_destination_must_describe_how_to_connect():
+    keyless = with_auth(settings=[{"key": "region", "label": "Region", "required": False}], oauth=False)
+    assert outcome(lint(getting_started(ADD, "Choose a Source."), keyless), "DOC-007") == "pass"
+    nothing = getting_started("Acme receives your data.", "Choose a Source.")
+    result = one(lint(nothing, keyless), "DOC-007")
+    assert "needs no key, but Getting started does not describe how to connect" in result.message
+
+
+def test_a_bare_key_word_is_not_a_secret():
+    page = getting_started(ADD, "Map the event keys you need in **Mappings**.")
+    assert outcome(lint(page), "DOC-007") == "pass"
 
 
 def test_each_call_subsection_needs_a_code_sample():
@@ -337,6 +433,15 @@ def test_documented_calls_must_have_been_accepted_end_to_end():
     assert result.evidence["excerpt"] == "### Track"
     assert outcome(lint(GOOD, submission(), accepted_calls=ALL_CALLS), "DOC-013") == "pass"
     assert "did not run" in next(r.message for r in lint(GOOD, submission()) if r.check == "DOC-013")
+    assert "501" not in result.message and "while it accepted Page, Screen, Identify, Group and Alias" in result.message
+
+
+def test_an_endpoint_that_accepted_nothing_is_not_said_to_have_answered_501():
+    """A host that does not resolve accepts no call: DOC-013 says it could not compare, not what it answered."""
+    result = next(r for r in lint(GOOD, submission(), accepted_calls=set()) if r.check == "DOC-013")
+    assert result.outcome == "error" and result.blocks
+    assert "501" not in result.message and "not reached" in result.message
+    assert result.evidence["documented"] == ["alias", "group", "identify", "page", "screen", "track"]
 
 
 def test_page_for_submission_with_destination_and_source_uses_the_destination_template():
