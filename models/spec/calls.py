@@ -34,8 +34,22 @@ def _timestamp(value: str) -> str:
     return value
 
 
+# Segment's own libraries send datetime traits (createdAt) as naive ISO-8601: valid, so accepted.
+_NAIVE_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$")
+
+
+def _naive_datetime(value: str) -> bool:
+    if not _NAIVE_DATETIME.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _date_or_timestamp(value: str) -> str:
-    if _ISO_DATE.match(value) or is_iso_datetime(value):
+    if _ISO_DATE.match(value) or is_iso_datetime(value) or _naive_datetime(value):
         return value
     raise PydanticCustomError("spec_timestamp", "must be an ISO-8601 date or date-time, e.g. 1990-04-01")
 

@@ -161,6 +161,25 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[\s_\-.]+", " ", spaced).strip().lower()
 
 
+# The semantic events of the Spec's other specs (Video, Email, Mobile, B2B SaaS, Live Chat, A/B testing):
+# named by the Spec itself, so known good whatever their grammar ("Video Ad Playing", "Unsubscribed").
+OTHER_SPEC_EVENTS: frozenset[str] = frozenset(
+    """Video Playback Started|Video Playback Paused|Video Playback Interrupted|Video Playback Resumed|
+    Video Playback Buffer Started|Video Playback Buffer Completed|Video Playback Seek Started|
+    Video Playback Seek Completed|Video Playback Completed|Video Playback Exited|Video Content Started|
+    Video Content Playing|Video Content Completed|Video Ad Started|Video Ad Playing|Video Ad Completed|
+    Email Bounced|Email Delivered|Email Link Clicked|Email Marked as Spam|Email Opened|Unsubscribed|
+    Application Installed|Application Opened|Application Updated|Application Backgrounded|
+    Application Foregrounded|Application Crashed|Application Uninstalled|Install Attributed|
+    Push Notification Received|Push Notification Tapped|Push Notification Bounced|Deep Link Clicked|
+    Deep Link Opened|Account Created|Account Deleted|Signed Up|Signed In|Signed Out|Invite Sent|
+    Account Added User|Account Removed User|Trial Started|Trial Ended|Live Chat Conversation Started|
+    Live Chat Conversation Ended|Live Chat Message Sent|Live Chat Message Received|Experiment Viewed""".replace(
+        "\n    ", ""
+    ).split("|")
+)
+SPEC_EVENT_NAMES: frozenset[str] = ECOMMERCE_EVENTS | OTHER_SPEC_EVENTS
+
 _BY_NORMAL = {normalize_name(name): name for name in ECOMMERCE_EVENTS}
 
 

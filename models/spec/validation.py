@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from partner_review.models.spec.calls import EVENT
 from partner_review.models.spec.rules import CALL_TYPES, DEFAULT_LIMITS, TIMESTAMP_FIELDS, Limits, Violation
-from partner_review.models.spec.semantic import ECOMMERCE_EVENTS, SEMANTIC_PROPERTIES, semantic_name
+from partner_review.models.spec.semantic import SEMANTIC_PROPERTIES, SPEC_EVENT_NAMES, semantic_name
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
@@ -126,7 +126,15 @@ def is_event_name(name: str) -> bool:
             continue
         if not word[0].isupper() or not word.replace("-", "").isalnum():
             return False
-    return any(w.lower().endswith("ed") or w.lower() in _IRREGULAR_PAST for w in words if w not in _SMALL_WORDS)
+    return any(_past_tense(w.lower()) for w in words if w not in _SMALL_WORDS)
+
+
+# Words that end in "ed" without being a past tense ("Product Feed" names no action).
+_NOT_PAST = frozenset("bed bleed breed deed embed feed need seed shed speed weed red".split())
+
+
+def _past_tense(word: str) -> bool:
+    return word in _IRREGULAR_PAST or (word.endswith("ed") and word not in _NOT_PAST)
 
 
 def _source_rules(event: dict[str, Any], slug: str | None) -> list[Violation]:
@@ -179,7 +187,7 @@ def _source_rules(event: dict[str, Any], slug: str | None) -> list[Violation]:
                     f'event "{name}" is a synonym of the semantic event "{spec_name}"; name it "{spec_name}"',
                 )
             )
-        elif name not in ECOMMERCE_EVENTS and not is_event_name(name):
+        elif name not in SPEC_EVENT_NAMES and not is_event_name(name):
             out.append(
                 Violation(
                     "SPEC-014",
