@@ -120,3 +120,48 @@ def test_answer_over_several_destinations_is_partly_when_they_differ():
     no = replay.COMPATIBLE.failed("b: replay compatible: no", component="b", replay_compatible="no", why=["old"])
     assert replay.replay_answer([yes, no]) == ("partly", "a: ok | b: old")
     assert replay.replay_answer([no]) == ("no", "old")
+
+
+async def test_partner_messages_ask_the_replay_question_with_the_measured_answer(example):
+    from datetime import UTC, datetime
+
+    from partner_review.models.lifecycle import State
+    from partner_review.models.store import StoredSubmission
+    from partner_review.tasks.lifecycle import messages
+
+    _, results = await run(example, "reorders")
+    stored = StoredSubmission(
+        id="s-1",
+        slug="acme-analytics",
+        version=1,
+        state=State.in_review,
+        submission=submission(example, "http://127.0.0.1:9"),
+        previous_id=None,
+        received_at=datetime.now(UTC),
+        ack_due_at=datetime.now(UTC),
+        acknowledged_at=None,
+        ack_on_time=None,
+    )
+    for _, body in (messages.approval(stored, "ok", results), messages.changes_requested(stored, results, "fix")):
+        assert messages.REPLAY_QUESTION in body
+        assert "What the review measured: Replay compatible: partly (the stored order follows arrival" in body
+    _, plain = messages.approval(stored, "ok")
+    assert messages.REPLAY_QUESTION not in plain  # not measured: no answer invented
+
+
+async def test_run_checks_runs_replay_after_e2e_and_compat_with_the_released_version(example, monkeypatch):
+    from partner_review.tasks.pipeline import run_checks
+
+    monkeypatch.setenv("PARTNER_REVIEW_VOLUME_DURATION_SECONDS", "1")
+    monkeypatch.setenv("PARTNER_REVIEW_VOLUME_RATE", "20")
+    get_settings.cache_clear()
+    with partners.running("rejects-old-events") as base:
+        new = submission({**example, "version": 2}, base)
+        released = submission(example, base, supported_calls=["track", "identify", "page"])
+        results = await run_checks(new, released=released)
+    stages = [r.stage for r in results]
+    assert stages.index("e2e") < stages.index("replay")
+    by_id = {r.check: r for r in results}
+    assert by_id["RPL-007"].evidence["replay_compatible"] == "no"
+    assert by_id["UPD-002"].outcome == "pass" and "newly supported" in by_id["UPD-002"].message
+    assert replay.replay_sentence(results).startswith("Replay compatible: no")

@@ -178,3 +178,20 @@ def test_a_changed_slug_finds_the_release_by_name(store, example):
     assert found is not None and found.id == live.id
     by_id = {r.check: r for r in gate.check_compat(moved.submission, found.submission)}
     assert by_id["UPD-004"].outcome == "fail"
+
+
+def test_the_resubmission_diff_names_the_upd_checks_that_flipped(example):
+    from partner_review.tasks.lifecycle.diff import compare
+
+    released = version(example, 1)
+    broken = version(example, 2, lambda d: d["components"].pop())
+    fixed = version(example, 3, lambda d: d["app"].update(name="Acme Insights"))
+    before, after = gate.check_compat(broken, released), gate.check_compat(fixed, released)
+    diff = compare(broken.public_dict(), before, fixed.public_dict(), after, previous_id="s-2", previous_version=2)
+    assert diff.compat_flipped == ["UPD-003 fail -> pass", "UPD-005 pass -> warn"]
+    assert (
+        "Update-compatibility (UPD) checks flipped since v2: UPD-003 fail -> pass, UPD-005 pass -> warn" in diff.lines()
+    )
+    assert "UPD-003" in diff.now_passing
+    first = compare({}, [], fixed.public_dict(), gate.check_compat(fixed, None), previous_id="s-1", previous_version=1)
+    assert not any("UPD" in line for line in first.lines())  # no gate ran: no line about it
