@@ -165,3 +165,26 @@ async def test_run_checks_runs_replay_after_e2e_and_compat_with_the_released_ver
     assert by_id["RPL-007"].evidence["replay_compatible"] == "no"
     assert by_id["UPD-002"].outcome == "pass" and "newly supported" in by_id["UPD-002"].message
     assert replay.replay_sentence(results).startswith("Replay compatible: no")
+
+
+@pytest.mark.parametrize(
+    "read_back",
+    [
+        '{"events": [{"messageId": ["x"]}, "junk", {"messageId": {"a": 1}}, {"messageId": null}, 7]}',
+        '{"events": [' + ",".join(['{"messageId": "m", "userId": "u"}'] * 2000) + "]}",
+        '{"events": {"not": "a list"}}',
+    ],
+)
+async def test_a_hostile_read_back_is_graded_not_crashed_on(example, read_back):
+    async with Site() as site:
+        site.route("/v1/events", page('{"ok": true}', content_type="application/json"))
+        site.route("/v1/received", page(read_back, content_type="application/json"))
+        results = await replay.check_replay(submission(example, endpoint=site.url("/v1/events")))
+    by_id = {r.check: r for r in results}
+    assert set(by_id) == {c.id for c in replay.CHECKS}
+    if '"not"' in read_back:  # not a read-back at all
+        assert by_id["RPL-006"].outcome == "skip"
+    else:
+        assert by_id["RPL-006"].outcome == "warn" and "0 of 5" in by_id["RPL-006"].message
+        assert by_id["RPL-001"].outcome == "warn" and "not in the read-back" in by_id["RPL-001"].message
+    assert verdict(results) == "pass"
