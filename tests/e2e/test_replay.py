@@ -163,6 +163,8 @@ async def test_run_checks_runs_replay_after_e2e_and_compat_with_the_released_ver
     assert stages.index("e2e") < stages.index("replay")
     by_id = {r.check: r for r in results}
     assert by_id["RPL-007"].evidence["replay_compatible"] == "no"
+    # e2e and the load send events dated now: refusing history fails neither
+    assert [r.check for r in results if r.stage in ("e2e", "volume") and r.outcome in ("fail", "error")] == []
     assert by_id["UPD-002"].outcome == "pass" and "newly supported" in by_id["UPD-002"].message
     assert replay.replay_sentence(results).startswith("Replay compatible: no")
 
