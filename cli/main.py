@@ -53,6 +53,7 @@ def check(
     *,
     format: Annotated[Literal["table", "json"], Parameter(name="--format")] = "table",
     offline: bool = False,
+    against: Annotated[Path | None, Parameter(name="--against")] = None,
 ) -> int:
     """Run the checks on a submission file, without any server.
 
@@ -66,13 +67,23 @@ def check(
         `table` for people, `json` for programs (the contract's shape).
     offline
         Skip every check that needs the network (each skipped result says so).
+    against
+        The released (live) version's submission file: also run the update-compatibility stage (compat).
     """
     from partner_review.models.checks import verdict
     from partner_review.tasks.lifecycle import report
     from partner_review.tasks.pipeline import run_checks
 
     submission = load_submission_file(file)
-    results = asyncio.run(run_checks(submission, offline=offline))
+    released = load_submission_file(against) if against is not None else None
+    results = asyncio.run(
+        run_checks(
+            submission,
+            offline=offline,
+            released=released,
+            released_reason="no released version given: pass --against RELEASED.json to compare with the live one",
+        )
+    )
     if format == "json":
         print(json.dumps(report.as_json(results), indent=2))
     else:

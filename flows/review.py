@@ -16,6 +16,9 @@ from partner_review.models.decision import Decision
 from partner_review.models.lifecycle import State
 from partner_review.models.settings import get_settings
 from partner_review.models.store import StoredSubmission, get_store
+from partner_review.models.submission import Submission
+from partner_review.tasks.compat.released import released_version
+from partner_review.tasks.e2e.replay import replay_sentence
 from partner_review.tasks.lifecycle import decisions, report
 from partner_review.tasks.lifecycle.acknowledge import acknowledge
 from partner_review.tasks.lifecycle.diff import Diff, compare
@@ -57,6 +60,12 @@ def _diff(stored: StoredSubmission, results: list[Result]) -> Diff | None:
     )
 
 
+def _released(submission_id: str) -> Submission | None:
+    store = get_store()
+    found = released_version(store, store.get_submission(submission_id))
+    return found.submission if found else None
+
+
 def _apply(submission_id: str, review_run_id: int, decision: Decision) -> list[Result]:
     store = get_store()
     stored = store.get_submission(submission_id)
@@ -76,6 +85,7 @@ start_review = blocking(
     name="start-review",
 )
 apply_decision = blocking(_apply, name="apply-decision", retries=3)
+find_released = blocking(_released, name="find-released-version", retries=3)
 
 
 async def publish_report(stored: StoredSubmission, results: list[Result], facts: list[str]) -> str:
@@ -130,7 +140,14 @@ async def review_submission(submission_id: str) -> dict:
 
     if store.review_run(run_id).status != "completed":  # a run resumed after suspension skips ahead
         ack = await acknowledge_submission(submission_id)
-        results = await run_checks(stored.submission, call=as_task)
+        released = await find_released(submission_id)
+        results = await run_checks(
+            stored.submission,
+            call=as_task,
+            released=released,
+            released_reason=f"no live version of '{stored.slug}' in the store: not an update of a live app",
+        )
+        replay = replay_sentence(results)
         await record_results(run_id, results, verdict(apply_waivers(results, store.waivers(stored.slug), now=now())[0]))
         await publish_report(
             stored,
@@ -139,7 +156,8 @@ async def review_submission(submission_id: str) -> dict:
                 f"Submission `{stored.id}`, version {stored.version}",
                 f"Received {stored.received_at:%Y-%m-%d %H:%M} UTC; acknowledgment due {ack.due_at:%Y-%m-%d %H:%M} UTC, "
                 f"sent {ack.acknowledged_at:%Y-%m-%d %H:%M} UTC ({'on time' if ack.on_time else 'LATE'}) via {ack.channel}",
-            ],
+            ]
+            + ([report.escape(replay, 1000)] if replay else []),
         )
         await start_review(submission_id)
 

@@ -49,6 +49,8 @@ STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
     pipeline.lint_documentation: _task(pipeline.lint_documentation, "lint-documentation", retries=1),
     pipeline.check_links: _task(pipeline.check_links, "check-partner-page-launch-post-and-links"),
     pipeline.load_test: _task(_load_test_with_progress, "test-high-data-volume"),
+    pipeline.check_replay: _task(pipeline.check_replay, "check-replay-compatibility"),
+    pipeline.check_update: _task(pipeline.check_update, "check-update-compatibility"),
 }
 
 

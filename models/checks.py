@@ -26,17 +26,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Stage = Literal["catalog", "docs", "links", "e2e", "spec", "volume", "graduation"]
+Stage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "graduation"]
 Severity = Literal["blocker", "warning", "info"]
 Outcome = Literal["pass", "warn", "fail", "skip", "error"]
 Verdict = Literal["pass", "fail"]
 Component = Literal["app", "destination", "source"]  # what a check needs the submission to have
 Phase = Literal["pre-launch", "post-launch"]  # review before launch, or graduation after it
 
-STAGES: tuple[Stage, ...] = ("catalog", "docs", "links", "e2e", "spec", "volume", "graduation")
+STAGES: tuple[Stage, ...] = ("catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "graduation")
 
 # What a stage's checks apply to unless a check says otherwise.
-STAGE_COMPONENT: dict[Stage, Component] = {"e2e": "destination", "volume": "destination", "spec": "source"}
+STAGE_COMPONENT: dict[Stage, Component] = {
+    "e2e": "destination",
+    "replay": "destination",
+    "volume": "destination",
+    "spec": "source",
+}
 STAGE_PHASE: dict[Stage, Phase] = {"graduation": "post-launch"}
 
 

@@ -12,13 +12,14 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from partner_review.models.spec import CALL_TYPES, DEFAULT_LIMITS, Limits, validate, validate_batch
 from partner_review.partners.behaviours import BEHAVIOURS, Behaviour
 from partner_review.partners.credentials import DEFAULT_SECRET, Credentials
-from partner_review.partners.received import Received
+from partner_review.partners.received import Received, timestamp_of
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -125,6 +126,8 @@ class SamplePartner:
                 )
             if event["type"] in self.unsupported:
                 return await self._answer(send, 501, {"error": f"{event['type']} calls are not supported"})
+            if too_old := self._too_old(event):
+                return await self._answer(send, 400, {"error": "event too old", "violations": [too_old]})
         if isinstance(event, dict):
             self._store(event)
         await self._answer(
@@ -147,8 +150,10 @@ class SamplePartner:
         for index, event in enumerate(events):
             if isinstance(event, dict) and event.get("type") == "delete":
                 continue
-            for v in validate(event, limits=self.limits):
-                invalid.append({"index": index, **v._asdict()})
+            violations = [v._asdict() for v in validate(event, limits=self.limits)]
+            if not violations and (too_old := self._too_old(event)):
+                violations.append(too_old)
+            invalid += [{"index": index, **v} for v in violations]
         if invalid:
             return await self._answer(send, 400, {"error": "invalid events in batch", "violations": invalid[:100]})
         accepted, unsupported = 0, []
@@ -178,10 +183,19 @@ class SamplePartner:
         if "messageId" in query:
             return await self._answer(send, 200, {"events": self.received.by_message_id(query["messageId"][0])})
         if "userId" in query:
-            return await self._answer(send, 200, {"events": self.received.by_user_id(query["userId"][0])})
+            order: Literal["timestamp", "arrival"] = "arrival" if self.behaviour.reorders else "timestamp"
+            return await self._answer(send, 200, {"events": self.received.by_user_id(query["userId"][0], order=order)})
         await self._answer(send, 400, {"error": "give messageId=... or userId=..."})
 
     # Helpers ---------------------------------------------------------------------------------
+
+    def _too_old(self, event: dict[str, Any]) -> dict[str, str] | None:
+        """The violation for an event older than the behaviour's `max_age` (None when it may pass)."""
+        moment = timestamp_of(event) if self.behaviour.max_age else None
+        if moment is None or (datetime.now(UTC) - moment).total_seconds() <= self.behaviour.max_age:
+            return None
+        hours = self.behaviour.max_age / 3600
+        return {"rule": "too-old", "path": "timestamp", "message": f"events older than {hours:g} hours are refused"}
 
     def _store(self, event: dict[str, Any]) -> None:
         if self.behaviour.drops_fields:

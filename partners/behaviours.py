@@ -16,6 +16,8 @@ class Behaviour:
     rate: float = 0.0  # event and batch requests per second before 429 (0: unlimited)
     drops_fields: bool = False
     html: bool = False  # answers with an HTML page labelled text/html
+    max_age: float = 0.0  # seconds: an event whose timestamp is older is refused with 400 (0: any age)
+    reorders: bool = False  # read-back by userId in arrival order instead of timestamp order
 
 
 BEHAVIOURS: dict[str, Behaviour] = {
@@ -47,6 +49,17 @@ BEHAVIOURS: dict[str, Behaviour] = {
         ),
         Behaviour(
             "wrong-content-type", "Conformant, but answers with an HTML page (text/html) instead of JSON.", html=True
+        ),
+        Behaviour(
+            "rejects-old-events",
+            "Conformant, but answers 400 to an event whose timestamp is more than 24 hours old "
+            "(a batch holding one is refused whole), so a replay of history fails.",
+            max_age=24 * 3600.0,
+        ),
+        Behaviour(
+            "reorders",
+            "Conformant, but its read-back returns a user's events sorted by arrival instead of by timestamp.",
+            reorders=True,
         ),
     )
 }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 
 class Received:
@@ -28,8 +29,10 @@ class Received:
         event = self._events.get(message_id)
         return [event] if event is not None else []
 
-    def by_user_id(self, user_id: str) -> list[dict[str, Any]]:
-        return [e for e in self._events.values() if e.get("userId") == user_id]
+    def by_user_id(self, user_id: str, *, order: Literal["timestamp", "arrival"] = "timestamp") -> list[dict[str, Any]]:
+        """A user's events, oldest `timestamp` first (or as they arrived); untimed events last."""
+        events = [e for e in self._events.values() if e.get("userId") == user_id]
+        return events if order == "arrival" else sorted(events, key=_moment)
 
     def delete_user(self, user_id: str) -> int:
         """Erase every event of a user (a GDPR/CCPA `delete`); returns how many were erased."""
@@ -41,3 +44,22 @@ class Received:
 
     def all(self) -> list[dict[str, Any]]:
         return list(self._events.values())
+
+
+_UNTIMED = datetime.max.replace(tzinfo=UTC)
+
+
+def _moment(event: dict[str, Any]) -> datetime:
+    """An event's `timestamp` as a moment (naive ones read as UTC); `_UNTIMED` when it has none."""
+    return timestamp_of(event) or _UNTIMED
+
+
+def timestamp_of(event: Any) -> datetime | None:
+    value = event.get("timestamp") if isinstance(event, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -20,8 +20,10 @@ CHECK_MODULES: tuple[str, ...] = (
     "partner_review.tasks.links.pages",
     "partner_review.tasks.links.linkcheck",
     "partner_review.tasks.e2e.checks",
+    "partner_review.tasks.e2e.replay",
     "partner_review.tasks.spec.sources",
     "partner_review.tasks.volume.judge",
+    "partner_review.tasks.compat.gate",
     "partner_review.tasks.graduation.checks",
 )
 

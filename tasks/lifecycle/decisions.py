@@ -77,7 +77,7 @@ def apply(
         reason=decision.comment or decision.decision,
     )
     if decision.decision == "approve":
-        subject, body = messages.approval(stored, decision.comment)
+        subject, body = messages.approval(stored, decision.comment, waived)
     elif decision.decision == "request_changes":
         subject, body = messages.changes_requested(stored, waived, decision.comment)
     else:

@@ -20,14 +20,20 @@ class Diff:
     now_failing: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
     doc_sections: list[str] = field(default_factory=list)
+    compat_flipped: list[str] = field(default_factory=list)  # "UPD-001 fail -> pass"; warnings included
+    compat_ran: bool = False
 
     def lines(self) -> list[str]:
-        return [
+        lines = [
             f"Checks fixed since v{self.previous_version}: {', '.join(self.now_passing) or 'none'}",
             f"Checks broken since v{self.previous_version}: {', '.join(self.now_failing) or 'none'}",
             f"Catalog fields changed: {', '.join(self.fields) or 'none'}",
             f"Documentation sections changed: {', '.join(self.doc_sections) or 'none'}",
         ]
+        if self.compat_ran:
+            flipped = ", ".join(self.compat_flipped) or "none"
+            lines.append(f"Update-compatibility (UPD) checks flipped since v{self.previous_version}: {flipped}")
+        return lines
 
 
 def worst_outcomes(results: list[Result]) -> dict[str, str]:
@@ -82,4 +88,11 @@ def compare(
     old_doc = _sections(previous.get("app", {}).get("docs", {}).get("segment_markdown"))
     new_doc = _sections(current.get("app", {}).get("docs", {}).get("segment_markdown"))
     sections = sorted(h for h in old_doc.keys() | new_doc.keys() if old_doc.get(h) != new_doc.get(h))
-    return Diff(previous_id, previous_version, fixed, broken, changed, sections)
+    compat = sorted(c for c in before.keys() & after.keys() if c.startswith("UPD-"))
+    flipped = [
+        f"{c} {before[c]} -> {after[c]}"
+        for c in compat
+        if "skip" not in (before[c], after[c]) and before[c] != after[c]
+    ]
+    ran = any(o != "skip" for c, o in after.items() if c.startswith("UPD-"))
+    return Diff(previous_id, previous_version, fixed, broken, changed, sections, flipped, ran)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from partner_review.models.checks import REGISTRY, Result
 from partner_review.models.store import StoredSubmission
+from partner_review.tasks.e2e.replay import replay_sentence
 from partner_review.tasks.lifecycle.report import evidence_summary
+
+REPLAY_QUESTION = (
+    "Replay compatibility: does your destination accept historical data sent again later, that is events "
+    "with old timestamps, out of order, and repeated with the same messageIds?"
+)
 
 
 def _name(stored: StoredSubmission) -> str:
@@ -37,6 +45,17 @@ def _blocker_lines(results: list[Result]) -> str:
     return "\n".join(lines) or "- (no failing automated check; see the reviewer's comment)"
 
 
+def replay_compatibility(results: Iterable[Result]) -> str:
+    """The program's replay-compatibility question with the answer the review measured ("" when not measured)."""
+    sentence = replay_sentence(results)
+    if sentence is None:
+        return ""
+    return (
+        f"\n{REPLAY_QUESTION}\nWhat the review measured: {sentence}.\n"
+        "If your destination limits replays (how far back, in which order), say so in your documentation.\n"
+    )
+
+
 def changes_requested(stored: StoredSubmission, results: list[Result], comment: str) -> tuple[str, str]:
     return (
         f"Changes requested for {_name(stored)}",
@@ -44,19 +63,19 @@ def changes_requested(stored: StoredSubmission, results: list[Result], comment: 
             f"Hello,\n\nThe review of {_name(stored)} needs changes before launch.\n\n"
             f"Reviewer's comment:\n{comment or '(none)'}\n\nWhat to fix:\n{_blocker_lines(results)}\n\n"
             f"Send the next version (version {stored.version + 1}) when it is ready; "
-            "the review will show what changed.\n"
+            "the review will show what changed.\n" + replay_compatibility(results)
         ),
     )
 
 
-def approval(stored: StoredSubmission, comment: str) -> tuple[str, str]:
+def approval(stored: StoredSubmission, comment: str, results: Iterable[Result] = ()) -> tuple[str, str]:
     return (
         f"{_name(stored)} is approved for Public Beta",
         (
             f"Hello,\n\n{_name(stored)} is approved and launches as Public Beta.\n\n"
             f"Reviewer's comment:\n{comment or '(none)'}\n\n"
             "It graduates to Public once the 'Enable with Segment' OAuth button is live and three customers "
-            "actively use the integration.\n"
+            "actively use the integration.\n" + replay_compatibility(results)
         ),
     )
 

@@ -73,7 +73,12 @@ def _now() -> str:
 
 
 def sample_events(destination: Destination, count: int) -> list[dict[str, Any]]:
-    """`count` Spec-valid events of the call types the destination supports."""
+    """`count` Spec-valid events of the call types the destination supports, dated now (a destination
+    may refuse old events; stage replay measures that, the load must not trip over it)."""
     from partner_review.models import events
 
-    return events.generate(count, types=destination.supported_calls or None)
+    now = _now()
+    return [
+        {**e, "timestamp": now, "sentAt": now}
+        for e in events.generate(count, types=destination.supported_calls or None)
+    ]

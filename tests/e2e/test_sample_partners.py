@@ -6,6 +6,8 @@ import base64
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from partner_review import partners
 from partner_review.models.events import EventFactory
@@ -43,6 +45,8 @@ def test_contract_behaviours_are_offered():
         "rate-limited",
         "drops-fields",
         "wrong-content-type",
+        "rejects-old-events",
+        "reorders",
     }
     with pytest.raises(ValueError, match="unknown behaviour"):
         partners.app("sluggish")
@@ -221,3 +225,48 @@ def test_serve_blocks_and_serves_until_stopped():
     finally:
         process.terminate()
         process.wait(10)
+
+
+def _dated(factory, hours_ago: float) -> dict:
+    from datetime import UTC, datetime, timedelta
+
+    stamp = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(timespec="milliseconds")
+    return {**factory.track(), "timestamp": stamp.replace("+00:00", "Z")}
+
+
+def test_rejects_old_events_refuses_an_event_over_24_hours_old(factory):
+    with partners.running("rejects-old-events") as base:
+        assert post(base, _dated(factory, 0)).status_code == 200
+        assert post(base, _dated(factory, 23.5)).status_code == 200
+        old = post(base, _dated(factory, 24.1))
+        assert old.status_code == 400 and old.json()["violations"][0]["rule"] == "too-old"
+        mixed = post(base, {"batch": [_dated(factory, 1), _dated(factory, 24 * 30)]}, path="/v1/batch")
+        assert mixed.status_code == 400 and mixed.json()["violations"] == [
+            {"index": 1, "rule": "too-old", "path": "timestamp", "message": "events older than 24 hours are refused"}
+        ]
+        assert post(base, {"batch": [_dated(factory, 2)]}, path="/v1/batch").status_code == 202
+        assert len(read_back(base, userId="user-under-test").json()["events"]) == 3
+    with partners.running("conformant") as base:
+        assert post(base, _dated(factory, 24 * 365)).status_code == 200
+
+
+@pytest.mark.parametrize("behaviour, order", [("conformant", "timestamp"), ("reorders", "arrival")])
+def test_read_back_by_user_follows_timestamp_unless_the_partner_reorders(factory, behaviour, order):
+    sent = [_dated(factory, hours) for hours in (5, 50, 1, 20)]
+    with partners.running(behaviour) as base:
+        for event in sent:
+            assert post(base, event).status_code == 200
+        stored = [e["messageId"] for e in read_back(base, userId="user-under-test").json()["events"]]
+    by_time = [e["messageId"] for e in sorted(sent, key=lambda e: e["timestamp"])]
+    assert stored == (by_time if order == "timestamp" else [e["messageId"] for e in sent])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=40), st.integers(), st.datetimes().map(str)), max_size=8))
+def test_read_back_order_survives_any_timestamp(stamps):
+    from partner_review.partners.received import Received
+
+    received = Received()
+    for i, stamp in enumerate(stamps):
+        received.add({"messageId": str(i), "userId": "u", "timestamp": stamp})
+    assert sorted(e["messageId"] for e in received.by_user_id("u")) == sorted(str(i) for i in range(len(stamps)))

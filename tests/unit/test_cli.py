@@ -93,3 +93,45 @@ def test_settings_reference_matches_docs_settings_md():
 def test_settings_table_masks_secrets():
     done = run("settings", env={"PARTNER_REVIEW_WEBHOOK_SECRET": "hush-hush-value"})
     assert done.returncode == 0 and "hush-hush-value" not in done.stdout
+
+
+def _version(tmp_path, name: str, number: int, edit=None):
+    data = json.loads((EXAMPLES / "submission.json").read_text())
+    data["version"] = number
+    if edit:
+        edit(data)
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_check_against_a_released_version_runs_the_update_gate(tmp_path):
+    released = _version(tmp_path, "released.json", 1)
+    same = run("check", _version(tmp_path, "same.json", 2), "--against", released, "--format", "json", "--offline")
+    assert same.returncode == 0, same.stderr
+    compat = [r for r in json.loads(same.stdout)["results"] if r["stage"] == "compat"]
+    assert {r["check"] for r in compat} >= {"UPD-001", "UPD-004"} and {r["outcome"] for r in compat} == {"pass"}
+
+    def breaking(data):
+        data["components"].pop()  # the source is gone
+        data["app"]["name"] = "Acme Insights"
+
+    broken = run(
+        "check", _version(tmp_path, "new.json", 2, breaking), "--against", released, "--format", "json", "--offline"
+    )
+    assert broken.returncode == 1
+    outcomes = {r["check"]: r["outcome"] for r in json.loads(broken.stdout)["results"]}
+    assert outcomes["UPD-003"] == "fail" and outcomes["UPD-005"] == "warn" and outcomes["UPD-004"] == "pass"
+    replay = [r for r in json.loads(broken.stdout)["results"] if r["stage"] == "replay"]
+    assert replay and all(r["outcome"] == "skip" and "offline" in r["message"] for r in replay)
+
+
+def test_check_without_against_skips_the_update_gate_and_names_the_option():
+    done = run("check", str(EXAMPLES / "submission.json"), "--format", "json", "--offline")
+    compat = [r for r in json.loads(done.stdout)["results"] if r["stage"] == "compat"]
+    assert compat and all(r["outcome"] == "skip" and "--against" in r["message"] for r in compat)
+
+
+def test_check_against_an_unreadable_file_exits_2(tmp_path):
+    done = run("check", str(EXAMPLES / "submission.json"), "--against", str(tmp_path / "gone.json"), "--offline")
+    assert done.returncode == 2 and "gone.json: no such file" in done.stderr and "Traceback" not in done.stderr
