@@ -21,12 +21,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Stage = Literal["catalog", "docs", "links", "e2e", "spec", "volume", "graduation"]
+Stage = Literal["catalog", "docs", "links", "e2e", "spec", "volume", "graduation", "access"]
 Severity = Literal["blocker", "warning", "info"]
 Outcome = Literal["pass", "warn", "fail", "skip", "error"]
 Verdict = Literal["pass", "fail"]
 
-STAGES: tuple[Stage, ...] = ("catalog", "docs", "links", "e2e", "spec", "volume", "graduation")
+STAGES: tuple[Stage, ...] = ("catalog", "docs", "links", "e2e", "spec", "volume", "graduation", "access")
 
 
 class Result(BaseModel):
