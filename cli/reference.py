@@ -6,7 +6,8 @@ from partner_review.models.checks import REGISTRY, STAGES, Check
 
 
 def all_checks() -> list[Check]:
-    import partner_review.tasks.graduation.checks  # noqa: F401  (importing a stage's module registers its checks)
+    import partner_review.tasks.access.checks  # noqa: F401  (importing a stage's module registers its checks)
+    import partner_review.tasks.graduation.checks  # noqa: F401
     import partner_review.tasks.pipeline  # noqa: F401
 
     order = {stage: i for i, stage in enumerate(STAGES)}
