@@ -8,6 +8,7 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from partner_review.flows.checklist import publish_checklist
 from partner_review.flows.stages import blocking
 from partner_review.models.checks import Result
 from partner_review.models.lifecycle import State
@@ -51,6 +52,7 @@ async def graduation_check(at: datetime | None = None) -> dict:
         slug, results = await check_app(sid, today)
         outcome = await settle(sid, results)
         outcomes[slug] = outcome
+        await publish_checklist(slug)
         cells = [report.escape(r.message, 200) if r.outcome != "pass" else "ok" for r in results]
         lines.append(f"| {report.escape(slug, 100)} | " + " | ".join(cells) + f" | {outcome} |")
     if not outcomes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -97,6 +97,20 @@ def check_access_transition(current: AccessState | str, target: AccessState | st
     current, target = AccessState(current), AccessState(target)
     if current is not AccessState.requested or target is AccessState.requested:
         raise AccessDecided(f"an access request in state '{current}' cannot move to '{target}'")
+
+
+class AccessDecision(BaseModel):
+    """The reviewer's decision on an access request: the form shown in the Prefect UI."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"] = Field(description="approve (the partner may build) or reject")
+    reviewer: str = Field(min_length=1, max_length=200, description="Who decides (name or e-mail)")
+    comment: str = Field(
+        "",
+        max_length=5000,
+        description="Sent to the partner; required to reject, or to approve while an ACC blocker fails",
+    )
 
 
 class InvalidAccessRequest(ValueError):

@@ -289,6 +289,15 @@ class AccessRequests:
             ).rowcount
             return claimed == 1
 
+    def release_claims(self) -> int:
+        """Return claimed in-process dispatches to pending (their process is gone); how many."""
+        with self._session() as session, session.begin():
+            return session.execute(
+                update(AccessRequestRow)
+                .where(AccessRequestRow.dispatch_status == "claimed")
+                .values(dispatch_status="pending")
+            ).rowcount
+
     def dispatch_done(self, request_id: str, flow_run_id: str | None) -> None:
         with self._session() as session, session.begin():
             session.execute(
@@ -328,3 +337,20 @@ def _review(row: AccessReviewRow) -> AccessReview:
         results=[Result.model_validate(r) for r in row.results or []],
         finished_at=row.finished_at,
     )
+
+
+def latest_submission_id(store: Store, slug: str) -> str:
+    """The id of the app's newest submission (highest version); NotFound for an unknown app."""
+    from partner_review.models.db import AppRow, SubmissionRow
+
+    with store.session() as session:
+        found = session.execute(
+            select(SubmissionRow.id)
+            .join(AppRow, AppRow.id == SubmissionRow.app_id)
+            .where(AppRow.slug == slug)
+            .order_by(SubmissionRow.version.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"no app {slug[:100]!r}")
+    return found
