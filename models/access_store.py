@@ -343,6 +343,8 @@ def latest_submission_id(store: Store, slug: str) -> str:
     """The id of the app's newest submission (highest version); NotFound for an unknown app."""
     from partner_review.models.db import AppRow, SubmissionRow
 
+    if not slug or len(slug) > 100 or "\x00" in slug:  # no stored slug is like this (PostgreSQL refuses NUL)
+        raise NotFound(f"no app {slug[:100]!r}")
     with store.session() as session:
         found = session.execute(
             select(SubmissionRow.id)
