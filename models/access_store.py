@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -282,20 +283,26 @@ class AccessRequests:
     def claim_dispatch(self, request_id: str) -> bool:
         """Take a pending dispatch (only one taker wins)."""
         with self._session() as session, session.begin():
-            claimed = session.execute(
-                update(AccessRequestRow)
-                .where(AccessRequestRow.id == request_id, AccessRequestRow.dispatch_status == "pending")
-                .values(dispatch_status="claimed", dispatch_attempts=AccessRequestRow.dispatch_attempts + 1)
+            claimed = cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(AccessRequestRow)
+                    .where(AccessRequestRow.id == request_id, AccessRequestRow.dispatch_status == "pending")
+                    .values(dispatch_status="claimed", dispatch_attempts=AccessRequestRow.dispatch_attempts + 1)
+                ),
             ).rowcount
             return claimed == 1
 
     def release_claims(self) -> int:
         """Return claimed in-process dispatches to pending (their process is gone); how many."""
         with self._session() as session, session.begin():
-            return session.execute(
-                update(AccessRequestRow)
-                .where(AccessRequestRow.dispatch_status == "claimed")
-                .values(dispatch_status="pending")
+            return cast(
+                "CursorResult[Any]",
+                session.execute(
+                    update(AccessRequestRow)
+                    .where(AccessRequestRow.dispatch_status == "claimed")
+                    .values(dispatch_status="pending")
+                ),
             ).rowcount
 
     def dispatch_done(self, request_id: str, flow_run_id: str | None) -> None:

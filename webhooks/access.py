@@ -111,7 +111,10 @@ def run_access_review_here(request_id: str):
     """Run the access review flow in this process (own loop, own thread); returns its final state."""
     from partner_review.flows.access import review_access_request
 
-    return asyncio.run(review_access_request(request_id, return_state=True))
+    async def run() -> Any:
+        return await review_access_request(request_id, return_state=True)
+
+    return asyncio.run(run())
 
 
 @contextlib.asynccontextmanager
