@@ -186,3 +186,43 @@ async def test_sla_watch_escalates_an_undecided_access_request_once(prefect_harn
     assert (await sla_watch(at=NOW + timedelta(days=3)))["escalated"] == []
     (note,) = outbox(store, rid)
     assert note.kind == "sla-access" and note.recipient == "reviewers@localhost" and "Overdue" in note.subject
+
+
+async def test_end_to_end_a_signed_delivery_starts_the_review_and_the_decision_approves(
+    prefect_harness, store, access_example, monkeypatch
+):
+    """The receiver (uvicorn, dispatch `local`) persists the delivery, its dispatcher starts the
+    flow run, the reviewer's form input resumes it: the path a partner and a reviewer take."""
+    import httpx
+
+    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.settings import get_settings
+    from partner_review.webhooks.server import running
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
+
+    monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "local")
+    monkeypatch.setenv("PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS", "0.5")
+    get_settings.cache_clear()
+    raw = json.dumps(access_example).encode()
+    with running() as base:
+        answer = await asyncio.to_thread(
+            httpx.post,
+            f"{base}/webhooks/access-requests",
+            content=raw,
+            headers={
+                "content-type": "application/json",
+                DELIVERY_HEADER: "e2e-1",
+                HEADER: sign("test-webhook-secret", raw),
+            },
+        )
+        assert answer.status_code == 202, answer.text
+        rid = answer.json()["access_request_id"]
+        await decide(store, rid, None, decision="approve", reviewer="rita", comment="Welcome aboard.")
+        repo = AccessRequests(store)
+        for _ in range(300):
+            if repo.get(rid).flow_run_id and repo.get(rid).state is AccessState.approved:
+                break
+            await asyncio.sleep(0.2)
+    stored = repo.get(rid)
+    assert stored.state is AccessState.approved and stored.flow_run_id == repo.latest_review(rid).flow_run_id
+    assert [n.kind for n in outbox(store, rid)] == ["welcome"]
