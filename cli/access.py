@@ -69,3 +69,62 @@ def status_of(slug: str, *, format: str) -> int:
     else:
         print_checklist(checklist)
     return 0
+
+
+class Refused(Exception):
+    """The access decision cannot be taken; nothing was changed."""
+
+
+def resume_access(request_id: str, decision) -> str:
+    """Check the decision against the store and the flow run, then resume the waiting run with it
+    (what the Prefect UI's form does). Returns the flow run id; raises Refused otherwise."""
+    from prefect.client.orchestration import get_client
+    from prefect.flow_runs import resume_flow_run
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store import NotFound, get_store
+    from partner_review.tasks.access.review import decision_problems
+
+    repo = AccessRequests(get_store())
+    try:
+        stored = repo.get(request_id)
+    except NotFound:
+        raise Refused(f"no access request {request_id}") from None
+    latest = repo.latest_review(request_id)
+    if latest is None or not latest.flow_run_id:
+        raise Refused(f"access request {request_id} has no review run yet")
+    found = decision_problems(decision, stored, latest.results)
+    if found:
+        raise Refused("; ".join(found))
+
+    async def state():
+        async with get_client() as client:
+            return (await client.read_flow_run(latest.flow_run_id)).state
+
+    current = run_coro_as_sync(state())
+    if current is None or not current.is_paused():
+        raise Refused(
+            f"the review of access request {request_id} is not waiting for a decision "
+            f"(its Prefect state is {current.name if current else 'unknown'})"
+        )
+    resume_flow_run(latest.flow_run_id, run_input=decision.model_dump(mode="json"))
+    return latest.flow_run_id
+
+
+def decide_access(request_id: str, *, decision: str, comment: str, reviewer: str) -> int:
+    from pydantic import ValidationError
+
+    from partner_review.models.access import AccessDecision
+    from partner_review.models.submission import field_problems
+
+    try:
+        chosen = AccessDecision(decision=decision, comment=comment, reviewer=reviewer)  # type: ignore[arg-type]
+    except ValidationError as error:
+        return _fail("; ".join(field_problems(error)))
+    try:
+        flow_run_id = resume_access(request_id, chosen)
+    except Refused as error:
+        return _fail(str(error))
+    print(f"resumed flow run {flow_run_id} with decision '{chosen.decision}'")
+    return 0

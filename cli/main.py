@@ -349,6 +349,44 @@ def status(slug: str, *, format: Annotated[Literal["table", "json"], Parameter(n
     return status_of(slug, format=format)
 
 
+@app.command(name="decide-access")
+def decide_access(
+    access_request_id: str,
+    *,
+    approve: bool = False,
+    reject: bool = False,
+    comment: str = "",
+    reviewer: str | None = None,
+) -> int:
+    """Decide an access request waiting in Prefect: resumes its flow run with the decision.
+
+    Parameters
+    ----------
+    access_request_id
+        The access request to decide.
+    approve
+        Approve: the partner is welcomed and may build.
+    reject
+        Reject (a comment saying why is required).
+    comment
+        Sent to the partner with the decision.
+    reviewer
+        Who decides (default: $USER).
+    """
+    import os
+
+    from partner_review.cli.access import decide_access as run_decide_access
+
+    if approve == reject:
+        return fail("give exactly one of --approve, --reject")
+    return run_decide_access(
+        access_request_id,
+        decision="approve" if approve else "reject",
+        comment=comment,
+        reviewer=reviewer or os.environ.get("USER") or "reviewer",
+    )
+
+
 def main() -> None:
     app()
 

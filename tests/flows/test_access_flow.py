@@ -165,14 +165,26 @@ async def test_a_rejection_without_a_comment_is_asked_again(prefect_harness, sto
     assert failed == {"ACC-004", "ACC-005"}
 
 
-async def test_approval_on_postgresql(prefect_harness, pg_store, access_example):
+async def test_approval_on_postgresql_through_the_decide_access_command(prefect_harness, pg_store, access_example):
+    from partner_review.cli.access import Refused, resume_access
     from partner_review.flows.access import review_access_request
+    from partner_review.models.access import AccessDecision
 
     rid = request_access(pg_store, access_example)
+    approve = AccessDecision(decision="approve", reviewer="rita")
+    with pytest.raises(Refused, match="no review run"):
+        await asyncio.to_thread(resume_access, rid, approve)
     running = asyncio.create_task(review_access_request(rid))
-    await decide(pg_store, rid, running, decision="approve", reviewer="rita")
+    await waiting_run(pg_store, rid)
+    with pytest.raises(Refused, match="rejection needs a comment"):
+        await asyncio.to_thread(resume_access, rid, AccessDecision(decision="reject", reviewer="rita"))
+    await asyncio.to_thread(resume_access, rid, approve)
     assert (await running)["state"] == "approved"
     assert [n.kind for n in outbox(pg_store, rid)] == ["welcome"]
+    with pytest.raises(Refused, match="already approved"):
+        await asyncio.to_thread(resume_access, rid, approve)
+    with pytest.raises(Refused, match="no access request"):
+        await asyncio.to_thread(resume_access, "nope", approve)
 
 
 async def test_sla_watch_escalates_an_undecided_access_request_once(prefect_harness, store, access_example):

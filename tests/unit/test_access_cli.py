@@ -100,3 +100,19 @@ def test_the_check_access_and_status_paths_do_not_import_prefect(example_file):
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.stderr.strip().splitlines()[-1] == "False", done.stderr
+
+
+def test_decide_access_needs_exactly_one_decision_and_a_known_request(tmp_path):
+    both = run("decide-access", "r-1", "--approve", "--reject")
+    assert both.returncode == 2 and "exactly one of --approve, --reject" in both.stderr
+    env = {**os.environ, "PARTNER_REVIEW_DATA_DIR": str(tmp_path)}
+    env.pop("PARTNER_REVIEW_DATABASE_URL", None)
+    unknown = subprocess.run(
+        [sys.executable, "-m", "partner_review.cli.main", "decide-access", "r-1", "--approve"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert unknown.returncode == 2 and "no access request r-1" in unknown.stderr and "Traceback" not in unknown.stderr
