@@ -7,7 +7,11 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from partner_review.models.access import AccessDecision
 
 
 def _fail(message: str) -> int:
@@ -75,7 +79,7 @@ class Refused(Exception):
     """The access decision cannot be taken; nothing was changed."""
 
 
-def resume_access(request_id: str, decision) -> str:
+def resume_access(request_id: str, decision: AccessDecision) -> str:
     """Check the decision against the store and the flow run, then resume the waiting run with it
     (what the Prefect UI's form does). Returns the flow run id; raises Refused otherwise."""
     from prefect.client.orchestration import get_client
@@ -94,22 +98,23 @@ def resume_access(request_id: str, decision) -> str:
     latest = repo.latest_review(request_id)
     if latest is None or not latest.flow_run_id:
         raise Refused(f"access request {request_id} has no review run yet")
+    flow_run_id = latest.flow_run_id
     found = decision_problems(decision, stored, latest.results)
     if found:
         raise Refused("; ".join(found))
 
-    async def state():
+    async def state() -> Any:
         async with get_client() as client:
-            return (await client.read_flow_run(latest.flow_run_id)).state
+            return (await client.read_flow_run(UUID(flow_run_id))).state
 
-    current = run_coro_as_sync(state())
+    current: Any = run_coro_as_sync(state())
     if current is None or not current.is_paused():
         raise Refused(
             f"the review of access request {request_id} is not waiting for a decision "
             f"(its Prefect state is {current.name if current else 'unknown'})"
         )
-    resume_flow_run(latest.flow_run_id, run_input=decision.model_dump(mode="json"))
-    return latest.flow_run_id
+    resume_flow_run(UUID(flow_run_id), run_input=decision.model_dump(mode="json"))
+    return flow_run_id
 
 
 def decide_access(request_id: str, *, decision: str, comment: str, reviewer: str) -> int:
@@ -119,7 +124,7 @@ def decide_access(request_id: str, *, decision: str, comment: str, reviewer: str
     from partner_review.models.submission import field_problems
 
     try:
-        chosen = AccessDecision(decision=decision, comment=comment, reviewer=reviewer)  # type: ignore[arg-type]
+        chosen = AccessDecision(decision=decision, comment=comment, reviewer=reviewer)
     except ValidationError as error:
         return _fail("; ".join(field_problems(error)))
     try:
