@@ -336,6 +336,87 @@ def import_activity(file: Path) -> int:
     return 0
 
 
+@app.command(name="check-access")
+def check_access(
+    file: Path,
+    *,
+    format: Annotated[Literal["table", "json"], Parameter(name="--format")] = "table",
+    offline: bool = False,
+) -> int:
+    """Run the access checks (ACC-*) on an access request file, without any server.
+
+    Exit status: 0 no blocker failed, 1 a blocker failed, 2 usage error or invalid file.
+
+    Parameters
+    ----------
+    file
+        The access request JSON file (contract section 7).
+    format
+        `table` for people, `json` for programs (the same shape as `check`).
+    offline
+        Skip the checks that fetch the website (each skipped result says so).
+    """
+    from partner_review.cli.access import check_access_file
+
+    return check_access_file(file, format=format, offline=offline)
+
+
+@app.command
+def status(slug: str, *, format: Annotated[Literal["table", "json"], Parameter(name="--format")] = "table") -> int:
+    """Print an app's Public Beta checklist: each launch requirement met, unmet or unknown, and why.
+
+    Exit status: 0 printed, 2 unknown app or usage error.
+
+    Parameters
+    ----------
+    slug
+        The app's slug.
+    format
+        `table` for people, `json` for programs (contract section 8).
+    """
+    from partner_review.cli.access import status_of
+
+    return status_of(slug, format=format)
+
+
+@app.command(name="decide-access")
+def decide_access(
+    access_request_id: str,
+    *,
+    approve: bool = False,
+    reject: bool = False,
+    comment: str = "",
+    reviewer: str | None = None,
+) -> int:
+    """Decide an access request waiting in Prefect: resumes its flow run with the decision.
+
+    Parameters
+    ----------
+    access_request_id
+        The access request to decide.
+    approve
+        Approve: the partner is welcomed and may build.
+    reject
+        Reject (a comment saying why is required).
+    comment
+        Sent to the partner with the decision.
+    reviewer
+        Who decides (default: $USER).
+    """
+    import os
+
+    from partner_review.cli.access import decide_access as run_decide_access
+
+    if approve == reject:
+        return fail("give exactly one of --approve, --reject")
+    return run_decide_access(
+        access_request_id,
+        decision="approve" if approve else "reject",
+        comment=comment,
+        reviewer=reviewer or os.environ.get("USER") or "reviewer",
+    )
+
+
 def main() -> None:
     app()
 

@@ -33,6 +33,11 @@ DEFINITIONS = [
         "One submission's review; started by the webhook receiver's dispatcher.",
     ),
     Definition(
+        "review-access-request",
+        "flows/access.py:review_access_request",
+        "One partner's access request: the ACC checks, then the reviewer's decision; started by the receiver.",
+    ),
+    Definition(
         "sla-watch",
         "flows/sla.py:sla_watch",
         "Open acknowledgment and decision promises; escalates overdue ones.",

@@ -9,6 +9,7 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from partner_review.flows.checklist import publish_checklist
 from partner_review.flows.stages import blocking
 from partner_review.models.checks import Result, verdict
 from partner_review.models.lifecycle import State
@@ -61,6 +62,7 @@ async def graduation_check(at: datetime | None = None) -> dict:
         await record_graduation(sid, results)
         outcome = await settle(sid, results)
         outcomes[slug] = outcome
+        await publish_checklist(slug)
         cells = [report.escape(r.message, 200) if r.outcome != "pass" else "ok" for r in results]
         lines.append(f"| {report.escape(slug, 100)} | " + " | ".join(cells) + f" | {outcome} |")
     if not outcomes:

@@ -10,13 +10,16 @@ from prefect.artifacts import acreate_table_artifact
 from partner_review.flows.stages import blocking
 from partner_review.models.settings import get_settings
 from partner_review.models.store import get_store
+from partner_review.tasks.access.sla import escalate_access, open_access_slas
 from partner_review.tasks.lifecycle.sla import escalate, open_slas
 
 
 def _watch(now: datetime) -> tuple[list[dict[str, str]], list[str]]:
     store, settings = get_store(), get_settings()
     items = open_slas(store, settings)
-    return [item.row(now) for item in items], escalate(store, settings, items, now=now)
+    access = open_access_slas(store)
+    rows = [item.row(now) for item in items] + [item.row(now) for item in access]
+    return rows, escalate(store, settings, items, now=now) + escalate_access(store, settings, access, now=now)
 
 
 watch = blocking(_watch, name="check-open-slas", retries=2)

@@ -26,14 +26,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Stage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "graduation"]
+Stage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "graduation", "access"]
 Severity = Literal["blocker", "warning", "info"]
 Outcome = Literal["pass", "warn", "fail", "skip", "error"]
 Verdict = Literal["pass", "fail"]
 Component = Literal["app", "destination", "source"]  # what a check needs the submission to have
 Phase = Literal["pre-launch", "post-launch"]  # review before launch, or graduation after it
 
-STAGES: tuple[Stage, ...] = ("catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "graduation")
+STAGES: tuple[Stage, ...] = (
+    "catalog",
+    "docs",
+    "links",
+    "e2e",
+    "replay",
+    "spec",
+    "volume",
+    "compat",
+    "graduation",
+    "access",
+)
 
 # What a stage's checks apply to unless a check says otherwise.
 STAGE_COMPONENT: dict[Stage, Component] = {

@@ -71,6 +71,22 @@ class Settings(BaseSettings):
     graduation_min_customers: int = Field(3, ge=1, description="Active customers needed to graduate to Public.")
     max_activity_records: int = Field(10_000, ge=1, description="Records accepted in one activity webhook body.")
 
+    # Partner access requests (REVIEW_RULES section 6)
+    access_decision_business_days: int = Field(
+        1, ge=0, description="Business days within which an access request is approved or rejected."
+    )
+    access_answer_min_chars: int = Field(
+        20, ge=1, le=1000, description="Shortest survey answer that counts as specific, in characters."
+    )
+    require_approved_partner: bool = Field(
+        False,
+        description="Refuse (403) a submission whose support e-mail and website domains belong to no approved partner.",
+    )
+    access_review_deployment: str = Field(
+        "review-access-request/review-access-request",
+        description="Deployment the receiver starts for an access request (flow/deployment).",
+    )
+
     # Catalog (REVIEW_RULES section 2)
     description_max_chars: int = Field(500, description="Longest catalog description, in characters of text.")
     description_max_images: int = Field(2, description="Images a catalog description may hold.")

@@ -340,13 +340,16 @@ def app(**options: Any) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
 
 
 @contextlib.contextmanager
-def site_running(*, host: str = "127.0.0.1", **options: Any) -> Iterator[SampleSite]:
+def site_running(*, host: str = "127.0.0.1", server_name: str | None = None, **options: Any) -> Iterator[SampleSite]:
     """Serve the sample website over HTTPS on a free `host` port in a background thread.
+
+    `server_name` (e.g. `acme.example`) puts that DNS name in the certificate and the base URL
+    instead of `host`; whoever fetches it must resolve the name to `host` (a `StaticResolver`).
 
     Yields a `SampleSite`; its `ca_file` is the PEM of the private CA to trust. The server is
     stopped, its thread joined and the certificate directory removed on exit.
     """
-    ca_pem, cert_pem, key_pem = make_certificates(host)
+    ca_pem, cert_pem, key_pem = make_certificates(server_name or host)
     directory = Path(tempfile.mkdtemp(prefix="partner-review-site-"))
     try:
         ca_file, cert_file, key_file = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
@@ -357,7 +360,7 @@ def site_running(*, host: str = "127.0.0.1", **options: Any) -> Iterator[SampleS
         with in_thread(
             app(**options), host=host, name="the sample website", ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)
         ) as port:
-            shown = f"[{host}]" if ":" in host else host
+            shown = server_name or (f"[{host}]" if ":" in host else host)
             yield SampleSite(base_url=f"https://{shown}:{port}", ca_file=ca_file)
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -29,7 +29,7 @@ from partner_review.models.settings import get_settings
 from partner_review.models.store import NotFound, Store, StoreError, VersionConflict, get_store
 from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
 from partner_review.tasks.graduation.adoption import BadActivity, parse_records
-from partner_review.webhooks import signing
+from partner_review.webhooks import access, signing
 from partner_review.webhooks.dispatch import Dispatcher
 
 log = logging.getLogger("partner_review.webhooks")
@@ -68,6 +68,7 @@ app = FastAPI(
     description="Signed submission webhooks (see the project README, section 'The contract').",
     lifespan=lifespan,
 )
+app.include_router(access.router)  # access requests and the checklist (webhooks/access.py)
 
 
 @app.exception_handler(Refused)
@@ -133,6 +134,7 @@ async def _signed_json(request: Request) -> tuple[bytes, Any]:
         200: {"description": "Delivery seen before: the original submission"},
         400: {"description": "Body is not JSON, or the delivery header is missing"},
         401: {"description": "Missing, malformed, wrong or stale signature"},
+        403: {"description": "PARTNER_REVIEW_REQUIRE_APPROVED_PARTNER is on and no approved partner owns the domains"},
         409: {"description": "This version of the app was already submitted by another delivery"},
         413: {"description": "Body over the size limit"},
         422: {"description": "Submission breaks the schema; `fields` lists the offending paths"},
@@ -147,6 +149,7 @@ async def receive_submission(request: Request) -> JSONResponse:
         submission = parse_submission(data)
     except InvalidSubmission as error:
         raise Refused(422, "the submission does not match the schema", fields=error.problems) from None
+    await access.require_approved_partner(submission)
 
     received_at = datetime.now(UTC)
     due = add_business_days(
@@ -273,6 +276,7 @@ def _openapi() -> dict[str, Any]:
         model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(model_schema.pop("$defs", {}))
         components[model.__name__] = model_schema
+    components.update(access.openapi_schemas())
     app.openapi_schema = schema
     return schema
 

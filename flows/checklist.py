@@ -1,0 +1,29 @@
+"""The Public Beta checklist as a per-app Prefect markdown artifact (`checklist-<slug>`), published
+by the review and graduation flows whenever a run changes what the checklist says."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from prefect.artifacts import acreate_markdown_artifact
+
+from partner_review.models.store import get_store
+from partner_review.tasks.lifecycle.checklist import checklist_of, markdown
+
+
+def checklist_key(slug: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"checklist-{slug}".lower()).strip("-")[:100]
+
+
+async def publish_checklist(slug: str) -> dict:
+    """Publish the app's checklist; returns its contract JSON (section 8)."""
+    checklist = await asyncio.to_thread(checklist_of, get_store(), slug)
+    counts = {s: sum(1 for line in checklist.lines if line.status == s) for s in ("met", "unmet", "unknown")}
+    await acreate_markdown_artifact(
+        markdown=markdown(checklist),
+        key=checklist_key(slug),
+        description=f"Public Beta checklist: {counts['met']} met, {counts['unmet']} unmet, {counts['unknown']} unknown",
+    )
+    return checklist.as_json()

@@ -1,0 +1,274 @@
+"""Access requests at the receiver (contract section 7), the Public Beta checklist view, and the
+optional approved-partner gate on submissions.
+
+`POST /webhooks/access-requests` answers as the submission webhook does (section 2): verify,
+validate, persist, then start the `review-access-request` run from the store's outbox (the
+request row carries its dispatch state), never from the request itself. The router brings its
+own dispatch loop (its lifespan merges into the application's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from partner_review.models.access import InvalidAccessRequest, parse_access_request
+from partner_review.models.access_store import AccessRequests
+from partner_review.models.calendar import add_business_days
+from partner_review.models.settings import Settings, get_settings
+from partner_review.models.store import NotFound, Store, get_store
+from partner_review.models.submission import Submission
+from partner_review.tasks.access.domains import email_domain, registrable_domain, website_domain
+
+log = logging.getLogger("partner_review.webhooks.access")
+
+
+class AccessDispatcher:
+    """Starts a `review-access-request` run for every persisted request, until one is accepted.
+
+    Modes as the submission dispatcher's (PARTNER_REVIEW_DISPATCH): `deployment` creates a run of
+    `access_review_deployment` with the delivery id as idempotency key, `local` runs the flow in
+    this process, `off` leaves the rows pending.
+    """
+
+    def __init__(self, store: Store, settings: Settings):
+        self.repo, self.settings = AccessRequests(store), settings
+        self._wake = asyncio.Event()
+        self._local: set[asyncio.Task] = set()
+        self._recovered = False
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.dispatch_pending()
+            except Exception:  # the loop must survive anything one pass meets
+                log.exception("access dispatch pass failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_interval_seconds)
+            self._wake.clear()
+
+    async def dispatch_pending(self) -> int:
+        mode = self.settings.dispatch
+        if mode == "local" and not self._recovered:
+            await asyncio.to_thread(self.repo.release_claims)
+            self._recovered = True
+        done = 0
+        for request_id in await asyncio.to_thread(self.repo.pending_dispatches):
+            if mode == "deployment":
+                done += await self._to_deployment(request_id)
+            elif mode == "local":
+                done += await self._locally(request_id)
+        return done
+
+    async def _to_deployment(self, request_id: str) -> int:
+        from prefect.client.orchestration import get_client
+
+        try:
+            delivery = await asyncio.to_thread(self.repo.delivery_of, request_id)
+            async with get_client() as client:
+                deployment = await client.read_deployment_by_name(self.settings.access_review_deployment)
+                run = await client.create_flow_run_from_deployment(
+                    deployment.id, parameters={"access_request_id": request_id}, idempotency_key=f"access:{delivery}"
+                )
+        except Exception as error:  # API down, deployment missing...: the row stays pending
+            log.warning("dispatch of access request %s failed (%s); will retry", request_id, error)
+            await asyncio.to_thread(self.repo.dispatch_failed, request_id, f"{type(error).__name__}: {error}")
+            return 0
+        await asyncio.to_thread(self.repo.dispatch_done, request_id, str(run.id))
+        return 1
+
+    async def _locally(self, request_id: str) -> int:
+        if not await asyncio.to_thread(self.repo.claim_dispatch, request_id):
+            return 0
+
+        async def run() -> None:
+            try:
+                state = await asyncio.to_thread(run_access_review_here, request_id)
+            except Exception as error:
+                await asyncio.to_thread(self.repo.dispatch_failed, request_id, f"{type(error).__name__}: {error}")
+                return
+            await asyncio.to_thread(self.repo.dispatch_done, request_id, str(state.state_details.flow_run_id))
+
+        task = asyncio.create_task(run())
+        self._local.add(task)
+        task.add_done_callback(self._local.discard)
+        return 1
+
+
+def run_access_review_here(request_id: str):
+    """Run the access review flow in this process (own loop, own thread); returns its final state."""
+    from partner_review.flows.access import review_access_request
+
+    async def run() -> Any:
+        return await review_access_request(request_id, return_state=True)
+
+    return asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    app.state.access_dispatcher = None
+    loop_task = None
+    if settings.dispatch != "off":
+        try:
+            store = await run_in_threadpool(get_store)
+        except Exception as error:  # the receiver answers 503 until the store returns
+            log.error("store unavailable at start (%s); access requests get 503 until it returns", error)
+        else:
+            app.state.access_dispatcher = AccessDispatcher(store, settings)
+            loop_task = asyncio.create_task(app.state.access_dispatcher.run_forever())
+    yield
+    if loop_task:
+        loop_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop_task
+
+
+router = APIRouter(lifespan=lifespan)
+
+
+@router.post(
+    "/webhooks/access-requests",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccessRequest"}}},
+        }
+    },
+    responses={
+        200: {"description": "Delivery seen before: the original access request"},
+        400: {"description": "Body is not JSON, or the delivery header is missing"},
+        401: {"description": "Missing, malformed, wrong or stale signature"},
+        413: {"description": "Body over the size limit"},
+        422: {"description": "The request breaks the schema; `fields` lists the offending paths"},
+        503: {"description": "Delivery could not be persisted; retry later"},
+    },
+)
+async def receive_access_request(request: Request) -> JSONResponse:
+    from partner_review.webhooks.app import STORE_ERRORS, Refused, _delivery_id, _signed_json
+
+    settings = get_settings()
+    delivery_id = _delivery_id(request)
+    try:
+        body, data = await _signed_json(request)
+    except RecursionError:
+        raise Refused(400, "body is not valid JSON: nested too deeply") from None
+    try:
+        access_request = parse_access_request(data)
+    except InvalidAccessRequest as error:
+        raise Refused(422, "the access request does not match the schema", fields=error.problems) from None
+
+    received_at = datetime.now(UTC)
+    due = add_business_days(
+        received_at, settings.access_decision_business_days, country=settings.holiday_country, tz=settings.timezone
+    )
+    try:
+        store = await run_in_threadpool(get_store)
+        intake = await run_in_threadpool(
+            AccessRequests(store).record_delivery,
+            delivery_id,
+            body,
+            access_request,
+            domain=website_domain(access_request.company.website),
+            received_at=received_at,
+            decision_due_at=due,
+        )
+    except STORE_ERRORS as error:
+        log.error("access delivery %s not persisted: %s", delivery_id, error)
+        raise Refused(503, "the delivery could not be stored right now; retry later") from None
+
+    answer = {"access_request_id": intake.access_request_id, "status": intake.status}
+    if not intake.created:
+        return JSONResponse(answer, status_code=200)
+    dispatcher = getattr(request.app.state, "access_dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.kick()
+    return JSONResponse(answer, status_code=202)
+
+
+def _bearer(request: Request) -> None:
+    """The same bearer token as GET /submissions/{id} (PARTNER_REVIEW_API_TOKEN)."""
+    from partner_review.webhooks.app import Refused
+
+    token = get_settings().api_token
+    if token is None or not token.get_secret_value():
+        raise Refused(401, "this receiver has no API token configured (PARTNER_REVIEW_API_TOKEN)")
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token.get_secret_value()}".encode()):
+        raise Refused(401, "missing or wrong bearer token")
+
+
+@router.get(
+    "/apps/{slug}/checklist",
+    responses={401: {"description": "Missing or wrong bearer token"}, 404: {"description": "No such app"}},
+)
+async def app_checklist(slug: str, request: Request) -> JSONResponse:
+    """The app's Public Beta checklist (contract section 8's `status` JSON)."""
+    from partner_review.tasks.lifecycle.checklist import checklist_of
+    from partner_review.webhooks.app import STORE_ERRORS, Refused
+
+    _bearer(request)
+    try:
+        store = await run_in_threadpool(get_store)
+        checklist = await run_in_threadpool(checklist_of, store, slug)
+    except NotFound:
+        raise Refused(404, f"no app {slug[:100]!r}") from None
+    except STORE_ERRORS:
+        raise Refused(503, "the store is unavailable right now; retry later") from None
+    return JSONResponse(checklist.as_json())
+
+
+def partner_domains(submission: Submission) -> list[str]:
+    """The registrable domains a submission claims: its support e-mail's and its website's."""
+    found = []
+    if submission.app.support_email and (domain := email_domain(submission.app.support_email)):
+        found.append(registrable_domain(domain))
+    if submission.app.website:
+        found.append(website_domain(submission.app.website))
+    return [d for d in dict.fromkeys(found) if d]
+
+
+async def require_approved_partner(submission: Submission) -> None:
+    """With PARTNER_REVIEW_REQUIRE_APPROVED_PARTNER on, refuse (403) a submission whose support
+    e-mail and website domains belong to no approved partner; off (the default), do nothing."""
+    from partner_review.webhooks.app import STORE_ERRORS, Refused
+
+    if not get_settings().require_approved_partner:
+        return
+    claimed = partner_domains(submission)
+    try:
+        store = await run_in_threadpool(get_store)
+        approved = await run_in_threadpool(AccessRequests(store).approved_for, claimed) if claimed else []
+    except STORE_ERRORS:
+        raise Refused(503, "the store is unavailable right now; retry later") from None
+    if not approved:
+        shown = ", ".join(claimed) or "none (no support_email or website)"
+        raise Refused(
+            403,
+            f"no approved partner owns the submission's domains ({shown}); request access first "
+            "(POST /webhooks/access-requests) and submit once it is approved",
+            domains=claimed,
+        )
+
+
+def openapi_schemas() -> dict[str, Any]:
+    """The AccessRequest schema for the receiver's OpenAPI document."""
+    from partner_review.models.access import AccessRequest
+
+    schema = AccessRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs = schema.pop("$defs", {})
+    return {**defs, "AccessRequest": schema}
