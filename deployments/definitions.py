@@ -82,7 +82,7 @@ def prefect_yaml(prefect_version: str = "3.9.1") -> str:
         schedules = f'\n      - cron: "{d.cron}"\n        timezone: {TIMEZONE}' if d.cron else " []"
         parameters = json.dumps(d.parameters) if d.parameters else "{}"
         lines.append(
-            f"  - name: {d.name}\n    entrypoint: {d.entrypoint}\n    description: {d.description}\n"
+            f"  - name: {d.name}\n    entrypoint: {d.entrypoint}\n    description: {json.dumps(d.description)}\n"
             f"    parameters: {parameters}\n    schedules:{schedules}\n    work_pool: {{name: {WORK_POOL}}}\n"
         )
     return "".join(lines)
