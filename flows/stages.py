@@ -38,8 +38,12 @@ async def _load_test_with_progress(submission: Submission, *, offline: bool = Fa
     return await volume.load_test(submission, offline=offline, on_progress=progress)
 
 
+# Prefect's `task` overloads name every option; options passed on as **kwargs match none of them.
+_make_task: Callable[..., Any] = task
+
+
 def _task(fn: Callable[..., Awaitable[Any]], name: str, **options: Any) -> Any:
-    return task(fn, name=name, cache_policy=NO_CACHE, **options)
+    return _make_task(fn, name=name, cache_policy=NO_CACHE, **options)
 
 
 STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
@@ -66,4 +70,4 @@ def blocking(fn: Callable[..., Any], *, name: str, retries: int = 0) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     run.__name__ = run.__qualname__ = fn.__name__
-    return task(run, name=name, retries=retries, retry_delay_seconds=2, cache_policy=NO_CACHE)
+    return _make_task(run, name=name, retries=retries, retry_delay_seconds=2, cache_policy=NO_CACHE)

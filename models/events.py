@@ -39,7 +39,7 @@ _PAGES = [
     ("Signup", "/signup", "Sign up - Acme"),
 ]
 _SCREENS = ["Dashboard", "Settings", "Report Detail", "Onboarding"]
-_EVENTS = [
+_EVENTS: list[tuple[str, dict[str, Any]]] = [
     ("Report Viewed", {"report_name": "Funnel"}),
     ("Dashboard Shared", {"dashboard_id": "d-42", "channel": "email"}),
     ("Alert Created", {"alert_type": "threshold", "threshold": 12.5}),
@@ -284,8 +284,8 @@ class Stream:
         for event in pool:
             rest = {k: v for k, v in event.items() if k not in ("messageId", "timestamp")}
             text = json.dumps({**rest, "messageId": self._MID, "timestamp": self._TS}, separators=(",", ":"))
-            head, rest = text.split(json.dumps(self._MID), 1)
-            middle, tail = rest.split(json.dumps(self._TS), 1)
+            head, after = text.split(json.dumps(self._MID), 1)
+            middle, tail = after.split(json.dumps(self._TS), 1)
             self._encoded.append((head.encode(), middle.encode(), tail.encode()))
 
     def _ids(self) -> tuple[int, str, str]:

@@ -285,7 +285,8 @@ def parse(source: str, *, max_nesting: int) -> Document:
                 anchor = f"{anchor}-{seen[anchor]}"
             else:
                 seen[anchor] = 0
-            headings.append(Heading(int(token.tag[1]), text, token.map[0] + 1, anchor, index))
+            line = token.map[0] + 1 if token.map else 1
+            headings.append(Heading(int(token.tag[1]), text, line, anchor, index))
     return Document(
         source=source,
         lines=lines,

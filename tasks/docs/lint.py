@@ -134,6 +134,8 @@ def links_and_anchors(markdown: str) -> tuple[list[tuple[str, int]], set[str]]:
     document = parse(markdown, max_nesting=settings.docs_max_nesting)
     urls: list[tuple[str, int]] = []
     for block, _ in document.inline_blocks():
+        if block.map is None:  # markdown-it maps every block it parses; a synthetic one has no line
+            continue
         cursor = block.map[0] + 1  # links are found in order, each searched from the previous one
         for child in block.children or ():
             url = (

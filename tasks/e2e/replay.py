@@ -314,8 +314,8 @@ class Replay:
             )
             return
         sent = [e["messageId"] for e in batch]
-        seen = [m for e in stored if (m := _message_id(e)) in set(sent)]
-        by_time = [e["messageId"] for e in sorted(batch, key=lambda e: e["timestamp"])]
+        seen = [m for e in stored if (m := _message_id(e)) is not None and m in set(sent)]
+        by_time = [e["messageId"] for e in sorted(batch, key=lambda e: str(e["timestamp"]))]
         evidence = self._evidence(arrival=sent, by_timestamp=by_time, stored=seen)
         if sorted(seen) != sorted(sent):
             self.problems.append("out-of-order events are not all stored")

@@ -42,6 +42,6 @@ def acknowledge(store: Store, settings: Settings, stored: StoredSubmission, *, n
         sent_to=note.recipient,
         channel=notifier.channel,
         due_at=fresh.ack_due_at,
-        acknowledged_at=fresh.acknowledged_at,
+        acknowledged_at=fresh.acknowledged_at or now,
         on_time=bool(fresh.ack_on_time),
     )

@@ -41,15 +41,19 @@ class Notifier:
             )
         return mail
 
-    def _slack(self, key: str, **message: str | None) -> None:
+    def _slack(self, key: str, *, submission_id: str | None, **message: str) -> None:
         import httpx
 
-        note = self.store.enqueue_notification(key, channel="slack", **message)
+        url = self.settings.slack_webhook_url
+        if url is None:
+            return
+
+        note = self.store.enqueue_notification(key, channel="slack", submission_id=submission_id, **message)
         if note.status == "sent":
             return
         text = f"*{note.subject}* (to {note.recipient})\n{note.body}"
         try:
-            answer = httpx.post(self.settings.slack_webhook_url.get_secret_value(), json={"text": text}, timeout=15)
+            answer = httpx.post(url.get_secret_value(), json={"text": text}, timeout=15)
             answer.raise_for_status()
         except httpx.HTTPError as error:
             self.store.notification_failed(key, f"{type(error).__name__}: {error}")
@@ -91,7 +95,7 @@ class Notifier:
         # A stable Message-ID: if a crash between sending and recording resends, mail systems dedupe it.
         message["Message-ID"] = f"<{hashlib.sha256(note.key.encode()).hexdigest()[:32]}@partner-review>"
         message.set_content(note.body)
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=30) as smtp:
+        with smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=30) as smtp:
             if s.smtp_starttls:
                 smtp.starttls()
             if s.smtp_username and s.smtp_password:

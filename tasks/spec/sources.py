@@ -127,7 +127,7 @@ def parse_events(text: str) -> list[Item]:
             continue
         try:
             items.append(Item(f"events_url line {number}", json.loads(line)))
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             problem = Violation("SPEC-001", "", f"line {number} is not valid JSON ({exc.msg}): {line.strip()[:60]!r}")
             items.append(Item(f"events_url line {number}", None, problem))
     return items
