@@ -66,8 +66,9 @@ class ReceiptStore(StoreBase):
                 expires_at=receipt.expires_at,
             )
             .on_conflict_do_nothing(index_elements=["sha256"])
-        ).rowcount
-        if claimed:
+            .returning(SignatureRow.sha256)
+        ).first()
+        if claimed is not None:
             return
         seen = conn.execute(
             select(SignatureRow.endpoint, SignatureRow.delivery_id).where(
@@ -102,8 +103,9 @@ class ReceiptStore(StoreBase):
                 received_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["endpoint", "id"])
-        ).rowcount
-        if kept:
+            .returning(WebhookDeliveryRow.id)
+        ).first()
+        if kept is not None:
             return Answer(body, True)
         seen = self.seen_answer(conn, receipt)
         return seen if seen is not None else Answer(body, True)
@@ -127,8 +129,9 @@ class ReceiptStore(StoreBase):
                     received_at=utcnow(),
                 )
                 .on_conflict_do_nothing(index_elements=["endpoint", "id"])
-            ).rowcount
-            if not reserved:
+                .returning(WebhookDeliveryRow.id)
+            ).first()
+            if reserved is None:
                 seen = self.seen_answer(conn, receipt)
                 if seen is not None:
                     return seen
