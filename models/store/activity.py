@@ -33,7 +33,7 @@ class ActivityStore(ReceiptStore):
         """Store a batch once per delivery: a redelivery gets the first answer. UnknownApp
         (nothing stored) if any record names an app the catalog lacks."""
         try:
-            with self.engine.begin() as conn:
+            with self.begin() as conn:
                 if receipt is not None:
                     self.claim_signature(conn, receipt)
                     seen = self.seen_answer(conn, receipt)
@@ -42,12 +42,12 @@ class ActivityStore(ReceiptStore):
                 apps = self._app_ids(conn, {r.app for r in records})
             counts = {"inserted": 0, "updated": 0, "unchanged": 0}
             for start in range(0, len(records), CHUNK):
-                with self.engine.begin() as conn:
+                with self.begin() as conn:
                     for name, n in self._upsert(conn, apps, records[start : start + CHUNK]).items():
                         counts[name] += n
             if receipt is None:
                 return Answer(counts, True)
-            with self.engine.begin() as conn:
+            with self.begin() as conn:
                 return self.keep_answer(conn, receipt, counts)
         except (DataError, OverflowError) as error:
             raise BadValue(f"the database refused a value of these records: {error}") from None

@@ -7,11 +7,13 @@ take turns instead of meeting unique-constraint errors.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from partner_review.models.db import (
@@ -57,6 +59,56 @@ class Dispatch:
     attempts: int
 
 
+class _IntakeStatements:
+    """The intake's statements, built once: building and keying a statement per call cost more
+    CPU than running it."""
+
+    def __init__(self, app_insert: Any):
+        upsert = app_insert.values(slug=bindparam("slug"), name=bindparam("name"), created_at=bindparam("at"))
+        # DO UPDATE (not NOTHING) locks the app row: deliveries for one app take turns from here.
+        self.app = upsert.on_conflict_do_update(index_elements=["slug"], set_={"slug": upsert.excluded.slug}).returning(
+            AppRow.id
+        )
+        self.latest = (
+            select(SubmissionRow.id, SubmissionRow.state)
+            .where(SubmissionRow.app_id == bindparam("app_id"))
+            .order_by(SubmissionRow.version.desc())
+            .limit(1)
+        )
+        self.taken = select(SubmissionRow.id).where(
+            SubmissionRow.app_id == bindparam("app_id"), SubmissionRow.version == bindparam("version")
+        )
+        self.submission = SubmissionRow.__table__.insert()
+        self.delivery = DeliveryRow.__table__.insert().values(
+            id=bindparam("delivery_id"),
+            submission_id=bindparam("submission_id"),
+            body_sha256=bindparam("body_sha256"),
+            received_at=bindparam("at"),
+        )
+        self.transition = TransitionRow.__table__.insert().values(
+            submission_id=bindparam("submission_id"),
+            from_state=None,
+            to_state=bindparam("state"),
+            actor="partner",
+            reason=bindparam("reason"),
+            at=bindparam("at"),
+        )
+        self.dispatch = DispatchRow.__table__.insert().values(
+            delivery_id=bindparam("delivery_id"),
+            submission_id=bindparam("submission_id"),
+            status="pending",
+            attempts=0,
+            created_at=bindparam("at"),
+        )
+
+
+SEEN = (
+    select(SubmissionRow.id, SubmissionRow.state, DeliveryRow.body_sha256)
+    .join(DeliveryRow, DeliveryRow.submission_id == SubmissionRow.id)
+    .where(DeliveryRow.id == bindparam("delivery_id"))
+)
+
+
 class DeliveryStore(ReceiptStore):
     # Intake ---------------------------------------------------------------------------------
 
@@ -78,8 +130,7 @@ class DeliveryStore(ReceiptStore):
         """
         receipt = receipt or Receipt.unsigned("submissions", delivery_id, body)
         try:
-            with self.engine.begin() as conn:
-                return self._intake(conn, receipt, submission, received_at, ack_due_at)
+            return self.write(lambda conn: self._intake(conn, receipt, submission, received_at, ack_due_at))
         except IntegrityError:
             # A copy of this delivery id for another app got in first (the two held different app locks).
             existing = self.find_delivery(delivery_id, body_sha256=receipt.body_sha256)
@@ -92,31 +143,19 @@ class DeliveryStore(ReceiptStore):
     def _intake(
         self, conn: Connection, receipt: Receipt, submission: Submission, received_at: datetime, ack_due_at: datetime
     ) -> Intake:
+        q = self._intake_statements
         self.claim_signature(conn, receipt)
-        app_id = conn.execute(
-            self.insert(AppRow)
-            .values(slug=submission.app.slug, name=submission.app.name, created_at=received_at)
-            .on_conflict_do_update(index_elements=["slug"], set_={"slug": submission.app.slug})
-            .returning(AppRow.id)
-        ).scalar_one()
+        slug = submission.app.slug
+        app_id = conn.execute(q.app, {"slug": slug, "name": submission.app.name, "at": received_at}).scalar_one()
         seen = self._seen(conn, receipt.delivery_id, receipt.body_sha256)
         if seen:
             return seen
-        previous = conn.execute(
-            select(SubmissionRow.id, SubmissionRow.state, SubmissionRow.version)
-            .where(SubmissionRow.app_id == app_id)
-            .order_by(SubmissionRow.version.desc())
-            .limit(1)
-        ).first()
+        previous = conn.execute(q.latest, {"app_id": app_id}).first()
         if previous is not None:
-            taken = conn.execute(
-                select(SubmissionRow.id).where(
-                    SubmissionRow.app_id == app_id, SubmissionRow.version == submission.version
-                )
-            ).scalar_one_or_none()
+            taken = conn.execute(q.taken, {"app_id": app_id, "version": submission.version}).scalar_one_or_none()
             if taken:
                 raise VersionConflict(
-                    f"version {submission.version} of '{submission.app.slug}' was already submitted "
+                    f"version {submission.version} of '{slug}' was already submitted "
                     f"(submission {taken}); send the next version number for a new submission"
                 )
         initial = State.submitted
@@ -124,54 +163,34 @@ class DeliveryStore(ReceiptStore):
             initial = State.resubmitted
         submission_id = str(uuid.uuid4())
         conn.execute(
-            SubmissionRow.__table__.insert().values(
-                id=submission_id,
-                app_id=app_id,
-                version=submission.version,
-                state=initial,
-                payload=submission.public_dict(),
-                sealed_secrets=self._sealer.seal(submission.secret_values()),
-                previous_id=previous.id if previous else None,
-                received_at=received_at,
-                ack_due_at=ack_due_at,
-            )
+            q.submission,
+            {
+                "id": submission_id,
+                "app_id": app_id,
+                "version": submission.version,
+                "state": initial,
+                "payload": submission.public_dict(),
+                "sealed_secrets": self._sealer.seal(submission.secret_values()),
+                "previous_id": previous.id if previous else None,
+                "received_at": received_at,
+                "ack_due_at": ack_due_at,
+                "acknowledged_at": None,
+                "ack_on_time": None,
+            },
         )
-        conn.execute(
-            DeliveryRow.__table__.insert().values(
-                id=receipt.delivery_id,
-                submission_id=submission_id,
-                body_sha256=receipt.body_sha256,
-                received_at=received_at,
-            )
-        )
-        conn.execute(
-            TransitionRow.__table__.insert().values(
-                submission_id=submission_id,
-                from_state=None,
-                to_state=initial,
-                actor="partner",
-                reason=f"delivery {receipt.delivery_id}",
-                at=received_at,
-            )
-        )
-        conn.execute(
-            DispatchRow.__table__.insert().values(
-                delivery_id=receipt.delivery_id,
-                submission_id=submission_id,
-                status="pending",
-                attempts=0,
-                created_at=received_at,
-            )
-        )
+        delivery = {"delivery_id": receipt.delivery_id, "submission_id": submission_id, "at": received_at}
+        conn.execute(q.delivery, {**delivery, "body_sha256": receipt.body_sha256})
+        conn.execute(q.transition, {**delivery, "state": initial, "reason": f"delivery {receipt.delivery_id}"})
+        conn.execute(q.dispatch, delivery)
         return Intake(submission_id, initial, True)
+
+    @functools.cached_property
+    def _intake_statements(self) -> _IntakeStatements:
+        return _IntakeStatements(self.insert(AppRow))
 
     @staticmethod
     def _seen(conn: Connection, delivery_id: str, body_sha256: str | None) -> Intake | None:
-        found = conn.execute(
-            select(SubmissionRow.id, SubmissionRow.state, DeliveryRow.body_sha256)
-            .join(DeliveryRow, DeliveryRow.submission_id == SubmissionRow.id)
-            .where(DeliveryRow.id == delivery_id)
-        ).first()
+        found = conn.execute(SEEN, {"delivery_id": delivery_id}).first()
         if found is None:
             return None
         if body_sha256 is not None and found.body_sha256 != body_sha256:

@@ -8,6 +8,7 @@ original answer when the body is the same, and is refused when the body differs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from partner_review.models.db import SignatureRow, WebhookDeliveryRow, utcnow
 from partner_review.models.store.base import DeliveryReused, SignatureReused, StoreBase
@@ -45,7 +46,26 @@ class Answer:
     created: bool
 
 
+SIGNATURE_HOLDER = select(SignatureRow.endpoint, SignatureRow.delivery_id).where(
+    SignatureRow.sha256 == bindparam("sha256")
+)
+
+
 class ReceiptStore(StoreBase):
+    @functools.cached_property
+    def _claim_statement(self) -> Any:
+        return (
+            self.insert(SignatureRow)
+            .values(
+                sha256=bindparam("sha256"),
+                endpoint=bindparam("endpoint"),
+                delivery_id=bindparam("delivery_id"),
+                expires_at=bindparam("expires_at"),
+            )
+            .on_conflict_do_nothing(index_elements=["sha256"])
+            .returning(SignatureRow.sha256)
+        )
+
     def claim_signature(self, conn: Connection, receipt: Receipt) -> None:
         """Remember the receipt's signature for its delivery; SignatureReused if another delivery has it.
 
@@ -57,24 +77,15 @@ class ReceiptStore(StoreBase):
             self._purged_at = time.monotonic()
         if receipt.signature_sha256 is None:
             return
-        claimed = conn.execute(
-            self.insert(SignatureRow)
-            .values(
-                sha256=receipt.signature_sha256,
-                endpoint=receipt.endpoint,
-                delivery_id=receipt.delivery_id,
-                expires_at=receipt.expires_at,
-            )
-            .on_conflict_do_nothing(index_elements=["sha256"])
-            .returning(SignatureRow.sha256)
-        ).first()
-        if claimed is not None:
+        params = {
+            "sha256": receipt.signature_sha256,
+            "endpoint": receipt.endpoint,
+            "delivery_id": receipt.delivery_id,
+            "expires_at": receipt.expires_at,
+        }
+        if conn.execute(self._claim_statement, params).first() is not None:
             return
-        seen = conn.execute(
-            select(SignatureRow.endpoint, SignatureRow.delivery_id).where(
-                SignatureRow.sha256 == receipt.signature_sha256
-            )
-        ).first()
+        seen = conn.execute(SIGNATURE_HOLDER, params).first()
         if seen is not None and (seen.endpoint, seen.delivery_id) != (receipt.endpoint, receipt.delivery_id):
             raise SignatureReused("this signature was already used for another delivery; sign every delivery afresh")
 
@@ -117,7 +128,7 @@ class ReceiptStore(StoreBase):
         The delivery row is written before `persist` runs, so a concurrent copy waits on it and
         then finds the first copy's answer instead of persisting again.
         """
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             self.claim_signature(conn, receipt)
             reserved = conn.execute(
                 self.insert(WebhookDeliveryRow)
