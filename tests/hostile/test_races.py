@@ -83,3 +83,31 @@ def test_copies_of_one_delivery_at_once_all_get_the_first_answer(receiver, engin
     statuses = at_once([(f"{receiver}/webhooks/submissions", body, headers) for _ in range(COPIES)])
     assert sorted(statuses) == [200] * (COPIES - 1) + [202], statuses
     assert len(engine_store.dispatches()) == 1
+
+
+def test_a_submission_is_answered_while_a_big_activity_batch_is_stored(receiver, engine_store, example):
+    """10,000 records are stored in short transactions: a submission is not held behind the batch
+    (timing in bench/intake.py; here: both are answered and stored in full)."""
+    seed = raw(example)
+    httpx.post(f"{receiver}/webhooks/submissions", content=seed, headers=signed(seed, "seed"))
+    records = [activity(workspace_id=f"ws-{i % 500}", day=f"2026-10-{1 + i // 500:02d}") for i in range(10_000)]
+    batch = raw(records)
+    follow = raw({**example, "version": 2})
+    done: dict[str, tuple[int, float]] = {}
+
+    def send(name: str, path: str, body: bytes, delivery: str) -> None:
+        import time
+
+        answer = httpx.post(f"{receiver}{path}", content=body, headers=signed(body, delivery), timeout=60)
+        done[name] = (answer.status_code, time.monotonic())
+
+    big = threading.Thread(target=send, args=("activity", "/webhooks/activity", batch, "batch"))
+    big.start()
+    send("submission", "/webhooks/submissions", follow, "during")
+    big.join(60)
+    assert done["activity"][0] == 200 and done["submission"][0] == 202
+    assert engine_store.find_delivery("during") is not None
+    with engine_store.engine.connect() as conn:
+        from sqlalchemy import text
+
+        assert conn.execute(text("SELECT count(*) FROM activity")).scalar_one() == 10_000
