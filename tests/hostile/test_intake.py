@@ -20,12 +20,27 @@ def rows(store) -> int:
 
 @pytest.mark.parametrize("path", ENDPOINTS)
 @pytest.mark.parametrize("digits,encoding", [("¹²³¹²³¹²³¹", "latin-1"), ("١٧٠٠٠٠٠٠٠٠", "utf-8"), ("１７００", "utf-8")])
-def test_non_ascii_digits_in_the_timestamp_are_a_malformed_signature(client, path, digits, encoding):
-    """Headers reach the app decoded as Latin-1: '¹²³' pass str.isdigit() and int() refuses them."""
+def test_non_ascii_digits_in_the_timestamp_are_a_malformed_signature(engine_store, monkeypatch, path, digits, encoding):
+    """Raw bytes on the wire (test clients re-encode headers): uvicorn hands them to the app decoded
+    as Latin-1, where '¹²³' pass str.isdigit() and int() refuses them."""
+    import socket
+
+    from partner_review.models.settings import get_settings
+    from partner_review.webhooks.server import running
+
+    monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
+    get_settings.cache_clear()
     body = b"{}"
     header = f"t={digits},v1={compute('test-webhook-secret', 1, body)}".encode(encoding)
-    answer = client.post(path, content=body, headers={HEADER: header, DELIVERY_HEADER: "d-1"})
-    assert answer.status_code == 401 and "unix seconds" in answer.json()["error"]
+    request = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n{DELIVERY_HEADER}: d-1\r\n".encode()
+    request += HEADER.encode() + b": " + header + b"\r\n\r\n" + body
+    with running() as base, socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):  # the receiver closes after a refusal
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:300]
+    assert b"unix seconds" in answer
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
