@@ -125,7 +125,7 @@ class StoreBase:
         self.engine = _engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._sealer = Sealer(self.settings)
-        self._purged_at = 0.0
+        self._purged_at: float = 0.0
         self._sqlite = self.engine.dialect.name == "sqlite"
         self._writer: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if self._sqlite else contextlib.nullcontext()
