@@ -29,6 +29,7 @@ def fail(message: str) -> int:
 
 def load_submission_file(path: Path):
     """Read and validate a submission file, or raise SystemExit(2) with a one-line reason."""
+    from partner_review.models.jsonbody import NotJson, decode
     from partner_review.models.submission import InvalidSubmission, parse_submission
 
     try:
@@ -38,8 +39,8 @@ def load_submission_file(path: Path):
     except OSError as error:
         raise SystemExit(fail(f"{path}: cannot be read ({error.strerror or error})")) from None
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = decode(raw)
+    except NotJson as error:
         raise SystemExit(fail(f"{path}: not valid JSON ({error})")) from None
     try:
         return parse_submission(data)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import Connection, CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -102,46 +102,91 @@ class AccessRequests:
             return existing
         try:
             with self._session() as session, session.begin():
-                row = AccessRequestRow(
-                    id=str(uuid.uuid4()),
-                    company_name=request.company.name,
-                    website=request.company.website,
+                return self._add(
+                    session,
+                    delivery_id,
+                    hashlib.sha256(body).hexdigest(),
+                    request,
                     domain=domain,
-                    contact_email=request.contact.email,
-                    state=AccessState.requested,
-                    payload=request.model_dump(mode="json"),
                     received_at=received_at,
                     decision_due_at=decision_due_at,
-                    dispatch_status="pending",
-                    dispatch_attempts=0,
                 )
-                session.add(row)
-                session.flush()
-                session.add(
-                    AccessDeliveryRow(
-                        id=delivery_id,
-                        access_request_id=row.id,
-                        body_sha256=hashlib.sha256(body).hexdigest(),
-                        received_at=received_at,
-                    )
-                )
-                session.add(
-                    AccessTransitionRow(
-                        access_request_id=row.id,
-                        from_state=None,
-                        to_state=AccessState.requested,
-                        actor="partner",
-                        reason=f"delivery {delivery_id}",
-                        at=received_at,
-                    )
-                )
-                return AccessIntake(row.id, AccessState.requested, True)
         except IntegrityError:
             # A concurrent copy of the same delivery won the race: answer with its request.
             existing = self.find_delivery(delivery_id)
             if existing:
                 return existing
             raise
+
+    def record_on(
+        self,
+        conn: Connection,
+        delivery_id: str,
+        body_sha256: str,
+        request: AccessRequest,
+        *,
+        domain: str | None,
+        received_at: datetime,
+        decision_due_at: datetime,
+    ) -> AccessIntake:
+        """The same rows, written in the caller's transaction (the receiver's `Store.once`, which
+        de-duplicates the delivery and its signature)."""
+        with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+            intake = self._add(
+                session,
+                delivery_id,
+                body_sha256,
+                request,
+                domain=domain,
+                received_at=received_at,
+                decision_due_at=decision_due_at,
+            )
+            session.commit()
+            return intake
+
+    @staticmethod
+    def _add(
+        session: Session,
+        delivery_id: str,
+        body_sha256: str,
+        request: AccessRequest,
+        *,
+        domain: str | None,
+        received_at: datetime,
+        decision_due_at: datetime,
+    ) -> AccessIntake:
+        row = AccessRequestRow(
+            id=str(uuid.uuid4()),
+            company_name=request.company.name,
+            website=request.company.website,
+            domain=domain,
+            contact_email=request.contact.email,
+            state=AccessState.requested,
+            payload=request.model_dump(mode="json"),
+            received_at=received_at,
+            decision_due_at=decision_due_at,
+            dispatch_status="pending",
+            dispatch_attempts=0,
+        )
+        session.add(row)
+        session.flush()
+        session.add(
+            AccessDeliveryRow(
+                id=delivery_id, access_request_id=row.id, body_sha256=body_sha256, received_at=received_at
+            )
+        )
+        session.add(
+            AccessTransitionRow(
+                access_request_id=row.id,
+                from_state=None,
+                to_state=AccessState.requested,
+                actor="partner",
+                reason=f"delivery {delivery_id}",
+                at=received_at,
+            )
+        )
+        session.flush()
+        return AccessIntake(row.id, AccessState.requested, True)
 
     def find_delivery(self, delivery_id: str) -> AccessIntake | None:
         with self._session() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -177,6 +177,29 @@ class ActivityRow(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"), index=True)
     workspace_id: Mapped[str] = mapped_column(String(200))
     day: Mapped[date]
-    events_delivered: Mapped[int]
-    events_failed: Mapped[int]
+    events_delivered: Mapped[int] = mapped_column(BigInteger)
+    events_failed: Mapped[int] = mapped_column(BigInteger)
+    measured_at: Mapped[datetime | None]  # when the sender took the counts: an older record never wins
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDeliveryRow(Base):
+    """A delivery to a signed endpoint other than submissions, with the answer it got (redeliveries get it again)."""
+
+    __tablename__ = "webhook_deliveries"
+    endpoint: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignatureRow(Base):
+    """A signature accepted for one delivery, kept while its timestamp is within the tolerance window."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (Index("ix_signatures_expires_at", "expires_at"),)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

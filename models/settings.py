@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         300, ge=1, description="Largest clock difference a signature timestamp may have."
     )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest webhook body accepted (413 above).")
+    webhook_body_deadline_seconds: float = Field(
+        10.0, gt=0, description="A webhook body not complete within this time is cut off (408)."
+    )
+    webhook_max_concurrent_bodies: int = Field(
+        64, ge=1, description="Webhook bodies read at once per receiver process; more wait (within the deadline)."
+    )
     api_token: SecretStr | None = Field(None, description="Bearer token for GET /submissions/{id}.")
     dispatch: str = Field(
         "deployment",

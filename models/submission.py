@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from partner_review.models.jsonbody import MAX_FREE_FORM_DEPTH, depth
+
+# One line of text: control characters (NUL, newlines, escapes) have no place in a name and
+# NUL cannot be stored on PostgreSQL.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 Url = Annotated[str, Field(max_length=2048)]
 Text = Annotated[str, Field(max_length=10_000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_CONTROL)]
+MAX_VERSION = 2**31 - 1
 Svg = Annotated[str, Field(max_length=1024 * 1024)]
 CallType = Literal["identify", "track", "page", "screen", "group", "alias"]
 
@@ -50,7 +56,7 @@ class OAuth(Strict):
 
 class App(Strict):
     name: Name
-    slug: Annotated[str, Field(min_length=1, max_length=100)]
+    slug: Annotated[str, Field(min_length=1, max_length=100, pattern=NO_CONTROL)]
     description: Text | None = None
     website: Url | None = None
     categories: Categories = Categories()
@@ -96,10 +102,19 @@ class Destination(Strict):
     settings: Annotated[list[Setting], Field(max_length=100)] = []
 
 
+def _shallow(event: dict[str, Any]) -> dict[str, Any]:
+    if depth(event) > MAX_FREE_FORM_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_FREE_FORM_DEPTH} levels (the limit for free-form objects)")
+    return event
+
+
+FreeForm = Annotated[dict[str, Any], AfterValidator(_shallow)]
+
+
 class Source(Strict):
     type: Literal["source"]
     name: Name
-    sample_events: Annotated[list[dict[str, Any]], Field(max_length=10_000)] = []
+    sample_events: Annotated[list[FreeForm], Field(max_length=10_000)] = []
     events_url: Url | None = None
 
     @model_validator(mode="after")
@@ -113,7 +128,7 @@ Component = Annotated[Destination | Source, Field(discriminator="type")]
 
 
 class Submission(Strict):
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(strict=True, ge=1, le=MAX_VERSION)]
     app: App
     components: Annotated[list[Component], Field(min_length=1, max_length=20)]
 

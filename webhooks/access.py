@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,15 +18,17 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
-from partner_review.models.access import InvalidAccessRequest, parse_access_request
+from partner_review.models.access import AccessRequest, InvalidAccessRequest, parse_access_request
 from partner_review.models.access_store import AccessRequests
 from partner_review.models.calendar import add_business_days
 from partner_review.models.settings import Settings, get_settings
-from partner_review.models.store import NotFound, Store, get_store
+from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
 from partner_review.models.submission import Submission
 from partner_review.tasks.access.domains import email_domain, registrable_domain, website_domain
+from partner_review.webhooks.intake import REFUSALS, STORE_ERRORS, Refused, SignedIntake, bearer
 
 log = logging.getLogger("partner_review.webhooks.access")
 
@@ -150,66 +151,49 @@ router = APIRouter(lifespan=lifespan)
         }
     },
     responses={
+        **REFUSALS,
         200: {"description": "Delivery seen before: the original access request"},
-        400: {"description": "Body is not JSON, or the delivery header is missing"},
-        401: {"description": "Missing, malformed, wrong or stale signature"},
-        413: {"description": "Body over the size limit"},
         422: {"description": "The request breaks the schema; `fields` lists the offending paths"},
-        503: {"description": "Delivery could not be persisted; retry later"},
     },
 )
 async def receive_access_request(request: Request) -> JSONResponse:
-    from partner_review.webhooks.app import STORE_ERRORS, Refused, _delivery_id, _signed_json
+    answer, status = await intake.receive(request)
+    dispatcher = getattr(request.app.state, "access_dispatcher", None)
+    if answer.created and dispatcher is not None:
+        dispatcher.kick()
+    return JSONResponse(answer.body, status_code=status)
 
-    settings = get_settings()
-    delivery_id = _delivery_id(request)
+
+def _access_request(data: Any) -> AccessRequest:
     try:
-        body, data = await _signed_json(request)
-    except RecursionError:
-        raise Refused(400, "body is not valid JSON: nested too deeply") from None
-    try:
-        access_request = parse_access_request(data)
+        return parse_access_request(data)
     except InvalidAccessRequest as error:
         raise Refused(422, "the access request does not match the schema", fields=error.problems) from None
 
+
+def _store_access_request(store: Store, receipt: Receipt, request: AccessRequest) -> Answer:
+    settings = store.settings
     received_at = datetime.now(UTC)
     due = add_business_days(
         received_at, settings.access_decision_business_days, country=settings.holiday_country, tz=settings.timezone
     )
-    try:
-        store = await run_in_threadpool(get_store)
-        intake = await run_in_threadpool(
-            AccessRequests(store).record_delivery,
-            delivery_id,
-            body,
-            access_request,
-            domain=website_domain(access_request.company.website),
+
+    def write(conn: Connection) -> dict[str, Any]:
+        recorded = AccessRequests(store).record_on(
+            conn,
+            receipt.delivery_id,
+            receipt.body_sha256,
+            request,
+            domain=website_domain(request.company.website),
             received_at=received_at,
             decision_due_at=due,
         )
-    except STORE_ERRORS as error:
-        log.error("access delivery %s not persisted: %s", delivery_id, error)
-        raise Refused(503, "the delivery could not be stored right now; retry later") from None
+        return {"access_request_id": recorded.access_request_id, "status": str(recorded.status)}
 
-    answer = {"access_request_id": intake.access_request_id, "status": intake.status}
-    if not intake.created:
-        return JSONResponse(answer, status_code=200)
-    dispatcher = getattr(request.app.state, "access_dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.kick()
-    return JSONResponse(answer, status_code=202)
+    return store.once(receipt, write)
 
 
-def _bearer(request: Request) -> None:
-    """The same bearer token as GET /submissions/{id} (PARTNER_REVIEW_API_TOKEN)."""
-    from partner_review.webhooks.app import Refused
-
-    token = get_settings().api_token
-    if token is None or not token.get_secret_value():
-        raise Refused(401, "this receiver has no API token configured (PARTNER_REVIEW_API_TOKEN)")
-    given = request.headers.get("authorization", "")
-    if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token.get_secret_value()}".encode()):
-        raise Refused(401, "missing or wrong bearer token")
+intake = SignedIntake("access-requests", _access_request, _store_access_request, created_status=202)
 
 
 @router.get(
@@ -219,9 +203,8 @@ def _bearer(request: Request) -> None:
 async def app_checklist(slug: str, request: Request) -> JSONResponse:
     """The app's Public Beta checklist (contract section 8's `status` JSON)."""
     from partner_review.tasks.lifecycle.checklist import checklist_of
-    from partner_review.webhooks.app import STORE_ERRORS, Refused
 
-    _bearer(request)
+    bearer(request)
     try:
         store = await run_in_threadpool(get_store)
         checklist = await run_in_threadpool(checklist_of, store, slug)
@@ -242,17 +225,15 @@ def partner_domains(submission: Submission) -> list[str]:
     return [d for d in dict.fromkeys(found) if d]
 
 
-async def require_approved_partner(submission: Submission) -> None:
+def require_approved_partner(submission: Submission) -> None:
     """With PARTNER_REVIEW_REQUIRE_APPROVED_PARTNER on, refuse (403) a submission whose support
-    e-mail and website domains belong to no approved partner; off (the default), do nothing."""
-    from partner_review.webhooks.app import STORE_ERRORS, Refused
-
+    e-mail and website domains belong to no approved partner; off (the default), do nothing.
+    Called by the submission intake in its worker thread."""
     if not get_settings().require_approved_partner:
         return
     claimed = partner_domains(submission)
     try:
-        store = await run_in_threadpool(get_store)
-        approved = await run_in_threadpool(AccessRequests(store).approved_for, claimed) if claimed else []
+        approved = AccessRequests(get_store()).approved_for(claimed) if claimed else []
     except STORE_ERRORS:
         raise Refused(503, "the store is unavailable right now; retry later") from None
     if not approved:

@@ -52,7 +52,7 @@ def test_redelivery_answers_200_with_the_original(receiver, store, example):
 def test_new_delivery_of_the_same_version_is_a_conflict(receiver, store, example):
     raw = json.dumps(example).encode()
     post(receiver, raw)
-    answer = post(receiver, raw, delivery="d-2")
+    answer = post(receiver, raw, delivery="d-2", timestamp=int(time.time()) - 10)  # signed afresh
     assert answer.status_code == 409 and "already submitted" in answer.json()["error"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from tests.flows.conftest import sample_site, short_load_test, store  # noqa: F401  reused for test_secrets.py
@@ -31,3 +33,32 @@ def receiver_client(tmp_path, monkeypatch):
     if opened:
         opened.close()
     get_settings.cache_clear()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_store(request, env, monkeypatch):
+    from tests.conftest import opened_store
+
+    with opened_store(request, monkeypatch, request.param) as s:
+        yield s
+
+
+@contextlib.contextmanager
+def client_for(monkeypatch):
+    from starlette.testclient import TestClient
+
+    from partner_review.models.settings import get_settings
+    from partner_review.webhooks.app import app
+
+    monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
+    monkeypatch.setenv("PARTNER_REVIEW_API_TOKEN", "reader-token")
+    get_settings.cache_clear()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def client(engine_store, monkeypatch):
+    """The receiver in process on a fresh store of each engine (dispatch off)."""
+    with client_for(monkeypatch) as c:
+        yield c

@@ -176,12 +176,14 @@ def test_pathological_markdown_has_a_finding_in_bounded_memory(name, page):
 
 
 def test_body_far_over_the_limit_is_refused_before_it_is_read(receiver_client):
-    from partner_review.webhooks.signing import DELIVERY_HEADER
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
+    # A well-formed, fresh signature header: the size is what is refused (a missing one is a 401 first).
+    signature = {HEADER: sign("x", b"")}
     declared = receiver_client.post(
         "/webhooks/submissions",
         content=b"{" + b" " * (50 * MB) + b"}",
-        headers={DELIVERY_HEADER: "big-1", "content-type": "application/json"},
+        headers={DELIVERY_HEADER: "big-1", "content-type": "application/json", **signature},
     )
     assert declared.status_code == 413 and "limit" in declared.json()["error"]
 
@@ -196,6 +198,30 @@ def test_body_far_over_the_limit_is_refused_before_it_is_read(receiver_client):
     streamed = receiver_client.post(
         "/webhooks/submissions",
         content=chunks(),
-        headers={DELIVERY_HEADER: "big-2", "content-type": "application/json"},
+        headers={DELIVERY_HEADER: "big-2", "content-type": "application/json", **signature},
     )
     assert streamed.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("deep", b"[" * 100_000 + b"]" * 100_000),
+        ("huge int", b'{"version": ' + b"7" * 5000 + b"}"),
+    ],
+)
+def test_check_on_a_hostile_file_exits_2_with_one_line(tmp_path, name, content):
+    import subprocess
+    import sys
+
+    path = tmp_path / "submission.json"
+    path.write_bytes(content)
+    done = subprocess.run(
+        [sys.executable, "-m", "partner_review.cli.main", "check", str(path), "--offline"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert len(done.stderr.strip().splitlines()) == 1 and "not valid JSON" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

@@ -280,6 +280,8 @@ DANGERS = {
     '<a href="vbscript:x"/>': "vbscript:",
 }
 
+UNICODE_DIGITS = [c for c in map(chr, range(0x110000)) if c.isdigit() and not c.isascii()]
+
 
 @FAST
 @given(
@@ -300,3 +302,27 @@ def test_svg_inspect_reports_exactly_the_inserted_dangers(safe, dangers, data):
     assert bool(found) == bool(dangers), (document, found)
     for danger in dangers:
         assert any(DANGERS[danger] in d for d in found), (danger, found)
+
+
+@FAST
+@given(
+    digits=st.lists(st.sampled_from(UNICODE_DIGITS), min_size=1, max_size=12),
+    ascii_prefix=st.text(alphabet="0123456789", max_size=6),
+    scheme=st.sampled_from(["stripe", "standard"]),
+)
+@example(digits=list("¹²³"), ascii_prefix="", scheme="stripe")
+def test_a_timestamp_with_any_non_ascii_digit_is_malformed(digits, ascii_prefix, scheme):
+    """Every Unicode digit `str.isdigit()` accepts: refused as a malformed header, never a crash."""
+    from partner_review.webhooks.signing import HEADER, SW_ID, SW_SIGNATURE, SW_TIMESTAMP, expect
+
+    stamp = ascii_prefix + "".join(digits)
+    if scheme == "stripe":
+        headers = {HEADER: f"t={stamp},v1={'0' * 64}"}
+    else:
+        headers = {SW_ID: "msg_1", SW_TIMESTAMP: stamp, SW_SIGNATURE: "v1,AAAA"}
+    with pytest.raises(SignatureError, match="unix seconds"):
+        expect(headers, "secret", now=NOW)
+
+
+def test_every_unicode_digit_is_covered():
+    assert len(UNICODE_DIGITS) > 700 and "¹" in UNICODE_DIGITS and "١" in UNICODE_DIGITS

@@ -153,3 +153,23 @@ def test_concurrent_first_starts_migrate_once(engine, tmp_path, request):
     for p in processes:
         p.join(120)
     assert [p.exitcode for p in processes] == [0] * 6
+
+
+@pytest.mark.parametrize("case", ["version 2^63", "NUL in the name"])
+def test_a_value_the_database_refuses_is_bad_value_not_a_store_failure(store, example, case):
+    """Beneath the schema's bounds: a DataError (or SQLite's OverflowError) is the sender's fault."""
+    from partner_review.models.store import BadValue
+    from partner_review.models.submission import App, Submission
+
+    submission = parse_submission(example)
+    if case == "version 2^63":
+        submission = Submission.model_construct(**{**dict(submission), "version": 2**63})
+    else:
+        if store.engine.dialect.name == "sqlite":
+            pytest.skip("SQLite stores NUL characters")
+        app = App.model_construct(**{**dict(submission.app), "name": "Acme\x00"})
+        submission = Submission.model_construct(**{**dict(submission), "app": app})
+    now = datetime.now(UTC)
+    with pytest.raises(BadValue):
+        store.record_delivery("d-bad", b"{}", submission, received_at=now, ack_due_at=now)
+    assert not store.dispatches()

@@ -54,3 +54,30 @@ def test_secrets_round_trip_through_public_form(example):
     assert rebuilt.destinations[0].auth.secret.get_secret_value() == "acme-api-key-for-review"
     assert rebuilt.app.test_account.password.get_secret_value() == "s3cret-for-reviewers"
     assert rebuilt == submission
+
+
+@pytest.mark.parametrize("version", [True, "1", 1.0, 2**31, 2**63, 0])
+def test_version_is_a_strict_integer_within_bounds(example, version):
+    example["version"] = version
+    with pytest.raises(InvalidSubmission) as refused:
+        parse_submission(example)
+    assert all(p.startswith("version:") for p in refused.value.problems)
+
+
+@pytest.mark.parametrize("field", ["name", "slug"])
+def test_control_characters_are_refused_in_names(example, field):
+    example["app"][field] = "a\x00b"
+    with pytest.raises(InvalidSubmission, match=f"app.{field}"):
+        parse_submission(example)
+
+
+def test_sample_events_nest_at_most_32_levels(example):
+    source = next(c for c in example["components"] if c["type"] == "source")
+    nested: dict = {"x": 1}
+    for _ in range(30):  # 31 levels with the event itself, 32 with properties
+        nested = {"n": nested}
+    source["sample_events"][0]["properties"] = nested
+    parse_submission(example)
+    source["sample_events"][0]["properties"] = {"n": nested}
+    with pytest.raises(InvalidSubmission, match="deeper than 32 levels"):
+        parse_submission(example)

@@ -1,0 +1,39 @@
+"""The wheel installs one namespace, partner_review, and every package folder is in it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+
+from tests.conftest import ROOT
+
+TOP = ("cli", "deployments", "flows", "migrations", "models", "partners", "tasks", "webhooks")
+
+
+def test_every_package_folder_is_listed_under_the_namespace():
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {
+        "partner_review." + ".".join(init.parent.relative_to(ROOT).parts)
+        for top in TOP
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert folders == listed
+
+
+def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr.lower().replace("warning: location", ""), done.stderr
+    (wheel,) = tmp_path.glob("partner_review-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert tops == {"partner_review"}
+    assert "partner_review/migrations/alembic.ini" in names
+    assert "partner_review/webhooks/app.py" in names
