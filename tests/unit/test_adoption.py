@@ -109,7 +109,9 @@ def test_import_command(store, app_in_store, tmp_path):
 
 def test_activity_webhook(store, app_in_store, monkeypatch):
     from partner_review.webhooks.server import running
-    from partner_review.webhooks.signing import HEADER, sign
+    import uuid
+
+    from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
     from partner_review.models.settings import get_settings
@@ -118,7 +120,9 @@ def test_activity_webhook(store, app_in_store, monkeypatch):
     record = {"app": "acme-analytics", "workspace_id": "ws-9", "day": "2026-11-25", "events_delivered": 3}
     with running() as base:
         post = lambda data, secret="test-webhook-secret": httpx.post(
-            f"{base}/webhooks/activity", content=(raw := json.dumps(data).encode()), headers={HEADER: sign(secret, raw)}
+            f"{base}/webhooks/activity",
+            content=(raw := json.dumps(data).encode()),
+            headers={HEADER: sign(secret, raw), DELIVERY_HEADER: f"activity-{uuid.uuid4()}"},
         )
         assert post([record, record]).json() == {"inserted": 1, "updated": 0, "unchanged": 1}
         assert post(record).json() == {"inserted": 0, "updated": 0, "unchanged": 1}
