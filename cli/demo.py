@@ -98,12 +98,12 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
 
     import httpx
 
+    from partner_review.cli.render import print_table
     from partner_review.models.decision import Decision
     from partner_review.models.settings import get_settings
     from partner_review.models.store import get_store
     from partner_review.partners import running as partner_running
     from partner_review.partners import site_running
-    from partner_review.tasks.lifecycle import report
     from partner_review.webhooks.server import running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
@@ -148,7 +148,7 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
     latest = store.latest_review(submission_id)
     run, results = latest
     stored = store.get_submission(submission_id)
-    report.print_table(results, title=f"{stored.submission.app.name} v{stored.version}", console=console)
+    print_table(results, title=f"{stored.submission.app.name} v{stored.version}", console=console)
     for note in store.notifications(submission_id):
         console.print(escape(f"notification ({note.status}) {note.kind} to {note.recipient}: {note.subject}"))
     console.print(

@@ -67,6 +67,7 @@ def check(
     offline
         Skip every check that needs the network (each skipped result says so).
     """
+    from partner_review.cli.render import print_table
     from partner_review.models.checks import verdict
     from partner_review.tasks.lifecycle import report
     from partner_review.tasks.pipeline import run_checks
@@ -76,7 +77,7 @@ def check(
     if format == "json":
         print(json.dumps(report.as_json(results), indent=2))
     else:
-        report.print_table(results, title=f"{submission.app.name} v{submission.version}")
+        print_table(results, title=f"{submission.app.name} v{submission.version}")
     return 1 if verdict(results) == "fail" else 0
 
 

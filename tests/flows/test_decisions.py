@@ -146,7 +146,7 @@ async def test_resubmission_reports_what_changed(prefect_harness, store, example
             sort="CREATED_DESC",
         )
     assert "Resubmission of submission" in artifact.data
-    assert "Checks fixed since v1&#58; CAT\\-005" in artifact.data
+    assert "Checks fixed since v1\\: CAT\\-005" in artifact.data and "&#" not in artifact.data
     assert "app\\.website" in artifact.data and "Getting started" in artifact.data
     await decide_when_waiting(second, "approve")
     assert (await running)["state"] == "public_beta"
