@@ -20,6 +20,7 @@ from typing import Any
 from partner_review.models.checks import Result
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import fields as catalog
+from partner_review.tasks.catalog import render as tile
 from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.suite import test_destinations
 from partner_review.tasks.links.linkcheck import check_links
@@ -30,7 +31,8 @@ Call = Callable[..., Awaitable[Any]]
 
 
 async def verify_catalog(submission: Submission) -> list[Result]:
-    return catalog.verify_catalog_fields(submission)
+    rendering = await asyncio.to_thread(tile.verify_rendering, submission)  # resvg is CPU-bound
+    return catalog.verify_catalog_fields(submission) + rendering
 
 
 async def direct(stage: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
