@@ -21,7 +21,8 @@ class Definition:
 
     def flow(self):
         path, function = self.entrypoint.split(":")
-        return getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), function)
+        module = "partner_review." + path.removesuffix(".py").replace("/", ".")  # the installed namespace
+        return getattr(importlib.import_module(module), function)
 
 
 DEFINITIONS = [
