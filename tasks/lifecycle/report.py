@@ -76,6 +76,10 @@ def evidence_text(evidence: dict[str, Any], max_lines: int = EVIDENCE_LINES, wid
         if value in (None, "", [], {}):
             continue
         if isinstance(value, dict | list):
+            compact = json.dumps(value, default=str, ensure_ascii=False)
+            if len(compact) <= 100:
+                lines.append(f"{key}: {compact}")
+                continue
             body = json.dumps(value, indent=2, default=str, ensure_ascii=False).splitlines()
             lines.append(f"{key}:")
             lines += ["  " + line for line in body]
@@ -118,18 +122,19 @@ def markdown(title: str, results: list[Result], *, facts: Iterable[str] = ()) ->
         lines.append(f"| {stage} | " + " | ".join(str(c.get(o, 0)) for o in OUTCOMES) + " |")
     blockers = [r for r in results if r.blocks]
     warnings = [r for r in results if r.outcome == "warn"]
-    for heading, group in (("Blockers", blockers), ("Warnings", warnings)):
-        if not group:
-            continue
-        lines += ["", f"## {heading} ({len(group)})"]
-        for r in group:
-            check = REGISTRY.get(r.check)
-            lines += ["", f"### {r.check} {check.title if check else ''} ({r.stage}, {r.outcome})", ""]
-            lines.append(escape(r.message, 2000))
-            if check:
-                lines += ["", f"**Remedy:** {check.remedy}"]
-            if r.evidence:
-                lines += ["", code_block(evidence_text(r.evidence))]
+    if blockers:
+        lines += ["", f"## Blockers ({len(blockers)})"]
+    for r in blockers:
+        check = REGISTRY.get(r.check)
+        lines += ["", f"### {r.check} {check.title if check else ''} ({r.stage}, {r.outcome})", ""]
+        lines.append(escape(r.message, 2000))
+        if check:
+            lines += ["", f"**Remedy:** {check.remedy}"]
+        if r.evidence:
+            lines += ["", code_block(evidence_text(r.evidence))]
+    if warnings:  # one line each: the evidence is in the results table and the contract JSON
+        lines += ["", f"## Warnings ({len(warnings)})", ""]
+        lines += [f"- **{r.check}** ({r.stage}) {escape(r.message, 400)}" for r in warnings]
     if not blockers:
         lines += ["", "No blockers: every blocking check passed."]
     return "\n".join(lines) + "\n"
