@@ -1,9 +1,12 @@
 # The README's two commands: `make demo` and `make test`. Each creates or reuses .venv.
+# `make demo ARGS="--keep --decision request-changes"` passes options to `partner-review demo`.
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+
+ARGS   ?=
 
 .PHONY: demo test docs lint
 

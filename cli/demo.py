@@ -1,7 +1,8 @@
 """`partner-review demo`: the bundled submission through the whole path on the embedded default.
 
 A real receiver on a free loopback port takes a signed delivery; the review flow runs in this
-process on Prefect's ephemeral API with a fresh SQLite store; the report is printed at the end.
+process, on PREFECT_API_URL when set, else on Prefect's temporary API started once for the demo
+and stopped at its end, with a fresh SQLite store; the results and messages are printed at the end.
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ import json
 import os
 import re
 import secrets
+import shutil
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+
+from partner_review.cli.api import START_HINT
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "submission.json"
 
@@ -28,11 +33,8 @@ def _environment(data_dir: Path) -> str:
             "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "1",
             # The demo's partner runs on loopback, which the outbound guard refuses unless allowed.
             "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
         }
     )
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.pop("PARTNER_REVIEW_DATABASE_URL", None)
     from partner_review.models.settings import get_settings
 
@@ -88,81 +90,124 @@ def _try_resume(submission_id: str, decision) -> bool:
     return True
 
 
+def data_directory(keep: bool) -> Path:
+    """Where the demo's store and key live: a fresh temporary directory, or with `keep` the one
+    place the demo always uses (under the default data directory), emptied first."""
+    if not keep:
+        return Path(tempfile.mkdtemp(prefix="partner-review-demo-"))
+    from partner_review.models.settings import Settings
+
+    kept = Settings().data_dir / "demo"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True)
+    return kept
+
+
 def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
     from rich.console import Console
+
+    from partner_review.cli.api import ApiUnavailable, prefect_api
+
+    # Before Prefect is imported: its logging is configured once, and its server reads these.
+    os.environ.update({"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"})
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    console = Console()
+    data_dir = data_directory(keep)
+    try:
+        with prefect_api() as (api_url, temporary):
+            return _run(console, data_dir, decision, api_url, temporary)
+    except ApiUnavailable as error:
+        print(f"partner-review demo: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if not keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        else:
+            console.print(f"data kept in {data_dir} (store partner-review.db and its key)")
+
+
+def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) -> int:
     from rich.markup import escape
 
-    console = Console()
-    data_dir = Path(tempfile.mkdtemp(prefix="partner-review-demo-"))
     secret = _environment(data_dir)
 
     import httpx
 
+    from partner_review.cli.render import print_table
     from partner_review.models.decision import Decision
     from partner_review.models.settings import get_settings
     from partner_review.models.store import get_store
     from partner_review.partners import running as partner_running
     from partner_review.partners import site_running
-    from partner_review.tasks.lifecycle import report
     from partner_review.webhooks.server import running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
-    console.print(f"[bold]partner-review demo[/]  store: {data_dir / 'partner-review.db'}")
-    with site_running() as site:
-        # The review trusts the site's private CA (verification stays on), in this process only.
-        os.environ["PARTNER_REVIEW_CA_FILE"] = str(site.ca_file)
-        get_settings.cache_clear()
-        with partner_running("conformant") as partner, running() as base:
-            body = json.dumps(pointed_at(json.loads(EXAMPLE.read_text()), partner, site)).encode()
-            console.print(f"sample partner (conformant) at {partner}; the destination's endpoints point there")
+    where = "Prefect's temporary API (started for this demo)" if temporary else f"the Prefect API at {api_url}"
+    console.print(f"[bold]partner-review demo[/]  store: {data_dir / 'partner-review.db'}; runs on {where}")
+    store = get_store()
+    try:
+        with site_running() as site:
+            # The review trusts the site's private CA (verification stays on), in this process only.
+            os.environ["PARTNER_REVIEW_CA_FILE"] = str(site.ca_file)
+            get_settings.cache_clear()
+            with partner_running("conformant") as partner, running() as base:
+                body = json.dumps(pointed_at(json.loads(EXAMPLE.read_text()), partner, site)).encode()
+                console.print(f"sample partner (conformant) at {partner}; the destination's endpoints point there")
+                console.print(
+                    f"the partner's website (https://acme.example) is served locally at {site.base_url} "
+                    "over HTTPS; the review trusts its private CA"
+                )
+                delivery = f"demo-{uuid.uuid4()}"
+                answer = httpx.post(
+                    f"{base}/webhooks/submissions",
+                    content=body,
+                    timeout=30,
+                    headers={
+                        "content-type": "application/json",
+                        DELIVERY_HEADER: delivery,
+                        HEADER: sign(secret, body),
+                    },
+                )
+                console.print(f"POST {base}/webhooks/submissions -> {answer.status_code} {escape(answer.text)}")
+                if answer.status_code != 202:
+                    console.print("[red]the receiver refused the bundled submission[/]")
+                    return 1
+                submission_id = answer.json()["submission_id"]
+                console.print("reviewing: every automated stage runs against the local partner and website...")
+                wait_for(
+                    lambda: (r := store.latest_review(submission_id)) and r[0].status == "completed",
+                    "the automated checks did not finish",
+                )
+                console.print(
+                    f"the demo plays the reviewer: decision '{decision}', as `partner-review decide` sends it"
+                )
+                verdict = Decision(
+                    decision=decision.replace("-", "_"),
+                    reviewer="demo (auto-decision)",
+                    comment="Decided by `partner-review demo`.",
+                )
+                wait_for(lambda: _try_resume(submission_id, verdict), "the review never waited for a decision")
+                wait_for(lambda: store.dispatches()[0].status == "dispatched", "the review did not finish")
+                wait_for(lambda: store.decision_of(store.latest_review(submission_id)[0].id), "no decision recorded")
+        run, results = store.latest_review(submission_id)
+        stored = store.get_submission(submission_id)
+        print_table(results, title=f"{stored.submission.app.name} v{stored.version}", console=console)
+        console.print("messages sent (subjects; the bodies are in the store):")
+        for note in store.notifications(submission_id):
+            console.print(escape(f"  {note.kind} ({note.status}) to {note.recipient}: {note.subject}"))
+        console.print(
+            f"state: {stored.state}; acknowledged {'on time' if stored.ack_on_time else 'late'} "
+            f"(due {stored.ack_due_at:%Y-%m-%d %H:%M} UTC)"
+        )
+        artifacts = f"artifacts 'review-{stored.slug}', '-results' and '-tile'"
+        if temporary:
             console.print(
-                f"the partner's website (https://acme.example) is served locally at {site.base_url} "
-                "over HTTPS; the review trusts its private CA"
+                f"Prefect: flow run {run.flow_run_id}, {artifacts}. The temporary API stops with this command; "
+                f"to browse the run in the UI, {START_HINT} before running the demo again."
             )
-            delivery = f"demo-{uuid.uuid4()}"
-            answer = httpx.post(
-                f"{base}/webhooks/submissions",
-                content=body,
-                timeout=30,
-                headers={"content-type": "application/json", DELIVERY_HEADER: delivery, HEADER: sign(secret, body)},
-            )
-            console.print(f"POST {base}/webhooks/submissions -> {answer.status_code} {answer.text}")
-            if answer.status_code != 202:
-                console.print("[red]the receiver refused the bundled submission[/]")
-                return 1
-            submission_id = answer.json()["submission_id"]
-            console.print("reviewing (Prefect's ephemeral API starts on first use; about 10-20 s)...")
-            store = get_store()
-            wait_for(
-                lambda: (r := store.latest_review(submission_id)) and r[0].status == "completed",
-                "the automated checks did not finish",
-            )
-            console.print(f"the demo plays the reviewer: decision '{decision}', as `partner-review decide` sends it")
-            verdict = Decision(
-                decision=decision.replace("-", "_"),
-                reviewer="demo (auto-decision)",
-                comment="Decided by `partner-review demo`.",
-            )
-            wait_for(lambda: _try_resume(submission_id, verdict), "the review never waited for a decision")
-            wait_for(lambda: store.dispatches()[0].status == "dispatched", "the review did not finish")
-    latest = store.latest_review(submission_id)
-    run, results = latest
-    stored = store.get_submission(submission_id)
-    report.print_table(results, title=f"{stored.submission.app.name} v{stored.version}", console=console)
-    for note in store.notifications(submission_id):
-        console.print(escape(f"notification ({note.status}) {note.kind} to {note.recipient}: {note.subject}"))
-    console.print(
-        f"state: {stored.state}; acknowledged {'on time' if stored.ack_on_time else 'late'} "
-        f"(due {stored.ack_due_at:%Y-%m-%d %H:%M} UTC)\n"
-        f"Prefect: flow run {run.flow_run_id}, artifacts 'review-{stored.slug}' and 'review-{stored.slug}-results'. "
-        "The demo used Prefect's ephemeral API, which stops with this command; to browse runs in the UI, "
-        "start `prefect server start`, set PREFECT_API_URL=http://127.0.0.1:4200/api and run the demo again."
-    )
-    if not keep:
-        import shutil
-
+        else:
+            ui = api_url.removesuffix("/").removesuffix("/api")
+            console.print(f"Prefect: flow run {ui}/runs/flow-run/{run.flow_run_id} ({artifacts})")
+        return 0
+    finally:
         store.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
-    else:
-        console.print(f"data kept in {data_dir}")
-    return 0

@@ -71,6 +71,7 @@ def check(
     against
         The released (live) version's submission file: also run the update-compatibility stage (compat).
     """
+    from partner_review.cli.render import print_table
     from partner_review.models.checks import verdict
     from partner_review.tasks.lifecycle import report
     from partner_review.tasks.pipeline import run_checks
@@ -88,7 +89,7 @@ def check(
     if format == "json":
         print(json.dumps(report.as_json(results), indent=2))
     else:
-        report.print_table(results, title=f"{submission.app.name} v{submission.version}")
+        print_table(results, title=f"{submission.app.name} v{submission.version}")
     return 1 if verdict(results) == "fail" else 0
 
 
@@ -200,27 +201,56 @@ def schema() -> int:
 
 @db.command
 def upgrade() -> int:
-    """Create or migrate the store's tables to the newest schema."""
+    """Create or migrate the store's tables to the newest schema.
+
+    Exit status: 0 done, 1 the database cannot be reached or migrated, 2 the URL is unusable.
+    """
     from partner_review.models.settings import get_settings
     from partner_review.models.store import upgrade as run_upgrade
 
     url = get_settings().resolved_database_url
-    run_upgrade(url)
-    print(f"database at {url.split('@')[-1]} is at the newest schema")
+    shown = _safe_url(url)
+    try:
+        run_upgrade(url)
+    except Exception as error:  # one line for every way a URL or a server can fail; the cause is named
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        reason = " ".join(str(getattr(error, "orig", None) or error).split())[:200] or type(error).__name__
+        if isinstance(error, ArgumentError | NoSuchModuleError | ImportError | ValueError):
+            return fail(f"db upgrade: PARTNER_REVIEW_DATABASE_URL {shown} is not usable: {reason}")
+        print(
+            f"partner-review: db upgrade: cannot migrate the database at {shown}: {reason} "
+            "(check that it runs and PARTNER_REVIEW_DATABASE_URL)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"database at {shown} is at the newest schema")
     return 0
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
 
 
 @app.command
 def demo(*, keep: bool = False, decision: Literal["approve", "request-changes", "reject"] = "approve") -> int:
-    """Review the bundled sample submission end to end on the embedded default (ephemeral Prefect, SQLite).
+    """Review the bundled sample submission end to end (receiver, flow, SQLite store, decision).
 
-    The review waits for a reviewer like any other; with no one at the Prefect UI, the demo plays
-    the reviewer and sends `decision` exactly as `partner-review decide` does.
+    Runs on PREFECT_API_URL when set (see the run in its UI), else on Prefect's temporary API,
+    started once and stopped when the demo ends. The review waits for a reviewer like any other;
+    the demo plays the reviewer and sends `decision` exactly as `partner-review decide` does.
 
     Parameters
     ----------
     keep
-        Keep the demo's data directory (store, key) instead of a fresh temporary one.
+        Keep the store and key in DATA_DIR/demo (default ~/.local/share/partner-review/demo,
+        emptied at the start) instead of a temporary directory removed at the end.
     decision
         The reviewer's decision the demo sends once the automated checks are done.
     """
@@ -231,7 +261,9 @@ def demo(*, keep: bool = False, decision: Literal["approve", "request-changes", 
 
 @app.command
 def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
-    """Run the webhook receiver and serve the deployments against the configured Prefect API.
+    """Run the webhook receiver and serve the deployments against the Prefect API at PREFECT_API_URL.
+
+    Exit status: 1 when no Prefect API answers there.
 
     Parameters
     ----------
@@ -240,9 +272,46 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     port
         Port the receiver listens on.
     """
+    from partner_review.cli.api import START_HINT, ApiUnavailable, check_reachable, configured_api_url
+
+    url = configured_api_url()
+    if not url:
+        print(f"partner-review: serve needs a running Prefect API: {START_HINT}", file=sys.stderr)
+        return 1
+    try:
+        check_reachable(url)
+    except ApiUnavailable as error:
+        print(f"partner-review: serve: {error}", file=sys.stderr)
+        return 1
     from partner_review.deployments.serve import serve_all
 
     return serve_all(host=host, port=port)
+
+
+@app.command
+def lint(
+    page: Path,
+    *,
+    kind: Annotated[Literal["direct", "actions", "source"] | None, Parameter(name="--kind")] = None,
+    format: Annotated[Literal["text", "json"], Parameter(name="--format")] = "text",
+) -> int:
+    """Lint one Segment doc page (the docs stage alone), as a partner writing it would.
+
+    Exit status: 0 no blocker failed, 1 a blocker failed, 2 unreadable file.
+
+    Parameters
+    ----------
+    page
+        The Markdown file.
+    kind
+        The page's template: a direct destination, an actions destination or a source (default:
+        told from the file name and the page itself).
+    format
+        `text`: one `file:line:col rule message` line per finding; `json`: the `check` command's shape.
+    """
+    from partner_review.cli.lint import run_lint
+
+    return run_lint(page, kind=kind, format=format)
 
 
 @app.command

@@ -22,7 +22,7 @@ class Definition:
 
     def flow(self):
         path, function = self.entrypoint.split(":")
-        module = "partner_review." + path.removesuffix(".py").replace("/", ".")
+        module = "partner_review." + path.removesuffix(".py").replace("/", ".")  # the installed namespace
         return getattr(importlib.import_module(module), function)
 
 

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
+from typing import Any
 
-from prefect import flow, get_run_logger, runtime
-from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect import flow, get_client, get_run_logger, runtime
+from prefect.artifacts import acreate_image_artifact, acreate_markdown_artifact, acreate_table_artifact
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 from prefect.context import FlowRunContext
 from prefect.flow_runs import apause_flow_run, asuspend_flow_run
+from prefect.input import RunInput
+from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
+from prefect.settings import get_current_settings
 
+from partner_review.flows.checklist import publish_checklist
 from partner_review.flows.stages import as_task, blocking
 from partner_review.models.checks import Result, verdict
 from partner_review.models.decision import Decision
 from partner_review.models.lifecycle import State
 from partner_review.models.settings import get_settings
-from partner_review.models.store import StoredSubmission, get_store
+from partner_review.models.store import StoredSubmission, Waiver, get_store
 from partner_review.models.submission import Submission
+from partner_review.tasks.catalog import render as tile
 from partner_review.tasks.compat.released import released_version
 from partner_review.tasks.e2e.replay import replay_sentence
 from partner_review.tasks.lifecycle import decisions, report
@@ -29,6 +38,9 @@ from partner_review.tasks.pipeline import run_checks
 def run_name() -> str:
     stored = get_store().get_submission(runtime.flow_run.parameters["submission_id"])
     return f"review-{stored.slug}-v{stored.version}"
+
+
+BRIEFED_BLOCKERS = 5
 
 
 def artifact_key(slug: str, suffix: str = "") -> str:
@@ -88,20 +100,42 @@ apply_decision = blocking(_apply, name="apply-decision", retries=3)
 find_released = blocking(_released, name="find-released-version", retries=3)
 
 
+def _open_review(submission_id: str, flow_run_id: str) -> tuple[StoredSubmission, int, bool]:
+    """The submission, its review run (one per flow run), and whether its checks already ran."""
+    store = get_store()
+    stored = store.get_submission(submission_id)
+    run_id = store.start_review_run(submission_id, flow_run_id)
+    return stored, run_id, store.review_run(run_id).status == "completed"
+
+
+def _decision_context(submission_id: str, run_id: int, slug: str) -> tuple[StoredSubmission, list[Waiver], bool]:
+    store = get_store()
+    return store.get_submission(submission_id), store.waivers(slug), store.decision_of(run_id) is not None
+
+
+open_review = blocking(_open_review, name="open-review")
+read_waivers = blocking(lambda slug: get_store().waivers(slug), name="read-waivers")
+read_results = blocking(lambda run_id: get_store().results_of(run_id), name="read-results")
+read_decision_context = blocking(_decision_context, name="read-decision-context")
+read_state = blocking(lambda submission_id: str(get_store().get_submission(submission_id).state), name="read-state")
+read_diff = blocking(_diff, name="compare-with-previous-version")
+render_tile = blocking(tile.render_tile, name="render-catalog-tile")
+
+
 async def publish_report(stored: StoredSubmission, results: list[Result], facts: list[str]) -> str:
     """The reviewer's report as per-app artifacts (the UI keeps the app's history under one key)."""
-    waivers = get_store().waivers(stored.slug)
+    waivers = await read_waivers(stored.slug)
     shown, notes = apply_waivers(results, waivers, now=now())
     facts = (
         facts
-        + notes
+        + [report.escape(note, 1000) for note in notes]
         + [
             f"Waiver in force: {w.check_id} by {report.escape(w.owner, 100)} until "
             f"{w.expires_at:%Y-%m-%d} ({report.escape(w.reason, 200)})"
             for w in in_force(waivers, now=now())
         ]
     )
-    if diff := _diff(stored, results):
+    if diff := await read_diff(stored, results):
         facts += [f"Resubmission of submission `{diff.previous_id}`."] + [
             report.escape(line, 1000) for line in diff.lines()
         ]
@@ -118,27 +152,126 @@ async def publish_report(stored: StoredSubmission, results: list[Result], facts:
     return outcome
 
 
-async def wait_for_decision(attempt: int) -> Decision:
+async def publish_tile(stored: StoredSubmission) -> None:
+    """The catalog tile as an image artifact. The PNG travels inside the artifact as a data: URL,
+    so the UI shows it with no server of ours to reach and nothing to authorise."""
+    logger = get_run_logger()
+    rendered = await render_tile(stored.submission)
+    for note in rendered.notes:
+        logger.warning("catalog tile: %s", note)
+    if rendered.png is None:
+        return
+    await acreate_image_artifact(
+        image_url="data:image/png;base64," + base64.b64encode(rendered.png).decode("ascii"),
+        key=artifact_key(stored.slug, "-tile"),
+        description=f"Catalog tile of {stored.submission.app.name} v{stored.version}, as customers will see it",
+    )
+
+
+async def report_link(slug: str, flow_run_id: Any) -> str | None:
+    """The report artifact's page in the UI (None when the API has no UI, e.g. the ephemeral one)."""
+    base = get_current_settings().ui_url
+    if not base:
+        return None
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[artifact_key(slug)]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]),
+            ),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    return f"{base.rstrip('/')}/artifacts/artifact/{found[0].id}" if found else None
+
+
+def briefing(
+    stored: StoredSubmission, results: list[Result], waivers: list[Waiver], link: str | None, refused: list[str]
+) -> str:
+    """What the decision form says: the verdict, the first blockers with their remedies, the
+    waivers in force, where the report is, and why an earlier decision was refused."""
+    shown, _ = apply_waivers(results, waivers, now=now())
+    blockers = [r for r in shown if r.blocks]
+    lines = [
+        f"**{report.escape(stored.submission.app.name, 100)} v{stored.version}**: automated verdict "
+        f"**{verdict(shown)}**, {len(blockers)} blocker(s) failing, "
+        f"{sum(r.outcome == 'warn' for r in shown)} warning(s).",
+        "",
+    ]
+    if refused:
+        lines += ["**Your last decision was refused:** " + "; ".join(report.escape(p, 300) for p in refused), ""]
+    for r in blockers[:BRIEFED_BLOCKERS]:
+        lines.append(f"- **{r.check}** {report.escape(r.message, 200)} Remedy: {report.remedy(r.check)}")
+    if len(blockers) > BRIEFED_BLOCKERS:
+        lines.append(f"- and {len(blockers) - BRIEFED_BLOCKERS} more in the report")
+    active = in_force(waivers, now=now())
+    lines += [
+        "",
+        "Waivers in force: " + (", ".join(f"{w.check_id} until {w.expires_at:%Y-%m-%d}" for w in active) or "none"),
+    ]
+    lines += [
+        "",
+        f"Report: [{artifact_key(stored.slug)}]({link})"
+        if link
+        else f"Report: artifact `{artifact_key(stored.slug)}` (Artifacts tab)",
+    ]
+    lines += [
+        "",
+        "Approve only when no blocker fails, or waive each failing one (check id, reason, expiry); "
+        "request changes sends every blocker and its remedy to the partner.",
+    ]
+    return "\n".join(lines)
+
+
+async def wait_for_decision(attempt: int, description: str) -> Decision:
     """Ask the reviewer. A deployment run is suspended (its worker is freed) and rerun on resume;
     a run without a deployment (the demo, `PARTNER_REVIEW_DISPATCH=local`) pauses in process."""
     settings = get_settings()
     timeout = settings.decision_timeout_days * 86400
     key = f"decision-{attempt}"
+    form = RunInput.subclass_from_base_model_type(Decision).with_initial_data(description=description)
     context = FlowRunContext.get()
     if context and context.flow_run and context.flow_run.deployment_id:
-        return await asuspend_flow_run(wait_for_input=Decision, timeout=timeout, key=key)
-    return await apause_flow_run(wait_for_input=Decision, timeout=timeout, poll_interval=2, key=key)
+        answer = await asuspend_flow_run(wait_for_input=form, timeout=timeout, key=key)
+    else:
+        answer = await apause_flow_run(wait_for_input=form, timeout=timeout, poll_interval=2, key=key)
+    return Decision.model_validate(answer.model_dump(include=set(Decision.model_fields)))
+
+
+async def once(marker: str, value: Any) -> bool:
+    """True the first time this flow run reaches `marker`: a suspended run runs again from the top on
+    resume, replaying its earlier attempts, and a run-input key remembers what was already done."""
+    if await aread_flow_run_input(marker) is not None:
+        return False
+    await acreate_flow_run_input(marker, value=value)
+    return True
+
+
+async def announce_wait(attempt: int, where: str) -> None:
+    if await once(f"decision-{attempt}-asked", where):
+        get_run_logger().info("waiting for a reviewer's decision: %s", where)
+
+
+async def report_refusal(stored: StoredSubmission, attempt: int, refused: list[str]) -> None:
+    """Log the refusal and publish it, once per attempt (see `once`)."""
+    if not await once(f"decision-{attempt}-refused", refused):
+        return
+    get_run_logger().warning("decision %d refused, asking again: %s", attempt, "; ".join(refused))
+    await acreate_markdown_artifact(
+        key=artifact_key(stored.slug, "-decision"),
+        markdown="# Decision refused, please decide again\n\n"
+        + "\n".join(f"- {report.escape(p, 1000)}" for p in refused),
+        description=f"Decision {attempt} refused",
+    )
 
 
 @flow(name="review-submission", flow_run_name=run_name, retries=1, retry_delay_seconds=5)
 async def review_submission(submission_id: str) -> dict:
     """Acknowledge, run every automated stage, publish the report, wait for the reviewer, apply."""
-    logger = get_run_logger()
-    store = get_store()
-    stored = store.get_submission(submission_id)
-    run_id = store.start_review_run(submission_id, runtime.flow_run.id)
+    flow_run_id = runtime.flow_run.id
+    stored, run_id, checked = await open_review(submission_id, flow_run_id)
 
-    if store.review_run(run_id).status != "completed":  # a run resumed after suspension skips ahead
+    if not checked:  # a run resumed after suspension skips ahead
         ack = await acknowledge_submission(submission_id)
         released = await find_released(submission_id)
         results = await run_checks(
@@ -148,7 +281,8 @@ async def review_submission(submission_id: str) -> dict:
             released_reason=f"no live version of '{stored.slug}' in the store: not an update of a live app",
         )
         replay = replay_sentence(results)
-        await record_results(run_id, results, verdict(apply_waivers(results, store.waivers(stored.slug), now=now())[0]))
+        waivers = await read_waivers(stored.slug)
+        await record_results(run_id, results, verdict(apply_waivers(results, waivers, now=now())[0]))
         await publish_report(
             stored,
             results,
@@ -159,23 +293,22 @@ async def review_submission(submission_id: str) -> dict:
             ]
             + ([report.escape(replay, 1000)] if replay else []),
         )
+        await publish_tile(stored)
         await start_review(submission_id)
+        await publish_checklist(stored.slug)
 
-    results = store.results_of(run_id)
-    attempt = 1
+    results = await read_results(run_id)
+    link = await report_link(stored.slug, flow_run_id)
+    attempt, refused = 1, []
     while True:
-        decision = await wait_for_decision(attempt)
-        refused = decisions.problems(
-            decision, store.get_submission(submission_id), results, store.waivers(stored.slug), now=now()
-        )
-        if store.decision_of(run_id) is not None or not refused:
+        current, waivers, decided = await read_decision_context(submission_id, run_id, stored.slug)
+        await announce_wait(attempt, link or f"see the artifact {artifact_key(stored.slug)} (the run's Artifacts tab)")
+        decision = await wait_for_decision(attempt, briefing(current, results, waivers, link, refused))
+        current, waivers, decided = await read_decision_context(submission_id, run_id, stored.slug)
+        refused = decisions.problems(decision, current, results, waivers, now=now())
+        if decided or not refused:
             break
-        logger.warning("decision refused, asking again: %s", "; ".join(refused))
-        await acreate_markdown_artifact(
-            key=artifact_key(stored.slug, "-decision"),
-            markdown="# Decision refused, please decide again\n\n"
-            + "\n".join(f"- {report.escape(p, 1000)}" for p in refused),
-        )
+        await report_refusal(stored, attempt, refused)
         attempt += 1
 
     final = await apply_decision(submission_id, run_id, decision)
@@ -187,9 +320,10 @@ async def review_submission(submission_id: str) -> dict:
         f"{decision.decision}\n\n- Reviewer: {report.escape(decision.reviewer, 200)}\n"
         f"- Comment: {report.escape(decision.comment, 2000)}\n- Verdict with waivers: {outcome}\n",
     )
+    await publish_checklist(stored.slug)
     return {
         "submission_id": submission_id,
         "verdict": outcome,
         "decision": decision.decision,
-        "state": str(store.get_submission(submission_id).state),
+        "state": await read_state(submission_id),
     }

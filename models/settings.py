@@ -17,7 +17,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PARTNER_REVIEW_", extra="ignore")
 
     # Storage
-    data_dir: Path = Field(Path(".data"), description="Directory for the SQLite store and the sealing key.")
+    data_dir: Path = Field(
+        Path("~/.local/share/partner-review"),
+        validate_default=True,
+        description="Directory for the SQLite store and the sealing key (`~` is your home directory).",
+    )
     database_url: str | None = Field(None, description="SQLAlchemy URL; SQLite file in data_dir when unset.")
     secret_key: SecretStr | None = Field(
         None, description="Fernet key sealing stored secrets; generated into data_dir when unset."
@@ -192,6 +196,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
 
     @property
     def resolved_database_url(self) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from partner_review.models.checks import Result
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import fields as catalog
+from partner_review.tasks.catalog import render as tile
 from partner_review.tasks.catalog.remote import fetch_svgs
 from partner_review.tasks.compat.gate import check_compat
 from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
@@ -38,10 +39,15 @@ Call = Callable[..., Awaitable[Any]]
 
 
 async def verify_catalog(submission: Submission, *, offline: bool = False) -> list[Result]:
-    """Remote logo and mark fetched through the guarded client, then every catalog check in a worker
-    thread: SVG analysis is CPU work that must not stall the loop while e2e measures latency."""
+    """Remote logo and mark fetched through the guarded client, then every catalog check and the
+    tile rendering in a worker thread: SVG analysis and resvg are CPU work that must not stall the
+    loop while e2e measures latency."""
     remote = await fetch_svgs(submission, offline=offline)
-    return await asyncio.to_thread(catalog.verify_catalog_fields, submission, remote=remote)
+
+    def judge() -> list[Result]:
+        return catalog.verify_catalog_fields(submission, remote=remote) + tile.verify_rendering(submission)
+
+    return await asyncio.to_thread(judge)
 
 
 async def check_update(submission: Submission, released: Submission | None, *, reason: str = "") -> list[Result]:

@@ -126,6 +126,108 @@ async def test_a_refused_decision_from_the_ui_is_asked_again(prefect_harness, st
     assert (await running)["state"] == "changes_requested"
 
 
+async def flow_run_artifacts(flow_run_id, key):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+            ),
+            sort="ID_DESC",
+        )
+    return sorted(found, key=lambda a: a.created)
+
+
+async def flow_run_logs(flow_run_id):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    await APILogHandler.aflush()
+    async with get_client() as client:
+        return [
+            log.message for log in await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+        ]
+
+
+@pytest.fixture
+def info_logs():
+    """The flow runs' INFO lines reach the API in this test (the session logs WARNING and above)."""
+    import logging
+
+    import prefect.main  # noqa: F401  configures Prefect's logging once; set the levels after it
+
+    loggers = [logging.getLogger(name) for name in ("prefect", "prefect.flow_runs")]
+    before = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.INFO)
+    yield
+    for logger, level in zip(loggers, before):
+        logger.setLevel(level)
+
+
+async def test_the_form_briefs_the_reviewer_and_each_refusal_is_reported_once(
+    prefect_harness, store, example, info_logs
+):
+    from prefect.flow_runs import aresume_flow_run
+    from prefect.input.actions import aread_flow_run_input
+
+    sid = submit(store, broken_website(example))
+    running = await start(sid)
+    run = await wait_until_waiting(store, sid)
+    brief = await aread_flow_run_input("paused-decision-1-description", flow_run_id=run.flow_run_id)
+    assert "automated verdict **fail**" in brief and "**CAT-005**" in brief and "Remedy:" in brief
+    assert "Waivers in force: none" in brief and "review-acme-analytics" in brief
+    await aresume_flow_run(run.flow_run_id, run_input={"decision": "approve", "reviewer": "ui-user"})
+    await asyncio.sleep(1)
+    await wait_until_waiting(store, sid)
+    second = await aread_flow_run_input("paused-decision-2-description", flow_run_id=run.flow_run_id)
+    assert "Your last decision was refused:" in second and "cannot approve while blockers fail" in second
+    await aresume_flow_run(run.flow_run_id, run_input={"decision": "request_changes", "reviewer": "ui-user"})
+    assert (await running)["state"] == "changes_requested"
+
+    decisions = [
+        a.data
+        for a in sorted(
+            await flow_run_artifacts(run.flow_run_id, "review-acme-analytics-decision"), key=lambda a: a.created
+        )
+    ]
+    assert [d.splitlines()[0] for d in decisions] == [
+        "# Decision refused, please decide again",
+        "# Decision on Acme Analytics v1: request_changes",
+    ]
+    (tile,) = await flow_run_artifacts(run.flow_run_id, "review-acme-analytics-tile")
+    assert tile.type == "image" and tile.data.startswith("data:image/png;base64,")
+    logs = await flow_run_logs(run.flow_run_id)
+    assert sum("decision 1 refused" in m for m in logs) == 1, logs
+    assert sum("waiting for a reviewer's decision" in m for m in logs) == 2, logs
+
+
+async def test_a_replayed_attempt_reports_nothing_again(prefect_harness, store, example, info_logs):
+    """What a suspended run does on resume: it runs again from the top and meets attempt 1 again."""
+    from prefect import flow
+
+    from partner_review.flows.review import announce_wait, report_refusal
+
+    stored = store.get_submission(submit(store, example))
+
+    @flow
+    async def replay() -> str:
+        from prefect import runtime
+
+        for _ in range(3):
+            await announce_wait(1, "the report")
+            await report_refusal(stored, 1, ["cannot approve while blockers fail: CAT-005"])
+        return runtime.flow_run.id
+
+    flow_run_id = await replay()
+    assert len(await flow_run_artifacts(flow_run_id, "review-acme-analytics-decision")) == 1
+    logs = await flow_run_logs(flow_run_id)
+    assert sum("refused" in m for m in logs) == 1 and sum("waiting for a reviewer" in m for m in logs) == 1
+
+
 async def test_resubmission_reports_what_changed(prefect_harness, store, example):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -146,7 +248,7 @@ async def test_resubmission_reports_what_changed(prefect_harness, store, example
             sort="CREATED_DESC",
         )
     assert "Resubmission of submission" in artifact.data
-    assert "Checks fixed since v1&#58; CAT\\-005" in artifact.data
+    assert "Checks fixed since v1\\: CAT\\-005" in artifact.data and "&#" not in artifact.data
     assert "app\\.website" in artifact.data and "Getting started" in artifact.data
     await decide_when_waiting(second, "approve")
     assert (await running)["state"] == "public_beta"

@@ -1,8 +1,8 @@
-"""The reviewer's view, for real (issue 7, item 6): a Prefect server, `partner-review serve`, a signed
-delivery of the bundled example, and headless Chromium on the suspended run's page in both of
-Prefect 3.9's UIs (V2, the default at `/`, and V1, where Prefect's own run links lead). Then
-`partner-review decide` resumes the run, which the runner runs again to the end: the submission
-is in Public Beta with one approval notice.
+"""The reviewer's desk, for real (issues 7 and 15): a Prefect server, `partner-review serve`, signed
+deliveries of the bundled example, and headless Chromium deciding in Prefect 3.9's default UI (V2,
+at `/v2`, where neutral entry points lead) by filling in and submitting the resume form: once
+approving with waivers (after an approval without them is refused, reported once), once requesting
+changes. The report shows in both UIs with no literal HTML entities, and the catalog tile loads.
 
 Chromium is driven by Playwright (the `browser` extra) with the system's /usr/bin/chromium: its
 locators wait for the single-page app to render, which raw DevTools calls would have to poll by hand.
@@ -10,6 +10,7 @@ locators wait for the single-page app to render, which raw DevTools calls would 
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -24,9 +25,84 @@ pytestmark = pytest.mark.browser
 
 REVIEW_DEPLOYMENT = "review-submission/review-submission"
 UI_SECONDS = 60 * 1000  # Playwright timeouts are in ms: how long the UI may take to render on a busy machine
+BLOCKERS = ("CAT-005", "LNK-009")  # an http:// website: not https, and the link check refuses it
 
 
-def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack, browser, tmp_path, sample_partner):
+def suspended_at(stack, store, submission_id: str, pause_key: str) -> dict:
+    """The review's flow run once it is suspended waiting for the decision `pause_key`."""
+
+    def waiting() -> dict | None:
+        run = store.latest_review(submission_id)
+        if not run or not run[0].flow_run_id:
+            return None
+        flow_run = stack.api.flow_run(run[0].flow_run_id)
+        state = flow_run["state"]
+        if state["type"] in ("FAILED", "CRASHED", "CANCELLED", "COMPLETED"):
+            raise AssertionError(f"the review run ended before waiting for a decision: {state}\n{stack.procs.report()}")
+        details = state["state_details"]
+        ready = state["type"] == "PAUSED" and details.get("run_input_keyset") and details.get("pause_key") == pause_key
+        return flow_run if ready else None
+
+    return wait_until(
+        waiting, timeout=300, what=f"the review run never waited for {pause_key}", processes=stack.procs, interval=1
+    )
+
+
+def finished(stack, flow_run_id: str) -> None:
+    def completed() -> dict | None:
+        state = stack.api.flow_run(flow_run_id)["state"]
+        if state["type"] in ("FAILED", "CRASHED", "CANCELLED"):
+            raise AssertionError(f"the resumed run did not complete: {state}\n{stack.procs.report()}")
+        return state if state["type"] == "COMPLETED" else None
+
+    wait_until(completed, timeout=300, what="the resumed review run never completed", processes=stack.procs, interval=1)
+
+
+def open_form(page, ui: str, flow_run: dict):
+    """The default UI's resume form for the run; returns the dialog."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{ui}/v2/runs/flow-run/{flow_run['id']}")
+    expect(page.get_by_text("Suspended").first).to_be_visible()
+    page.get_by_role("button", name="Open menu").first.click()
+    page.get_by_role("menuitem", name="Resume").click()
+    form = page.get_by_role("dialog")
+    expect(form.get_by_text("Resume Flow Run")).to_be_visible()
+    expect(form.get_by_label("Reviewer")).to_be_visible()
+    page.wait_for_timeout(1500)  # the form clears its values once its schema has loaded
+    return form
+
+
+def decide(page, form, decision: str, reviewer: str, *, comment: str = "", waivers: list[tuple[str, str, str]] = ()):
+    """Fill in the form as a reviewer does and submit it."""
+    form.get_by_role("button", name="Select Decision").click()
+    page.get_by_role("option", name=decision, exact=True).click()
+    form.get_by_label("Reviewer").fill(reviewer)
+    if comment:
+        form.get_by_label("Comment").fill(comment)
+    for i, (check_id, reason, expires) in enumerate(waivers):
+        form.get_by_role("button", name="Add item").click()
+        form.get_by_label("Check Id").nth(i).fill(check_id)
+        form.get_by_label("Reason").nth(i).fill(reason)
+        form.get_by_text("Pick a date").first.click()
+        page.get_by_label("Date (yyyy-MM-dd)").fill(expires)
+        page.get_by_label("Date (yyyy-MM-dd)").press("Enter")
+        if page.get_by_label("Date (yyyy-MM-dd)").count():
+            page.keyboard.press("Escape")
+    from playwright.sync_api import expect
+
+    expect(form.get_by_label("Reviewer")).to_have_value(reviewer)
+    form.get_by_role("button", name="Resume", exact=True).click()
+    expect(form).to_be_hidden()  # the UI accepted the input and resumed the run
+
+
+def literal_entities(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"&(?:#\d+|#x[0-9a-f]+|[a-z]+);", text, re.IGNORECASE)
+
+
+def test_reviewer_reads_report_and_tile_and_decides_in_the_default_ui(stack, browser, tmp_path, sample_partner):
     from playwright.sync_api import expect
 
     from partner_review.cli.demo import pointed_at
@@ -36,35 +112,22 @@ def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack,
     stack.partner(partner_url, site)
     example = pointed_at(json.loads((EXAMPLES / "submission.json").read_text()), partner_url, site)
     slug, name = example["app"]["slug"], example["app"]["name"]
+    broken = json.loads(json.dumps(example))
+    broken["app"]["website"] = broken["app"]["website"].replace("https://", "http://", 1)
     stack.prefect_server()
     receiver = stack.serve()
+    store = stack.store()
     phase("Prefect server and `partner-review serve` ready")
 
-    answer = signed_delivery(receiver, stack.secret, example, f"browser-{uuid.uuid4().hex[:8]}")
+    answer = signed_delivery(receiver, stack.secret, broken, f"browser-{uuid.uuid4().hex[:8]}")
     assert answer.status_code == 202, answer.text
-    submission_id = answer.json()["submission_id"]
-    store = stack.store()
+    first = answer.json()["submission_id"]
+    flow_run = suspended_at(stack, store, first, "decision-1")
+    assert flow_run["state"]["name"] == "Suspended"
+    run, results = store.latest_review(first)
+    assert sorted({r.check for r in results if r.blocks}) == list(BLOCKERS)
+    phase("first review suspended, waiting for a decision")
 
-    def suspended() -> dict | None:
-        run = store.latest_review(submission_id)
-        if not run or not run[0].flow_run_id:
-            return None
-        flow_run = stack.api.flow_run(run[0].flow_run_id)
-        state = flow_run["state"]
-        if state["type"] in ("FAILED", "CRASHED", "CANCELLED", "COMPLETED"):
-            raise AssertionError(f"the review run ended before waiting for a decision: {state}\n{stack.procs.report()}")
-        return flow_run if state["type"] == "PAUSED" and state["state_details"].get("run_input_keyset") else None
-
-    flow_run = wait_until(
-        suspended, timeout=300, what="the review run never suspended for a decision", processes=stack.procs, interval=1
-    )
-    assert flow_run["state"]["name"] == "Suspended" and flow_run["state"]["state_details"]["pause_key"] == "decision-1"
-    run, results = store.latest_review(submission_id)
-    assert run.status == "completed" and results
-    assert store.get_submission(submission_id).state == "in_review"
-    phase("review run suspended, waiting for a decision")
-
-    # The reviewer's page: the Suspended run, its report artifact, and the resume form.
     ui = stack.api_url.removesuffix("/api")
     browser.route(
         "**/*", lambda route: route.continue_() if route.request.url.startswith(ui) else route.abort()
@@ -72,91 +135,83 @@ def test_reviewer_sees_report_and_resume_form_then_decide_resumes_the_run(stack,
     page = browser.new_page()
     page.set_default_timeout(UI_SECONDS)
 
-    # The V1 UI first: the run links Prefect writes in the logs ("View at .../runs/flow-run/<id>")
-    # open it. Its header has Resume; the form lists the Decision fields.
-    page.goto(f"{ui}/runs/flow-run/{flow_run['id']}")
-    expect(page.get_by_text("Suspended").first).to_be_visible()
-    page.get_by_role("button", name="Resume").click()
-    v1_form = page.get_by_role("dialog")
-    expect(v1_form.get_by_text("Resume Flow Run")).to_be_visible()
-    for label in ("Decision", "Reviewer", "Comment", "Waivers"):
-        expect(v1_form.get_by_text(label, exact=False).first).to_be_visible()
-    v1_form.get_by_role("button", name="Close").click()
-    page.get_by_text("Artifacts", exact=True).first.click()
-    page.get_by_text(f"review-{slug}", exact=True).click()
-    expect(page.get_by_role("heading", name=f"Review of {name} v1")).to_be_visible()
-    phase("V1 UI: resume form and report artifact")
+    # The report and the tile, in the V1 UI (Prefect's own run links lead there) and the default V2.
+    for prefix in ("", "/v2"):
+        page.goto(f"{ui}{prefix}/runs/flow-run/{flow_run['id']}?tab=Artifacts")
+        if not prefix:
+            page.get_by_text("Artifacts", exact=True).first.click()
+        page.get_by_text(f"review-{slug}", exact=True).click()
+        expect(page.get_by_role("heading", name=f"Review of {name} v1: FAIL")).to_be_visible()
+        expect(page.get_by_text("Remedy:").first).to_be_visible()
+        expect(page.get_by_text("app.website uses http: instead of https:").first).to_be_visible()
+        body = page.inner_text("body")
+        assert not literal_entities(body), (prefix or "V1", literal_entities(body)[:5])
+        page.screenshot(path=str(tmp_path / f"report{prefix.replace('/', '-') or '-v1'}.png"), full_page=True)
+        at = body.find("CAT-005")
+        assert "app.website uses http: instead of https:" in body and "\\:" not in body, body[at : at + 400]
+        site_origin = site.base_url.replace("https://", "http://").rstrip("/")
+        links = page.locator(f"a[href^='{site_origin}']")
+        assert links.count() == 0, "a partner URL became a link"  # URLs are code spans
+        page.screenshot(path=str(tmp_path / f"report{prefix.replace('/', '-') or '-v1'}.png"), full_page=True)
 
-    # The V2 UI, Prefect 3.9's default at `/`: the same, and the decision's choices.
-    page.goto(f"{ui}/v2/runs/flow-run/{flow_run['id']}")
-    expect(page.get_by_text(flow_run["name"]).first).to_be_visible()
-    expect(page.get_by_text("Suspended").first).to_be_visible()
+        page.goto(f"{ui}{prefix}/runs/flow-run/{flow_run['id']}?tab=Artifacts")
+        if not prefix:
+            page.get_by_text("Artifacts", exact=True).first.click()
+        page.get_by_text(f"review-{slug}-tile", exact=True).click()
+        tile = page.locator("img[src^='data:image/png']").first
+        expect(tile).to_be_visible()
+        assert tile.evaluate("img => img.complete && img.naturalWidth") == 720
+    phase("report (no entities, no links) and tile image in both UIs")
 
-    page.get_by_role("tab", name="Artifacts").click()
-    page.get_by_text(f"review-{slug}", exact=True).click()
-    expect(page.get_by_role("heading", name=f"Review of {name} v1")).to_be_visible()
-    page.screenshot(path=str(tmp_path / "report-artifact.png"))
-
-    page.goto(f"{ui}/v2/runs/flow-run/{flow_run['id']}?tab=Artifacts")
-    expect(page.get_by_text(f"review-{slug}-results", exact=True)).to_be_visible()
-    page.get_by_role("button", name="Open menu").first.click()
-    page.get_by_role("menuitem", name="Resume").click()
-    form = page.get_by_role("dialog")
-    expect(form.get_by_text("Resume Flow Run")).to_be_visible()
-    for label in ("Decision", "Reviewer", "Comment", "Waivers"):
-        expect(form.get_by_text(label, exact=False).first).to_be_visible()
-    form.get_by_role("button", name="Select Decision").click()
-    options = page.get_by_role("option")
-    expect(options).to_have_count(3)
-    assert [o.inner_text().strip() for o in options.all()] == ["approve", "request_changes", "reject"]
+    # The default UI's form briefs the reviewer; an approval without waivers is refused, once.
+    form = open_form(page, ui, flow_run)
+    expect(form.get_by_text("automated verdict")).to_be_visible()
+    for check in BLOCKERS:
+        expect(form.get_by_text(check).first).to_be_visible()
+    expect(form.get_by_role("link", name=f"review-{slug}")).to_be_visible()
     screenshot = tmp_path / "reviewer-ui.png"
     page.screenshot(path=str(screenshot))
     if os.environ.get("PARTNER_REVIEW_UPDATE_SCREENSHOTS") == "1":
         (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(screenshot, ROOT / "docs" / "img" / "reviewer-ui.png")
-    page.keyboard.press("Escape")  # close the choices, then leave the form without resuming
-    form.get_by_role("button", name="Cancel").click()
-    page.close()
-    phase("V2 UI: report artifact, resume form and its choices")
+    decide(page, form, "approve", "rita@reviewers.example", comment="Welcome aboard")
+    flow_run = suspended_at(stack, store, first, "decision-2")
+    assert store.get_submission(first).state == "in_review"
+    phase("approval without waivers refused; asked again")
 
-    # The reviewer decides from the terminal. Every stage ran against the sample partner and the
-    # sample website, so nothing blocks the approval.
-    assert not sorted({r.check for r in results if r.blocks}), "the pointed submission should pass every blocker"
-    decided = stack.cli(
-        "decide",
-        "partner-review",
-        "decide",
-        submission_id,
-        "--approve",
-        "--comment",
-        "Welcome aboard",
-        "--reviewer",
-        "rita@reviewers.example",
-    )
-    assert "resumed flow run" in decided.stdout
+    form = open_form(page, ui, flow_run)
+    expect(form.get_by_text("Your last decision was refused:")).to_be_visible()
+    expires = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+    waivers = [(check, "the website moves to https next week", expires) for check in BLOCKERS]
+    decide(page, form, "approve", "rita@reviewers.example", comment="Welcome aboard", waivers=waivers)
+    finished(stack, flow_run["id"])
+    phase("approved with waivers from the form; the resumed run completed")
 
-    def finished() -> dict | None:
-        state = stack.api.flow_run(flow_run["id"])["state"]
-        if state["type"] in ("FAILED", "CRASHED", "CANCELLED"):
-            raise AssertionError(f"the resumed run did not complete: {state}\n{stack.procs.report()}")
-        return state if state["type"] == "COMPLETED" else None
-
-    wait_until(finished, timeout=300, what="the resumed review run never completed", processes=stack.procs, interval=1)
-    phase("decided; the resumed run completed")
-    stored = store.get_submission(submission_id)
-    assert stored.state == "public_beta"
-    notices = store.notifications(submission_id)
+    assert store.get_submission(first).state == "public_beta"
+    assert sorted(w.check_id for w in store.waivers(slug)) == list(BLOCKERS)
+    notices = store.notifications(first)
     assert [n.kind for n in notices].count("approve") == 1, [(n.kind, n.subject) for n in notices]
-    assert [n.kind for n in notices].count("acknowledgment") == 1
-    assert [(t.from_state, t.to_state) for t in store.transitions(submission_id)][-1] == ("in_review", "public_beta")
-    deployment = stack.api.deployment(REVIEW_DEPLOYMENT)
-    runs = stack.api.flow_runs(deployment["id"])
-    assert [r["id"] for r in runs] == [flow_run["id"]], "the resume reran the same flow run, no new one"
-    history = [(s["type"], s["name"]) for s in stack.api.get(f"/flow_run_states/?flow_run_id={flow_run['id']}")]
-    print("state history:", history)
-    suspended_at = history.index(("PAUSED", "Suspended"))
-    assert ("RUNNING", "Running") in history[:suspended_at] and ("RUNNING", "Running") in history[suspended_at:], (
-        f"the same flow run ran again after the resume: {history}"
-    )
-    decision = stack.api.artifacts(f"review-{slug}-decision")
-    assert decision and f"Decision on {name} v1: approve" in decision[0]["data"]
+    runs = stack.api.flow_runs(stack.api.deployment(REVIEW_DEPLOYMENT)["id"])
+    assert [r["id"] for r in runs] == [flow_run["id"]], "the resumes reran the same flow run, no new one"
+    decisions = stack.api.artifacts(f"review-{slug}-decision")
+    assert sum("Decision refused" in a["data"] for a in decisions) == 1, "a refusal was reported again on resume"
+    assert any(f"Decision on {name} v1: approve" in a["data"] for a in decisions)
+    logs = stack.api.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}})
+    assert sum("decision 1 refused" in log["message"] for log in logs) == 1
+    assert sum("waiting for a reviewer's decision" in log["message"] for log in logs) == 2
+
+    # A second app's review: the reviewer requests changes from the form.
+    other = json.loads(json.dumps(broken))
+    other["app"]["slug"], other["app"]["name"] = "acme-insights", "Acme Insights"
+    answer = signed_delivery(receiver, stack.secret, other, f"browser-{uuid.uuid4().hex[:8]}")
+    assert answer.status_code == 202, answer.text
+    second = answer.json()["submission_id"]
+    flow_run = suspended_at(stack, store, second, "decision-1")
+    form = open_form(page, ui, flow_run)
+    decide(page, form, "request_changes", "rita@reviewers.example", comment="Please serve the website over https.")
+    finished(stack, flow_run["id"])
+    page.close()
+    phase("changes requested from the form; the resumed run completed")
+    assert store.get_submission(second).state == "changes_requested"
+    (note,) = [n for n in store.notifications(second) if n.kind == "request_changes"]
+    assert "CAT-005" in note.body and "Please serve the website over https." in note.body

@@ -108,9 +108,9 @@ def test_import_command(store, app_in_store, tmp_path):
 
 
 def test_activity_webhook(store, app_in_store, monkeypatch):
-    from partner_review.webhooks.server import running
     import uuid
 
+    from partner_review.webhooks.server import running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
     monkeypatch.setenv("PARTNER_REVIEW_DISPATCH", "off")
