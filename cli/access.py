@@ -43,6 +43,7 @@ def load_access_request_file(path: Path):
 
 def check_access_file(path: Path, *, format: str, offline: bool) -> int:
     """The ACC checks on a file; exit 0 no blocker failed, 1 a blocker failed (2 raised above)."""
+    from partner_review.cli.render import print_table
     from partner_review.models.checks import verdict
     from partner_review.tasks.access.checks import check_access
     from partner_review.tasks.lifecycle import report
@@ -52,7 +53,7 @@ def check_access_file(path: Path, *, format: str, offline: bool) -> int:
     if format == "json":
         print(json.dumps(report.as_json(results), indent=2))
     else:
-        report.print_table(results, title=f"Access request of {request.company.name}")
+        print_table(results, title=f"Access request of {request.company.name}")
     return 1 if verdict(results) == "fail" else 0
 
 

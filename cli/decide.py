@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from uuid import UUID
 
 from partner_review.models.decision import Decision
 
@@ -18,6 +19,7 @@ def resume(submission_id: str, decision: Decision) -> str:
     Returns the flow run id. Raises Refused with the reason otherwise.
     """
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import State
     from prefect.flow_runs import resume_flow_run
     from prefect.utilities.asyncutils import run_coro_as_sync
 
@@ -35,24 +37,25 @@ def resume(submission_id: str, decision: Decision) -> str:
     if latest is None or not latest[0].flow_run_id:
         raise Refused(f"submission {submission_id} has no review run yet")
     run, results = latest
+    flow_run_id = run.flow_run_id or ""  # never empty: checked above
     if store.decision_of(run.id) is not None:
         raise Refused(f"submission {submission_id} is already decided")
     found = problems(decision, stored, results, store.waivers(stored.slug), now=datetime.now(UTC))
     if found:
         raise Refused("; ".join(found))
 
-    async def state():
+    async def state() -> State | None:
         async with get_client() as client:
-            return (await client.read_flow_run(run.flow_run_id)).state
+            return (await client.read_flow_run(UUID(flow_run_id))).state
 
-    current = run_coro_as_sync(state())
+    current: State | None = run_coro_as_sync(state())
     if current is None or not current.is_paused():
         raise Refused(
             f"the review run of {submission_id} is not waiting for a decision "
             f"(its Prefect state is {current.name if current else 'unknown'})"
         )
-    resume_flow_run(run.flow_run_id, run_input=decision.model_dump(mode="json"))
-    return run.flow_run_id
+    resume_flow_run(UUID(flow_run_id), run_input=decision.model_dump(mode="json"))
+    return flow_run_id
 
 
 def main(submission_id: str, decision: Decision) -> int:

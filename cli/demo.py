@@ -17,8 +17,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from partner_review.cli.api import START_HINT
+
+if TYPE_CHECKING:
+    from partner_review.models.store import Store
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "submission.json"
 
@@ -76,6 +80,11 @@ def wait_for(condition, failure: str, timeout: float = 600) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"partner-review demo: {failure} within {timeout:.0f} s")
         time.sleep(0.5)
+
+
+def _decided(store: Store, submission_id: str) -> bool:
+    latest = store.latest_review(submission_id)
+    return latest is not None and store.decision_of(latest[0].id) is not None
 
 
 def _try_resume(submission_id: str, decision) -> bool:
@@ -188,8 +197,11 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
                 )
                 wait_for(lambda: _try_resume(submission_id, verdict), "the review never waited for a decision")
                 wait_for(lambda: store.dispatches()[0].status == "dispatched", "the review did not finish")
-                wait_for(lambda: store.decision_of(store.latest_review(submission_id)[0].id), "no decision recorded")
-        run, results = store.latest_review(submission_id)
+                wait_for(lambda: _decided(store, submission_id), "no decision recorded")
+        latest = store.latest_review(submission_id)
+        if latest is None:
+            raise SystemExit("partner-review demo: the review recorded no results")
+        run, results = latest
         stored = store.get_submission(submission_id)
         print_table(results, title=f"{stored.submission.app.name} v{stored.version}", console=console)
         console.print("messages sent (subjects; the bodies are in the store):")

@@ -299,7 +299,7 @@ async def review_submission(submission_id: str) -> dict:
 
     results = await read_results(run_id)
     link = await report_link(stored.slug, flow_run_id)
-    attempt, refused = 1, []
+    attempt, refused = 1, list[str]()
     while True:
         current, waivers, decided = await read_decision_context(submission_id, run_id, stored.slug)
         await announce_wait(attempt, link or f"see the artifact {artifact_key(stored.slug)} (the run's Artifacts tab)")

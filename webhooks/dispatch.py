@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from partner_review.models.settings import Settings
 from partner_review.models.store import Dispatch, Store
@@ -114,4 +115,7 @@ def run_review_here(submission_id: str):
     """Run the review flow in this process (own event loop, own thread); returns its final state."""
     from partner_review.flows.review import review_submission
 
-    return asyncio.run(review_submission(submission_id, return_state=True))
+    async def run() -> Any:
+        return await review_submission(submission_id, return_state=True)
+
+    return asyncio.run(run())

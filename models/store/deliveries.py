@@ -11,9 +11,9 @@ import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, CursorResult, bindparam, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 
 from partner_review.models.db import (
@@ -78,14 +78,14 @@ class _IntakeStatements:
         self.taken = select(SubmissionRow.id).where(
             SubmissionRow.app_id == bindparam("app_id"), SubmissionRow.version == bindparam("version")
         )
-        self.submission = SubmissionRow.__table__.insert()
-        self.delivery = DeliveryRow.__table__.insert().values(
+        self.submission = insert(SubmissionRow)
+        self.delivery = insert(DeliveryRow).values(
             id=bindparam("delivery_id"),
             submission_id=bindparam("submission_id"),
             body_sha256=bindparam("body_sha256"),
             received_at=bindparam("at"),
         )
-        self.transition = TransitionRow.__table__.insert().values(
+        self.transition = insert(TransitionRow).values(
             submission_id=bindparam("submission_id"),
             from_state=None,
             to_state=bindparam("state"),
@@ -93,7 +93,7 @@ class _IntakeStatements:
             reason=bindparam("reason"),
             at=bindparam("at"),
         )
-        self.dispatch = DispatchRow.__table__.insert().values(
+        self.dispatch = insert(DispatchRow).values(
             delivery_id=bindparam("delivery_id"),
             submission_id=bindparam("submission_id"),
             status="pending",
@@ -275,15 +275,16 @@ class DeliveryStore(ReceiptStore):
                 update(DispatchRow)
                 .where(DispatchRow.id == dispatch_id, DispatchRow.status == "pending")
                 .values(status="claimed", attempts=DispatchRow.attempts + 1)
-            ).rowcount
-            return claimed == 1
+            )
+            return cast("CursorResult[Any]", claimed).rowcount == 1
 
     def release_claims(self) -> int:
         """Return claimed in-process dispatches to pending (their process is gone); how many."""
         with self.session() as session, session.begin():
-            return session.execute(
+            released = session.execute(
                 update(DispatchRow).where(DispatchRow.status == "claimed").values(status="pending")
-            ).rowcount
+            )
+            return cast("CursorResult[Any]", released).rowcount
 
     def dispatch_done(self, dispatch_id: int, flow_run_id: str | None) -> None:
         with self.session() as session, session.begin():
