@@ -59,8 +59,9 @@ def check_access_file(path: Path, *, format: str, offline: bool) -> int:
 
 def status_of(slug: str, *, format: str) -> int:
     """The app's Public Beta checklist (contract section 8); exit 2 for an unknown app."""
+    from partner_review.cli.render import print_checklist
     from partner_review.models.store import NotFound, StoreError, get_store
-    from partner_review.tasks.lifecycle.checklist import checklist_of, print_checklist
+    from partner_review.tasks.lifecycle.checklist import checklist_of
 
     try:
         checklist = checklist_of(get_store(), slug)
@@ -87,8 +88,8 @@ def resume_access(request_id: str, decision: AccessDecision) -> str:
     from prefect.flow_runs import resume_flow_run
     from prefect.utilities.asyncutils import run_coro_as_sync
 
-    from partner_review.models.access_store import AccessRequests
     from partner_review.models.store import NotFound, get_store
+    from partner_review.models.store.access import AccessRequests
     from partner_review.tasks.access.review import decision_problems
 
     repo = AccessRequests(get_store())

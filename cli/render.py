@@ -1,10 +1,11 @@
-"""Check results on the terminal (rich)."""
+"""Check results and checklists on the terminal (rich)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from partner_review.models.checks import Result, verdict
+from partner_review.tasks.lifecycle.checklist import Checklist, due_text
 
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "error": "magenta"}
 
@@ -24,3 +25,25 @@ def print_table(results: list[Result], *, title: str, console: Any = None) -> No
     console.print(grid)
     v = verdict(results)
     console.print(Text(f"verdict: {v}", style="bold green" if v == "pass" else "bold red"))
+
+
+def print_checklist(checklist: Checklist, console: Any = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or Console()
+    f = checklist.facts
+    styles = {"met": "green", "unmet": "bold red", "unknown": "yellow"}
+    grid = Table(title=f"Public Beta checklist: {f.name} v{f.version} ({f.state})")
+    for column in ("requirement", "status", "checks", "note"):
+        grid.add_column(column, overflow="fold")
+    for line in checklist.lines:
+        grid.add_row(
+            line.requirement.title,
+            Text(line.status, style=styles[line.status]),
+            ", ".join(line.checks),
+            Text(line.note),
+        )
+    console.print(grid)
+    console.print(Text(f"next promise: {due_text(checklist.next_due)}"))

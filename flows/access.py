@@ -13,10 +13,10 @@ from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 
 from partner_review.flows.stages import blocking
 from partner_review.models.access import AccessDecision, AccessState
-from partner_review.models.access_store import AccessRequests, StoredAccessRequest
 from partner_review.models.checks import Result, verdict
 from partner_review.models.settings import get_settings
 from partner_review.models.store import get_store
+from partner_review.models.store.access import AccessRequests, StoredAccessRequest
 from partner_review.tasks.access import review
 from partner_review.tasks.access.checks import check_access
 from partner_review.tasks.lifecycle import report

@@ -22,10 +22,10 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from partner_review.models.access import AccessRequest, InvalidAccessRequest, parse_access_request
-from partner_review.models.access_store import AccessRequests
 from partner_review.models.calendar import add_business_days
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
+from partner_review.models.store.access import AccessRequests
 from partner_review.models.submission import Submission
 from partner_review.tasks.access.domains import email_domain, registrable_domain, website_domain
 from partner_review.webhooks.intake import REFUSALS, STORE_ERRORS, Refused, SignedIntake, bearer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from partner_review.models.access import AccessDecision
-from partner_review.models.access_store import StoredAccessRequest
+from partner_review.models.store.access import StoredAccessRequest
 
 
 def welcome(stored: StoredAccessRequest, decision: AccessDecision) -> tuple[str, str]:

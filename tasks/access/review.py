@@ -4,10 +4,10 @@ can be taken, and applying it (one transition, one message to the partner)."""
 from __future__ import annotations
 
 from partner_review.models.access import AccessDecided, AccessDecision, AccessState
-from partner_review.models.access_store import AccessRequests, StoredAccessRequest
 from partner_review.models.checks import Result
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
+from partner_review.models.store.access import AccessRequests, StoredAccessRequest
 from partner_review.tasks.access import messages
 from partner_review.tasks.access.checks import Approved
 from partner_review.tasks.lifecycle.notify import Notifier

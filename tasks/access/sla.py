@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from partner_review.models.access import AccessState
-from partner_review.models.access_store import AccessRequests, StoredAccessRequest
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
+from partner_review.models.store.access import AccessRequests, StoredAccessRequest
 from partner_review.tasks.access import messages
 from partner_review.tasks.lifecycle.notify import Notifier
 

@@ -234,7 +234,7 @@ def markdown(checklist: Checklist) -> str:
         f"# Public Beta checklist of {escape(f.name, 100)} v{f.version}",
         "",
         f"- State: {f.state}",
-        f"- Next promise: {_due_text(checklist.next_due)}",
+        f"- Next promise: {due_text(checklist.next_due)}",
         "",
         "| requirement | status | checks | run | note |",
         "|---|---|---|---|---|",
@@ -248,32 +248,10 @@ def markdown(checklist: Checklist) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _due_text(due: dict[str, Any] | None) -> str:
+def due_text(due: dict[str, Any] | None) -> str:
     if not due:
         return "none open"
     return f"{due['promise']}" + (f" due {due['due_at']}" if due.get("due_at") else f" ({due.get('note', '')})")
-
-
-def print_checklist(checklist: Checklist, console: Any = None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = console or Console()
-    f = checklist.facts
-    styles = {"met": "green", "unmet": "bold red", "unknown": "yellow"}
-    grid = Table(title=f"Public Beta checklist: {f.name} v{f.version} ({f.state})")
-    for column in ("requirement", "status", "checks", "note"):
-        grid.add_column(column, overflow="fold")
-    for line in checklist.lines:
-        grid.add_row(
-            line.requirement.title,
-            Text(line.status, style=styles[line.status]),
-            ", ".join(line.checks),
-            Text(line.note),
-        )
-    console.print(grid)
-    console.print(Text(f"next promise: {_due_text(checklist.next_due)}"))
 
 
 # From the store -------------------------------------------------------------------------------
@@ -289,7 +267,7 @@ def _run(store: Store, submission_id: str, kind: str) -> Run | None:
 
 def facts_of(store: Store, slug: str) -> AppFacts:
     """The facts of the app's latest submission; NotFound for an unknown slug."""
-    from partner_review.models.access_store import latest_submission_id
+    from partner_review.models.store.access import latest_submission_id
 
     stored = store.get_submission(latest_submission_id(store, slug))
     review = _run(store, stored.id, "review")

@@ -41,7 +41,7 @@ def rows(store) -> int:
 
 
 def repo(store):
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     return AccessRequests(store)
 

@@ -49,7 +49,7 @@ def access_example(shared_dir, site_fetcher) -> dict:
 
 
 def request_access(store, data, delivery="a-1", received_at=NOW):
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
     from partner_review.tasks.access.domains import website_domain
 
     return (
@@ -70,7 +70,7 @@ async def waiting_run(store, rid) -> str:
     """The flow run id once it waits for the reviewer."""
     from prefect.client.orchestration import get_client
 
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     for _ in range(600):
         latest = AccessRequests(store).latest_review(rid)
@@ -100,7 +100,7 @@ async def test_approval_welcomes_the_partner_once_and_every_transition_is_a_row(
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from partner_review.flows.access import review_access_request
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     rid = request_access(store, access_example)
     running = asyncio.create_task(review_access_request(rid))
@@ -144,7 +144,7 @@ async def test_a_rejection_without_a_comment_is_asked_again(prefect_harness, sto
     from prefect.flow_runs import aresume_flow_run
 
     from partner_review.flows.access import review_access_request
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     access_example["contact"]["email"] = "dana@gmail.com"
     rid = request_access(store, access_example)
@@ -207,8 +207,8 @@ async def test_end_to_end_a_signed_delivery_starts_the_review_and_the_decision_a
     flow run, the reviewer's form input resumes it: the path a partner and a reviewer take."""
     import httpx
 
-    from partner_review.models.access_store import AccessRequests
     from partner_review.models.settings import get_settings
+    from partner_review.models.store.access import AccessRequests
     from partner_review.webhooks.server import running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 

@@ -87,7 +87,7 @@ def test_any_json_either_parses_or_is_refused_with_problems(data):
 
 
 def record(store, data, delivery="a-1", domain="acme.example"):
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     return AccessRequests(store).record_delivery(
         delivery,
@@ -100,7 +100,7 @@ def record(store, data, delivery="a-1", domain="acme.example"):
 
 
 def test_intake_records_the_request_its_first_transition_and_a_pending_dispatch(store, request_data):
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     intake = record(store, request_data)
     assert intake.created and intake.status == "requested"
@@ -116,7 +116,7 @@ def test_intake_records_the_request_its_first_transition_and_a_pending_dispatch(
 
 
 def test_redelivery_returns_the_original_and_records_nothing(store, request_data):
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     first = record(store, request_data)
     again = record(store, request_data)
@@ -125,7 +125,7 @@ def test_redelivery_returns_the_original_and_records_nothing(store, request_data
 
 
 def test_a_decision_is_a_transition_taken_once(store, request_data):
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     repo = AccessRequests(store)
     rid = record(store, request_data).access_request_id
@@ -144,7 +144,7 @@ def test_a_decision_is_a_transition_taken_once(store, request_data):
 
 
 def test_check_runs_are_reused_by_a_retried_flow_run(store, request_data):
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     repo = AccessRequests(store)
     rid = record(store, request_data).access_request_id
@@ -160,7 +160,7 @@ def test_check_runs_are_reused_by_a_retried_flow_run(store, request_data):
 
 
 def test_dispatch_is_claimed_once(store, request_data):
-    from partner_review.models.access_store import AccessRequests
+    from partner_review.models.store.access import AccessRequests
 
     repo = AccessRequests(store)
     rid = record(store, request_data).access_request_id

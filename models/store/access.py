@@ -19,9 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from partner_review.models.access import AccessRequest, AccessState, check_access_transition
-from partner_review.models.access_db import AccessDeliveryRow, AccessRequestRow, AccessReviewRow, AccessTransitionRow
 from partner_review.models.checks import Result, Verdict
-from partner_review.models.db import utcnow
+from partner_review.models.db import AccessDeliveryRow, AccessRequestRow, AccessReviewRow, AccessTransitionRow, utcnow
 from partner_review.models.store import NotFound, Store
 
 
