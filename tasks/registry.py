@@ -13,10 +13,13 @@ from partner_review.models.checks import REGISTRY, STAGES, Check
 
 CHECK_MODULES: tuple[str, ...] = (
     "partner_review.tasks.catalog.fields",
+    "partner_review.tasks.catalog.assets",
+    "partner_review.tasks.catalog.render",
     "partner_review.tasks.docs.lint",
     "partner_review.tasks.docs.rules",
     "partner_review.tasks.docs.style",
     "partner_review.tasks.docs.match",
+    "partner_review.tasks.docs.steps",
     "partner_review.tasks.links.pages",
     "partner_review.tasks.links.linkcheck",
     "partner_review.tasks.e2e.checks",

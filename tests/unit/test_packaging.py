@@ -40,3 +40,16 @@ def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
     assert tops == {"partner_review"}
     assert "partner_review/migrations/alembic.ini" in names
     assert "partner_review/webhooks/app.py" in names
+
+
+def test_the_contracts_asgi_name_still_loads_from_the_project_root():
+    """Contract section 2 names the ASGI app `webhooks.app:app`: from the checkout (where uvicorn is
+    started) it is the same application as the installed `partner_review.webhooks.app:app`."""
+    code = (
+        "import uvicorn.importer as i\n"
+        "a = i.import_from_string('webhooks.app:app')\n"
+        "b = i.import_from_string('partner_review.webhooks.app:app')\n"
+        "print(a.title == b.title, sorted(r.path for r in a.routes) == sorted(r.path for r in b.routes))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "True"], done.stderr
