@@ -39,7 +39,8 @@ async def test_the_graduation_check_publishes_each_apps_checklist(prefect_harnes
     await graduation_check(at=NOW)
     published = await artifact("checklist-acme-analytics")
     assert published is not None and published.type == "markdown"
-    assert "# Public Beta checklist of Acme &lt;b&gt;Analytics&lt;/b&gt; v1" in published.data
+    assert "# Public Beta checklist of Acme \\<b\\>Analytics\\<\\/b\\> v1" in published.data  # plain text
+    assert "&lt;" not in published.data and "<b>" not in published.data
     assert "- State: public_beta" in published.data and "graduation" in published.data
     row = next(line for line in published.data.splitlines() if line.startswith("| 'Enable with Segment'"))
     assert "**unmet**" in row and "GRD-001" in row
