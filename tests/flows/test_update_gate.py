@@ -42,4 +42,4 @@ async def test_an_update_of_a_live_app_is_gated_against_its_released_version(pre
     assert by_id["UPD-003"].outcome == "fail" and by_id["UPD-003"].evidence["released_version"] == 1
     assert "source 'Acme Analytics Events'" in by_id["UPD-003"].message
     assert by_id["UPD-004"].outcome == "pass"
-    assert "Update\\-compatibility \\(UPD\\) checks flipped since v1&#58; none" in await report_of("acme-analytics")
+    assert "Update\\-compatibility \\(UPD\\) checks flipped since v1\\: none" in await report_of("acme-analytics")
