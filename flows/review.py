@@ -161,10 +161,10 @@ async def review_submission(submission_id: str) -> dict:
         )
         await start_review(submission_id)
 
-    results = store.results_of(run_id)
     attempt = 1
     while True:
         decision = await wait_for_decision(attempt)
+        results = store.results_of(run_id)  # read after the wait: a rerun-stage may have replaced some
         refused = decisions.problems(
             decision, store.get_submission(submission_id), results, store.waivers(stored.slug), now=now()
         )
