@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from partner_review.models.checks import Result, Stage
 
 # The stages `pipeline.run_checks` runs, in review order (graduation and access have flows of their own).
-PIPELINE_STAGES: tuple[Stage, ...] = ("catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat")
+PipelineStage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat"]
+PIPELINE_STAGES: tuple[Stage, ...] = get_args(PipelineStage)
 
 
 class UnknownName(ValueError):
