@@ -55,6 +55,8 @@ def check(
     format: Annotated[Literal["table", "json"], Parameter(name="--format")] = "table",
     offline: bool = False,
     against: Annotated[Path | None, Parameter(name="--against")] = None,
+    stage: Annotated[list[str] | None, Parameter(name="--stage", consume_multiple=False)] = None,
+    only_check: Annotated[list[str] | None, Parameter(name="--check", consume_multiple=False)] = None,
 ) -> int:
     """Run the checks on a submission file, without any server.
 
@@ -70,12 +72,23 @@ def check(
         Skip every check that needs the network (each skipped result says so).
     against
         The released (live) version's submission file: also run the update-compatibility stage (compat).
+    stage
+        Run only this stage (repeatable): catalog, docs, links, e2e, replay, spec, volume or compat.
+    only_check
+        Run only this check (repeatable), e.g. CAT-002: its stage runs, only the check is reported.
     """
     from partner_review.cli.render import print_table
     from partner_review.models.checks import verdict
     from partner_review.tasks.lifecycle import report
     from partner_review.tasks.pipeline import run_checks
+    from partner_review.tasks.selection import Selection, UnknownName
 
+    only = None
+    if stage or only_check:
+        try:
+            only = Selection.of(stages=stage or [], checks=only_check or [])
+        except UnknownName as error:
+            return fail(str(error))
     submission = load_submission_file(file)
     released = load_submission_file(against) if against is not None else None
     results = asyncio.run(
@@ -84,6 +97,7 @@ def check(
             offline=offline,
             released=released,
             released_reason="no released version given: pass --against RELEASED.json to compare with the live one",
+            only=only,
         )
     )
     if format == "json":

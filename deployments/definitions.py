@@ -38,6 +38,11 @@ DEFINITIONS = [
         "One partner's access request: the ACC checks, then the reviewer's decision; started by the receiver.",
     ),
     Definition(
+        "rerun-stage",
+        "flows/rerun.py:rerun_stage",
+        "One stage of an undecided review run again; its results replace the stage's in the store and report.",
+    ),
+    Definition(
         "sla-watch",
         "flows/sla.py:sla_watch",
         "Open acknowledgment and decision promises; escalates overdue ones.",

@@ -304,6 +304,7 @@ async def review_submission(submission_id: str) -> dict:
         current, waivers, decided = await read_decision_context(submission_id, run_id, stored.slug)
         await announce_wait(attempt, link or f"see the artifact {artifact_key(stored.slug)} (the run's Artifacts tab)")
         decision = await wait_for_decision(attempt, briefing(current, results, waivers, link, refused))
+        results = await read_results(run_id)  # read after the wait: a rerun-stage may have replaced some
         current, waivers, decided = await read_decision_context(submission_id, run_id, stored.slug)
         refused = decisions.problems(decision, current, results, waivers, now=now())
         if decided or not refused:

@@ -14,6 +14,7 @@ stages run in the same order:
 
 Each stage skips what does not apply (offline, no destination or source component) through the
 one runner (`tasks/runner.py`), so every skipped check still has a result that says why.
+A `Selection` (`tasks/selection.py`) limits a run to some stages or checks: the rest are not called.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from partner_review.models.checks import Result
+from partner_review.models.checks import Result, Stage
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import fields as catalog
 from partner_review.tasks.catalog import render as tile
@@ -32,10 +33,12 @@ from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.replay import check_replay
 from partner_review.tasks.e2e.suite import run_e2e_suite
 from partner_review.tasks.links.linkcheck import check_links
+from partner_review.tasks.selection import PIPELINE_STAGES, Selection
 from partner_review.tasks.spec.sources import check_sources
 from partner_review.tasks.volume.load import load_test
 
 Call = Callable[..., Awaitable[Any]]
+EVERYTHING = Selection(stages=frozenset(PIPELINE_STAGES), called=frozenset(PIPELINE_STAGES))
 
 
 async def verify_catalog(submission: Submission, *, offline: bool = False) -> list[Result]:
@@ -65,40 +68,46 @@ async def run_checks(
     call: Call = direct,
     released: Submission | None = None,
     released_reason: str = "",
+    only: Selection | None = None,
 ) -> list[Result]:
     """Every automated stage for one submission; stages that do not depend on each other run at once.
 
     `released`: the live version this one updates (stage compat; skipped with `released_reason` when None).
+    `only`: run just the stages it selects (the others are not called) and report just its results.
+    docs and replay take what e2e accepted; when e2e is not selected they run without it (docs then
+    skips its comparison with the endpoint, saying so; replay probes the declared call types).
     """
+    chosen = only or EVERYTHING
+
+    async def run(name: Stage, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> list[Result]:
+        return list(await call(fn, *args, **kwargs)) if chosen.runs(name) else []
 
     async def destination_side() -> list[Result]:
-        e2e_results, accepted = await call(run_e2e_suite, submission, offline=offline)
-        tested = any(r.outcome != "skip" for r in e2e_results)  # else there is nothing to compare the docs with
-        calls = set(accepted) if tested else None
+        e2e_results: list[Result] = []
+        calls: set[str] | None = None
+        if chosen.runs("e2e"):
+            e2e_results, accepted = await call(run_e2e_suite, submission, offline=offline)
+            tested = any(r.outcome != "skip" for r in e2e_results)  # else there is nothing to compare the docs with
+            calls = set(accepted) if tested else None
 
         async def replay_then_volume() -> tuple[list[Result], list[Result]]:
-            replay_results = await call(check_replay, submission, accepted_calls=calls, offline=offline)
-            return list(replay_results), list(await call(load_test, submission, offline=offline))
+            replay_results = await run("replay", check_replay, submission, accepted_calls=calls, offline=offline)
+            return replay_results, await run("volume", load_test, submission, offline=offline)
 
         docs_results, (replay_results, volume_results) = await asyncio.gather(
-            call(lint_documentation, submission, accepted_calls=calls, offline=offline),
+            run("docs", lint_documentation, submission, accepted_calls=calls, offline=offline),
             replay_then_volume(),
         )
-        return list(e2e_results) + replay_results + list(docs_results) + volume_results
+        return list(e2e_results) + replay_results + docs_results + volume_results
 
     markdown = submission.app.docs.segment_markdown
     doc_links, doc_anchors = links_and_anchors(markdown) if markdown else ([], set())
     catalog_results, spec_results, link_results, destination_results, compat_results = await asyncio.gather(
-        call(verify_catalog, submission, offline=offline),
-        call(check_sources, submission, offline=offline),
-        call(check_links, submission, doc_links=doc_links, doc_anchors=doc_anchors, offline=offline),
+        run("catalog", verify_catalog, submission, offline=offline),
+        run("spec", check_sources, submission, offline=offline),
+        run("links", check_links, submission, doc_links=doc_links, doc_anchors=doc_anchors, offline=offline),
         destination_side(),
-        call(check_update, submission, released, reason=released_reason),
+        run("compat", check_update, submission, released, reason=released_reason),
     )
-    return (
-        list(catalog_results)
-        + list(destination_results)
-        + list(spec_results)
-        + list(link_results)
-        + list(compat_results)
-    )
+    results = catalog_results + destination_results + spec_results + link_results + compat_results
+    return results if only is None else [r for r in results if only.keeps(r)]

@@ -135,3 +135,41 @@ def test_check_without_against_skips_the_update_gate_and_names_the_option():
 def test_check_against_an_unreadable_file_exits_2(tmp_path):
     done = run("check", str(EXAMPLES / "submission.json"), "--against", str(tmp_path / "gone.json"), "--offline")
     assert done.returncode == 2 and "gone.json: no such file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_check_one_stage_and_one_check_keep_the_json_shape_and_exit_codes(tmp_path):
+    done = run("check", str(EXAMPLES / "submission.json"), "--stage", "catalog", "--format", "json", "--offline")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) == {"verdict", "results"} and {r["stage"] for r in report["results"]} == {"catalog"}
+
+    flawed = str(EXAMPLES / "invalid" / "catalog-problems.json")
+    one = run("check", flawed, "--check", "CAT-002", "--check", "cat-005", "--format", "json", "--offline")
+    assert one.returncode == 1
+    assert sorted(r["check"] for r in json.loads(one.stdout)["results"]) == ["CAT-002", "CAT-005"]
+    elsewhere = run("check", flawed, "--stage", "docs", "--format", "json", "--offline")  # the blockers are not run
+    assert elsewhere.returncode == 0 and {r["stage"] for r in json.loads(elsewhere.stdout)["results"]} == {"docs"}
+
+    released = _version(tmp_path, "released.json", 1)
+    gate = run(
+        "check",
+        _version(tmp_path, "new.json", 2, lambda d: d["components"].pop()),
+        "--against",
+        released,
+        "--check",
+        "UPD-003",
+        "--format",
+        "json",
+    )
+    assert gate.returncode == 1
+    assert [(r["check"], r["outcome"]) for r in json.loads(gate.stdout)["results"]] == [("UPD-003", "fail")]
+
+
+@pytest.mark.parametrize(
+    "option,name,words",
+    [("--stage", "graduation", "unknown stage 'graduation' (one of: catalog, docs"), ("--check", "NOPE-1", "CAT-001")],
+)
+def test_check_unknown_stage_or_check_exits_2_listing_the_valid_ones(option, name, words):
+    done = run("check", str(EXAMPLES / "submission.json"), option, name, "--offline")
+    assert done.returncode == 2 and done.stdout == ""
+    assert words in done.stderr and len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
