@@ -43,7 +43,7 @@ async def rerun_fixes_e2e(store, example):
         by_id = {r.check: r for r in before}
         assert by_id["E2E-009"].outcome == "fail" and run.verdict == "fail"
         report = await report_of("acme-analytics")
-        assert report.splitlines()[0].endswith(": FAIL") and "**E2E-009**" in report
+        assert report.splitlines()[0].endswith(": FAIL") and "### E2E-009 " in report
 
         partner.behaviour = BEHAVIOURS["conformant"]  # the partner fixes its endpoint
         outcome = await rerun_stage(sid, "e2e")
@@ -57,7 +57,7 @@ async def rerun_fixes_e2e(store, example):
         rerun, rerun_results = store.latest_review(sid, kind="rerun")
         assert rerun.id == outcome["rerun_run_id"] and {r.stage for r in rerun_results} == {"e2e"}
         report = await report_of("acme-analytics")
-        assert report.splitlines()[0].endswith(": PASS") and "**E2E-009**" not in report
+        assert report.splitlines()[0].endswith(": PASS") and "### E2E-009 " not in report
         assert "Stage e2e re-run" in report
 
         await decide_when_waiting(sid, "approve")
