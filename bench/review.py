@@ -127,14 +127,14 @@ def decision_for(sid: str):
 
 
 def resume_when_waiting(sid: str, timeout: float = 600) -> None:
-    from partner_review.cli.decide import Refused, resume
+    from partner_review.cli.decide import DecisionRefused, resume
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             resume(sid, decision_for(sid))
             return
-        except Refused as error:
+        except DecisionRefused as error:
             if "not waiting" not in str(error) and "no review run" not in str(error):
                 raise
         except Exception as error:  # the API busy (503 from the test server's SQLite): decide again

@@ -77,13 +77,13 @@ def status_of(slug: str, *, format: str) -> int:
     return 0
 
 
-class Refused(Exception):
+class AccessDecisionRefused(Exception):
     """The access decision cannot be taken; nothing was changed."""
 
 
 def resume_access(request_id: str, decision: AccessDecision) -> str:
     """Check the decision against the store and the flow run, then resume the waiting run with it
-    (what the Prefect UI's form does). Returns the flow run id; raises Refused otherwise."""
+    (what the Prefect UI's form does). Returns the flow run id; raises AccessDecisionRefused otherwise."""
     from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
     from prefect.utilities.asyncutils import run_coro_as_sync
@@ -96,14 +96,14 @@ def resume_access(request_id: str, decision: AccessDecision) -> str:
     try:
         stored = repo.get(request_id)
     except NotFound:
-        raise Refused(f"no access request {request_id}") from None
+        raise AccessDecisionRefused(f"no access request {request_id}") from None
     latest = repo.latest_review(request_id)
     if latest is None or not latest.flow_run_id:
-        raise Refused(f"access request {request_id} has no review run yet")
+        raise AccessDecisionRefused(f"access request {request_id} has no review run yet")
     flow_run_id = latest.flow_run_id
     found = decision_problems(decision, stored, latest.results)
     if found:
-        raise Refused("; ".join(found))
+        raise AccessDecisionRefused("; ".join(found))
 
     async def state() -> Any:
         async with get_client() as client:
@@ -111,7 +111,7 @@ def resume_access(request_id: str, decision: AccessDecision) -> str:
 
     current: Any = run_coro_as_sync(state())
     if current is None or not current.is_paused():
-        raise Refused(
+        raise AccessDecisionRefused(
             f"the review of access request {request_id} is not waiting for a decision "
             f"(its Prefect state is {current.name if current else 'unknown'})"
         )
@@ -131,7 +131,7 @@ def decide_access(request_id: str, *, decision: str, comment: str, reviewer: str
         return _fail("; ".join(field_problems(error)))
     try:
         flow_run_id = resume_access(request_id, chosen)
-    except Refused as error:
+    except AccessDecisionRefused as error:
         return _fail(str(error))
     print(f"resumed flow run {flow_run_id} with decision '{chosen.decision}'")
     return 0

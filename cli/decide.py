@@ -9,14 +9,14 @@ from uuid import UUID
 from partner_review.models.decision import Decision
 
 
-class Refused(Exception):
+class DecisionRefused(Exception):
     """The decision cannot be taken; nothing was changed."""
 
 
 def resume(submission_id: str, decision: Decision) -> str:
     """Check the decision against the store and the flow run, then resume the run with it.
 
-    Returns the flow run id. Raises Refused with the reason otherwise.
+    Returns the flow run id. Raises DecisionRefused with the reason otherwise.
     """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.objects import State
@@ -32,17 +32,17 @@ def resume(submission_id: str, decision: Decision) -> str:
     try:
         stored = store.get_submission(submission_id)
     except NotFound:
-        raise Refused(f"no submission {submission_id}") from None
+        raise DecisionRefused(f"no submission {submission_id}") from None
     latest = store.latest_review(submission_id)
     if latest is None or not latest[0].flow_run_id:
-        raise Refused(f"submission {submission_id} has no review run yet")
+        raise DecisionRefused(f"submission {submission_id} has no review run yet")
     run, results = latest
     flow_run_id = run.flow_run_id or ""  # never empty: checked above
     if store.decision_of(run.id) is not None:
-        raise Refused(f"submission {submission_id} is already decided")
+        raise DecisionRefused(f"submission {submission_id} is already decided")
     found = problems(decision, stored, results, store.waivers(stored.slug), now=datetime.now(UTC))
     if found:
-        raise Refused("; ".join(found))
+        raise DecisionRefused("; ".join(found))
 
     async def state() -> State | None:
         async with get_client() as client:
@@ -50,7 +50,7 @@ def resume(submission_id: str, decision: Decision) -> str:
 
     current: State | None = run_coro_as_sync(state())
     if current is None or not current.is_paused():
-        raise Refused(
+        raise DecisionRefused(
             f"the review run of {submission_id} is not waiting for a decision "
             f"(its Prefect state is {current.name if current else 'unknown'})"
         )
@@ -61,7 +61,7 @@ def resume(submission_id: str, decision: Decision) -> str:
 def main(submission_id: str, decision: Decision) -> int:
     try:
         flow_run_id = resume(submission_id, decision)
-    except Refused as error:
+    except DecisionRefused as error:
         print(f"partner-review: {error}", file=sys.stderr)
         return 2
     print(f"resumed flow run {flow_run_id} with decision '{decision.decision}'")

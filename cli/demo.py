@@ -88,11 +88,11 @@ def _decided(store: Store, submission_id: str) -> bool:
 
 
 def _try_resume(submission_id: str, decision) -> bool:
-    from partner_review.cli.decide import Refused, resume
+    from partner_review.cli.decide import DecisionRefused, resume
 
     try:
         resume(submission_id, decision)
-    except Refused as error:
+    except DecisionRefused as error:
         if "not waiting" in str(error):
             return False
         raise SystemExit(f"partner-review demo: the decision was refused: {error}") from None

@@ -1,6 +1,6 @@
 """What every documentation rule sees: the parsed page, its kind, the submission, the e2e outcome.
 
-Also the one way a rule reports a finding (`Context.finding`): a `Finding` that becomes a
+Also the one way a rule reports a finding (`PageContext.finding`): a `Finding` that becomes a
 `Result` whose evidence carries `line`, `column` and a short `excerpt` of the offending text.
 Findings are cheap until then: a page with 50,000 offending lines yields 50,000 findings, of
 which only the listed few are located and turned into Results.
@@ -55,11 +55,11 @@ class Finding:
         return self.check.failed(self.message, line=line, column=column, excerpt=shorten(excerpt), **extra)
 
 
-Outcome = Finding | Result  # what a rule returns: findings, or one skipped Result
+RuleOutput = Finding | Result  # what a rule returns: findings, or one skipped Result
 
 
 @dataclass
-class Context:
+class PageContext:
     document: Document
     kind: Kind
     submission: Submission | None

@@ -30,7 +30,7 @@ from partner_review.models.submission import Submission
 from partner_review.tasks.docs import match as docs_match
 from partner_review.tasks.docs import rules as docs_rules
 from partner_review.tasks.docs import style as docs_style
-from partner_review.tasks.docs.context import Context, Finding, Kind, Outcome
+from partner_review.tasks.docs.context import Finding, Kind, PageContext, RuleOutput
 from partner_review.tasks.docs.document import (
     HTML_URL,
     Document,
@@ -317,7 +317,7 @@ def _lint(
                 excerpt=_line(markdown, document.nesting_line)[:80],
             )
         )
-    context = Context(document, detect_kind(document, submission, path), submission, accepted_calls, settings)
+    context = PageContext(document, detect_kind(document, submission, path), submission, accepted_calls, settings)
     results = [PROVIDED.passed(), *(problems or [READABLE.passed()])]
     for check, rule in RULES:
         found = rule(context)
@@ -330,7 +330,7 @@ def _line(text: str, number: int) -> str:
     return lines[number - 1].strip() if 0 < number <= len(lines) else ""
 
 
-def _listed(found: list[Outcome], check: Check, document: Document, settings: Settings) -> list[Result]:
+def _listed(found: list[RuleOutput], check: Check, document: Document, settings: Settings) -> list[Result]:
     """Results for a rule's outcome: skips as they are, the first findings located, the rest
     summed up in one more finding (a page cannot flood the report)."""
     skipped = [r for r in found if isinstance(r, Result)]

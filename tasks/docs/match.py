@@ -10,7 +10,7 @@ actions in Segment's generated table).
 from __future__ import annotations
 
 from partner_review.models.checks import Check, Result, register
-from partner_review.tasks.docs.context import KIND_NAMES, Context, Outcome, call_list
+from partner_review.tasks.docs.context import KIND_NAMES, PageContext, RuleOutput, call_list
 from partner_review.tasks.docs.rules import GETTING_STARTED, Rule, documented_calls
 
 SETTINGS_EXPLAINED = register(
@@ -43,7 +43,7 @@ def _words(text: str) -> str:
     return " " + " ".join(text.lower().replace("*", " ").replace("`", " ").replace('"', " ").split()) + " "
 
 
-def check_settings_explained(context: Context) -> list[Outcome]:
+def check_settings_explained(context: PageContext) -> list[RuleOutput]:
     if context.submission is None or not context.submission.destinations:
         return [SETTINGS_EXPLAINED.skipped("No destination component to compare the page with.")]
     required = [s for d in context.submission.destinations for s in d.settings if s.required]
@@ -66,7 +66,7 @@ def check_settings_explained(context: Context) -> list[Outcome]:
     ]
 
 
-def _comparable(context: Context, check: Check) -> Result | None:
+def _comparable(context: PageContext, check: Check) -> Result | None:
     if context.submission is None or not context.submission.destinations:
         return check.skipped("No destination component to compare the page with.")
     if context.kind != "destination":
@@ -75,7 +75,7 @@ def _comparable(context: Context, check: Check) -> Result | None:
     return None
 
 
-def check_calls_match(context: Context) -> list[Outcome]:
+def check_calls_match(context: PageContext) -> list[RuleOutput]:
     skip = _comparable(context, CALLS_MATCH)
     if skip:
         return [skip]
@@ -85,7 +85,7 @@ def check_calls_match(context: Context) -> list[Outcome]:
     documented = documented_calls(document)
     methods = document.find_section("supported methods")
     anchor = methods.heading.line if methods else min(document.first_heading_line(), len(document.lines)) or 1
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     missing = supported - set(documented)
     if missing:
         results.append(
@@ -110,7 +110,7 @@ def check_calls_match(context: Context) -> list[Outcome]:
     return results
 
 
-def check_calls_accepted(context: Context) -> list[Outcome]:
+def check_calls_accepted(context: PageContext) -> list[RuleOutput]:
     if context.accepted_calls is None:
         return [CALLS_ACCEPTED.skipped("The end-to-end stage did not run, so there is nothing to compare.")]
     skip = _comparable(context, CALLS_ACCEPTED)

@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 from markdown_it.token import Token
 
 from partner_review.models.checks import Check, register
-from partner_review.tasks.docs.context import CALLS, KIND_NAMES, Context, Finding, Kind, Outcome
+from partner_review.tasks.docs.context import CALLS, KIND_NAMES, Finding, Kind, PageContext, RuleOutput
 from partner_review.tasks.docs.document import Document, Heading, normalize
 from partner_review.tasks.docs.steps import GETTING_STARTED, GETTING_STARTED_STEPS, check_getting_started
 
-Rule = Callable[[Context], list[Outcome]]
+Rule = Callable[[PageContext], list[RuleOutput]]
 
 ACTIONS_INCLUDE = "components/actions-fields.html"
 TEMPLATES: dict[Kind, list[tuple[str, tuple[str, ...]]]] = {
@@ -159,7 +159,7 @@ def _same_site(host: str, website: str) -> bool:
 # Rules ----------------------------------------------------------------------------------------
 
 
-def check_title(context: Context) -> list[Outcome]:
+def check_title(context: PageContext) -> list[RuleOutput]:
     document = context.document
     if document.front_matter_lines is None:
         return [context.finding(TITLE, "The page has no front matter, so it has no title.", 1)]
@@ -170,7 +170,7 @@ def check_title(context: Context) -> list[Outcome]:
     return []
 
 
-def check_intro_link(context: Context) -> list[Outcome]:
+def check_intro_link(context: PageContext) -> list[RuleOutput]:
     utm = context.settings.utm_query
     links = [
         (href, block)
@@ -224,7 +224,7 @@ def check_intro_link(context: Context) -> list[Outcome]:
     return [context.finding(INTRO_LINK, "The intro has no link to the partner's website.", line)]
 
 
-def check_maintained_by(context: Context) -> list[Outcome]:
+def check_maintained_by(context: PageContext) -> list[RuleOutput]:
     for block, quoted in context.document.inline_blocks():
         if quoted or "maintained by" not in block.content.lower():
             continue
@@ -250,7 +250,7 @@ def _top_level_calls(document: Document) -> bool:
     return any(heading.level == 2 for heading in documented_calls(document).values())
 
 
-def check_sections(context: Context) -> list[Outcome]:
+def check_sections(context: PageContext) -> list[RuleOutput]:
     document = context.document
     template = TEMPLATES[context.kind]
     names = ", ".join(name for name, _ in template)
@@ -262,7 +262,7 @@ def check_sections(context: Context) -> list[Outcome]:
             context.finding(SECTIONS, f"{why}; {kind} page needs the sections: {names}.", _first_content_line(document))
         ]
     found = [(name, document.find_section(*aliases)) for name, aliases in template]
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     for position, (name, section) in enumerate(found):
         if section is None:  # reported where it belongs: after the previous required section
             earlier = [s.end_line for _, s in found[:position] if s is not None]
@@ -299,7 +299,7 @@ def check_sections(context: Context) -> list[Outcome]:
     return results
 
 
-def check_call_samples(context: Context) -> list[Outcome]:
+def check_call_samples(context: PageContext) -> list[RuleOutput]:
     if context.kind != "destination":
         return [CALL_SAMPLES.skipped(f"Not a direct destination page ({KIND_NAMES[context.kind]}).")]
     document = context.document
@@ -314,7 +314,7 @@ def check_call_samples(context: Context) -> list[Outcome]:
                 min(line, len(document.lines)) or 1,
             )
         ]
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     for call, heading in calls.items():
         section = document.section_of(heading)
         if not any(t.type in ("fence", "code_block") for t in document.tokens[section.start : section.end]):
@@ -329,11 +329,11 @@ def check_call_samples(context: Context) -> list[Outcome]:
     return results
 
 
-def check_source_tables(context: Context) -> list[Outcome]:
+def check_source_tables(context: PageContext) -> list[RuleOutput]:
     if context.kind != "source":
         return [SOURCE_TABLES.skipped(f"Not a source page ({KIND_NAMES[context.kind]}).")]
     document = context.document
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     for name in ("Events", "Event Properties"):
         section = document.find_section(name)
         if section is None:
@@ -412,11 +412,11 @@ PLACEHOLDER_HINTS = (
 )
 
 
-def check_placeholders(context: Context) -> list[Outcome]:
+def check_placeholders(context: PageContext) -> list[RuleOutput]:
     lowered = context.document.source.lower()
     if not any(hint in lowered for hint in PLACEHOLDER_HINTS):
         return []
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     flagged: set[int] = set()
     for number, line in enumerate(context.document.lines, 1):
         for match in PLACEHOLDER.finditer(line):
@@ -438,10 +438,10 @@ def check_placeholders(context: Context) -> list[Outcome]:
     return results
 
 
-def _comment_instructions(context: Context, flagged: set[int]) -> list[Outcome]:
+def _comment_instructions(context: PageContext, flagged: set[int]) -> list[RuleOutput]:
     """Instructions to the author left in HTML comments (outside code), not already flagged by phrase."""
     document = context.document
-    found: list[Outcome] = []
+    found: list[RuleOutput] = []
     for token in document.tokens:
         pieces = (
             [(token.content, token.map)]

@@ -20,7 +20,7 @@ import re
 from markdown_it.token import Token
 
 from partner_review.models.checks import register
-from partner_review.tasks.docs.context import Context, Outcome
+from partner_review.tasks.docs.context import PageContext, RuleOutput
 
 GETTING_STARTED = ("getting started", "get started")
 
@@ -84,14 +84,14 @@ def describes_connecting(text: str) -> bool:
     return bool(CONNECT.search(text)) and bool(TARGET.search(text) or LINK.search(text) or MENU_PATH.search(text))
 
 
-def check_getting_started(context: Context) -> list[Outcome]:
+def check_getting_started(context: PageContext) -> list[RuleOutput]:
     document = context.document
     section = document.find_section(*GETTING_STARTED)
     if section is None:
         return [GETTING_STARTED_STEPS.skipped("No Getting started section (DOC-006 reports it).")]
     heading = section.heading
     anchor = f"{'#' * heading.level} {heading.text}"
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     tokens = document.tokens[section.start : section.end]
     if not any(t.type == "ordered_list_open" for t in tokens):
         results.append(
@@ -119,7 +119,7 @@ def check_getting_started(context: Context) -> list[Outcome]:
 Problem = tuple[str, int, int]  # message, line (0: the heading), column
 
 
-def _destination_problem(context: Context, blocks: list[Token], texts: list[str]) -> Problem | None:
+def _destination_problem(context: PageContext, blocks: list[Token], texts: list[str]) -> Problem | None:
     submission = context.submission
     secrets = [s for d in submission.destinations for s in d.settings if s.secret] if submission else []
     oauth = (submission is not None and submission.app.oauth is not None) or any(OAUTH.search(t) for t in texts)
@@ -146,7 +146,7 @@ def _destination_problem(context: Context, blocks: list[Token], texts: list[str]
     )
 
 
-def _key_problem(context: Context, blocks: list[Token], key: re.Pattern[str], where: str, says) -> Problem | None:
+def _key_problem(context: PageContext, blocks: list[Token], key: re.Pattern[str], where: str, says) -> Problem | None:
     """None when a step naming `key`, or the step before or after it, says `where`; else why not."""
     mentions = [i for i, block in enumerate(blocks) if key.search(block.content)]
     if not mentions:

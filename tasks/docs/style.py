@@ -13,7 +13,7 @@ from bisect import bisect_right
 from pathlib import PurePosixPath
 
 from partner_review.models.checks import Check, register
-from partner_review.tasks.docs.context import Context, Outcome
+from partner_review.tasks.docs.context import PageContext, RuleOutput
 from partner_review.tasks.docs.document import Document
 from partner_review.tasks.docs.rules import Rule
 
@@ -175,9 +175,9 @@ def prose_lines(document: Document, *, quotes: bool) -> list[tuple[int, str]]:
     return cached
 
 
-def check_heading_increment(context: Context) -> list[Outcome]:
+def check_heading_increment(context: PageContext) -> list[RuleOutput]:
     previous = 1 if context.document.front_matter.get("title") else None
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     for heading in context.document.headings:
         if previous is not None and heading.level > previous + 1:
             results.append(
@@ -192,7 +192,7 @@ def check_heading_increment(context: Context) -> list[Outcome]:
     return results
 
 
-def check_single_title(context: Context) -> list[Outcome]:
+def check_single_title(context: PageContext) -> list[RuleOutput]:
     titles = [h for h in context.document.headings if h.level == 1]
     has_front_title = bool(context.document.front_matter.get("title"))
     extra = titles if has_front_title else titles[1:]
@@ -200,8 +200,8 @@ def check_single_title(context: Context) -> list[Outcome]:
     return [context.finding(SINGLE_TITLE, f"A second title (H1): {why}.", h.line, excerpt=f"# {h.text}") for h in extra]
 
 
-def check_first_person(context: Context) -> list[Outcome]:
-    results: list[Outcome] = []
+def check_first_person(context: PageContext) -> list[RuleOutput]:
+    results: list[RuleOutput] = []
     for number, text in prose_lines(context.document, quotes=False):
         if not FIRST_PERSON_WORD.search(text):
             continue
@@ -229,9 +229,9 @@ def _bad_alt(alt: str, src: str) -> str | None:
     return None
 
 
-def check_image_alt(context: Context) -> list[Outcome]:
+def check_image_alt(context: PageContext) -> list[RuleOutput]:
     document = context.document
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     for block, _ in document.inline_blocks():
         for child in block.children or ():
             if child.type == "image":
@@ -266,8 +266,8 @@ def check_image_alt(context: Context) -> list[Outcome]:
     return results
 
 
-def check_bare_urls(context: Context) -> list[Outcome]:
-    results: list[Outcome] = []
+def check_bare_urls(context: PageContext) -> list[RuleOutput]:
+    results: list[RuleOutput] = []
     for number, text in prose_lines(context.document, quotes=True):
         if "http" not in text and "www." not in text and "@" not in text:
             continue
@@ -285,7 +285,7 @@ def check_bare_urls(context: Context) -> list[Outcome]:
     return results
 
 
-def check_code_language(context: Context) -> list[Outcome]:
+def check_code_language(context: PageContext) -> list[RuleOutput]:
     return [
         context.finding(
             CODE_LANGUAGE,
@@ -298,9 +298,9 @@ def check_code_language(context: Context) -> list[Outcome]:
     ]
 
 
-def check_empty_links(context: Context) -> list[Outcome]:
+def check_empty_links(context: PageContext) -> list[RuleOutput]:
     document = context.document
-    results: list[Outcome] = []
+    results: list[RuleOutput] = []
     for block, _ in document.inline_blocks():
         children = block.children or []
         for position, child in enumerate(children):

@@ -19,7 +19,7 @@ _SKIPPED_TEXT = {"script", "style", "template", "svg"}
 
 
 @dataclass
-class Document:
+class Page:
     kind: str  # "html", "text" or "email"
     title: str = ""
     text: str = ""
@@ -44,7 +44,7 @@ class _PageParser(HTMLParser):
     def __init__(self, base_url: str):
         super().__init__(convert_charrefs=True)
         self.base_url = base_url
-        self.doc = Document(kind="html")
+        self.doc = Page(kind="html")
         self._skip = 0
         self._in_title = False
         self._heading: list[str] | None = None
@@ -86,22 +86,22 @@ class _PageParser(HTMLParser):
             self._heading.append(data)
         self._text.append(data)
 
-    def result(self) -> Document:
+    def result(self) -> Page:
         self.doc.title = _SPACES.sub(" ", self.doc.title).strip()
         self.doc.text = _SPACES.sub(" ", " ".join(self._text)).strip()
         return self.doc
 
 
-def parse_html(html: str, base_url: str) -> Document:
+def parse_html(html: str, base_url: str) -> Page:
     parser = _PageParser(base_url)
     parser.feed(html)
     parser.close()
     return parser.result()
 
 
-def parse_text(text: str) -> Document:
+def parse_text(text: str) -> Page:
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return Document(
+    return Page(
         kind="text",
         title=first_line[:200],
         text=_SPACES.sub(" ", text).strip(),
@@ -109,10 +109,10 @@ def parse_text(text: str) -> Document:
     )
 
 
-def parse_email(raw: str, base_url: str) -> Document:
+def parse_email(raw: str, base_url: str) -> Page:
     """An announcement e-mail as sent (RFC 5322): the subject is the title; text and HTML parts read."""
     message = email.message_from_string(raw, policy=email.policy.default)
-    doc = Document(kind="email", title=str(message.get("subject", "")).strip())
+    doc = Page(kind="email", title=str(message.get("subject", "")).strip())
     texts: list[str] = []
     for part in message.walk() if message.is_multipart() else [message]:
         if part.is_multipart() or part.get_content_maintype() != "text":
@@ -129,7 +129,7 @@ def parse_email(raw: str, base_url: str) -> Document:
     return doc
 
 
-def read_document(text: str, *, url: str, content_type: str) -> Document:
+def read_document(text: str, *, url: str, content_type: str) -> Page:
     """Pick the reader by content type (and the `.eml` suffix, which servers often label text/plain)."""
     kind = content_type.split(";", 1)[0].strip().lower()
     path = urlsplit(url).path.lower()

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 from partner_review.models.checks import Result, register
 from partner_review.models.settings import Settings
 from partner_review.models.submission import Submission
-from partner_review.tasks.links.documents import Document, comparable, missing_query, on_domain, read_document
+from partner_review.tasks.links.documents import Page, comparable, missing_query, on_domain, read_document
 from partner_review.tasks.net.fetcher import Fetched, Fetcher
 
 PARTNER_PAGE_LIVE = register(
@@ -118,13 +118,13 @@ def platform_domain(settings: Settings) -> str:
     return (urlsplit(settings.catalog_url_prefix).hostname or "").lower().removeprefix("www.")
 
 
-def _document(fetched: Fetched) -> Document | None:
+def _document(fetched: Fetched) -> Page | None:
     if fetched.text is None:
         return None
     return read_document(fetched.text, url=fetched.final_url or fetched.url, content_type=fetched.content_type)
 
 
-def _live(check, what: str, fetched: Fetched, accepted) -> tuple[Result, Document | None]:
+def _live(check, what: str, fetched: Fetched, accepted) -> tuple[Result, Page | None]:
     evidence = fetched.evidence()
     if fetched.error:
         return check.failed(f"The {what} could not be fetched: {fetched.error}", **evidence), None
@@ -231,7 +231,7 @@ async def check_partner_page(submission: Submission, fetcher: Fetcher, settings:
     return results
 
 
-def draft_signs(doc: Document, fetched: Fetched) -> list[str]:
+def draft_signs(doc: Page, fetched: Fetched) -> list[str]:
     """Why a launch post looks unpublished (empty when it looks published)."""
     signs = []
     url = fetched.final_url or fetched.url

@@ -19,14 +19,14 @@ def submit(store, example, delivery="d-1"):
 
 async def decide_when_waiting(sid, decision="approve", **fields):
     """Play the reviewer: wait until the run waits for a decision, then resume it as `decide` does."""
-    from partner_review.cli.decide import Refused, resume
+    from partner_review.cli.decide import DecisionRefused, resume
     from partner_review.models.decision import Decision
 
     verdict = Decision(decision=decision, reviewer="rita@reviewers.example", **fields)
     for _ in range(600):
         try:
             return await asyncio.to_thread(resume, sid, verdict)
-        except Refused as error:
+        except DecisionRefused as error:
             if "not waiting" not in str(error) and "no review run" not in str(error):
                 raise
         await asyncio.sleep(0.2)

@@ -166,24 +166,24 @@ async def test_a_rejection_without_a_comment_is_asked_again(prefect_harness, sto
 
 
 async def test_approval_on_postgresql_through_the_decide_access_command(prefect_harness, pg_store, access_example):
-    from partner_review.cli.access import Refused, resume_access
+    from partner_review.cli.access import AccessDecisionRefused, resume_access
     from partner_review.flows.access import review_access_request
     from partner_review.models.access import AccessDecision
 
     rid = request_access(pg_store, access_example)
     approve = AccessDecision(decision="approve", reviewer="rita")
-    with pytest.raises(Refused, match="no review run"):
+    with pytest.raises(AccessDecisionRefused, match="no review run"):
         await asyncio.to_thread(resume_access, rid, approve)
     running = asyncio.create_task(review_access_request(rid))
     await waiting_run(pg_store, rid)
-    with pytest.raises(Refused, match="rejection needs a comment"):
+    with pytest.raises(AccessDecisionRefused, match="rejection needs a comment"):
         await asyncio.to_thread(resume_access, rid, AccessDecision(decision="reject", reviewer="rita"))
     await asyncio.to_thread(resume_access, rid, approve)
     assert (await running)["state"] == "approved"
     assert [n.kind for n in outbox(pg_store, rid)] == ["welcome"]
-    with pytest.raises(Refused, match="already approved"):
+    with pytest.raises(AccessDecisionRefused, match="already approved"):
         await asyncio.to_thread(resume_access, rid, approve)
-    with pytest.raises(Refused, match="no access request"):
+    with pytest.raises(AccessDecisionRefused, match="no access request"):
         await asyncio.to_thread(resume_access, "nope", approve)
 
 

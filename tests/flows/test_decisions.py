@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from partner_review.cli.decide import Refused, resume
+from partner_review.cli.decide import DecisionRefused, resume
 from partner_review.models.decision import Decision
 from partner_review.models.lifecycle import State
 from tests.flows.support import decide_when_waiting, review, submit
@@ -56,7 +56,7 @@ async def test_approval_with_failing_blockers_is_refused_until_waived(prefect_ha
     running = await start(sid)
     await wait_until_waiting(store, sid)
     approve = Decision(decision="approve", reviewer="rita")
-    with pytest.raises(Refused, match="cannot approve while blockers fail: CAT-005"):
+    with pytest.raises(DecisionRefused, match="cannot approve while blockers fail: CAT-005"):
         await asyncio.to_thread(resume, sid, approve)
     assert store.get_submission(sid).state == State.in_review
 
@@ -92,7 +92,7 @@ async def test_bad_waivers_are_refused_and_nothing_changes(prefect_harness, stor
     sid = submit(store, broken_website(example))
     running = await start(sid)
     await wait_until_waiting(store, sid)
-    with pytest.raises(Refused, match=words):
+    with pytest.raises(DecisionRefused, match=words):
         await asyncio.to_thread(resume, sid, Decision(decision="request_changes", reviewer="r", **fields))
     assert store.get_submission(sid).state == State.in_review and store.waivers("acme-analytics") == []
     await decide_when_waiting(sid, "reject")
@@ -101,13 +101,13 @@ async def test_bad_waivers_are_refused_and_nothing_changes(prefect_harness, stor
 
 async def test_second_decision_and_not_waiting_are_refused(prefect_harness, store, example):
     sid = submit(store, example)
-    with pytest.raises(Refused, match="no review run"):
+    with pytest.raises(DecisionRefused, match="no review run"):
         await asyncio.to_thread(resume, sid, Decision(decision="approve", reviewer="r"))
     await review(sid)
-    with pytest.raises(Refused, match="already decided"):
+    with pytest.raises(DecisionRefused, match="already decided"):
         await asyncio.to_thread(resume, sid, Decision(decision="reject", reviewer="r"))
     assert store.get_submission(sid).state == State.public_beta
-    with pytest.raises(Refused, match="no submission"):
+    with pytest.raises(DecisionRefused, match="no submission"):
         await asyncio.to_thread(resume, "nope", Decision(decision="reject", reviewer="r"))
 
 
