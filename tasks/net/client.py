@@ -26,6 +26,7 @@ from partner_review.models.settings import get_settings
 from partner_review.tasks.net.errors import (
     BlockedAddress,
     HostNotFound,
+    InvalidHost,
     OutboundError,
     SchemeNotAllowed,
     TooLarge,
@@ -99,6 +100,19 @@ def default_timeout() -> httpx.Timeout:
 DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
 
 
+class GuardedClient(httpx.AsyncClient):
+    """httpx's AsyncClient, but a URL that cannot be built (a host name that is not valid IDNA, a
+    control character) is an OutboundError like every other refusal: httpx lets the idna package's
+    UnicodeError, and its own InvalidURL, escape from build_request."""
+
+    def build_request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> httpx.Request:
+        try:
+            return super().build_request(method, url, *args, **kwargs)
+        except (UnicodeError, httpx.InvalidURL) as error:  # idna.IDNAError and its kin are UnicodeErrors
+            shown = str(url)[:200]
+            raise InvalidHost(f"{shown!r} is not a valid URL ({error})", url=shown) from None
+
+
 def client(
     *,
     timeout: httpx.Timeout | float | None = None,
@@ -133,7 +147,7 @@ def client(
     headers.update(kwargs.pop("headers", None) or {})
     kwargs.setdefault("follow_redirects", False)
     kwargs.setdefault("max_redirects", settings.http_max_redirects)
-    return httpx.AsyncClient(
+    return GuardedClient(
         timeout=timeout or default_timeout(),
         transport=transport,
         trust_env=False,

@@ -13,6 +13,10 @@ class OutboundError(httpx.RequestError):
         self.url = url or (str(request.url) if request is not None else "")
 
 
+class InvalidHost(OutboundError):
+    """The URL's host name is not a valid (IDNA) host name, so no request could be built."""
+
+
 class SchemeNotAllowed(OutboundError):
     """The URL's scheme is not http or https."""
 

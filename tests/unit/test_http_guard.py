@@ -489,3 +489,22 @@ async def test_read_up_to_stops_past_the_limit_and_says_there_was_more():
             assert await read_up_to(response, 5) == (b"hello", False)
         async with http.stream("GET", "https://acme.example/") as response:
             assert await read_capped(response, 5) == b"hello"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://xn--a.example/",
+        "https://a\u200b.example/",
+        "https://ex\x00ample.com/",
+        "https://xn--80ak6aa92e.com\udcff/",
+    ],
+)
+async def test_a_url_that_cannot_be_built_is_an_outbound_error(url):
+    """httpx lets the idna package's UnicodeError (and its own InvalidURL) escape; the guarded client maps them."""
+    from partner_review.tasks.net.client import client
+    from partner_review.tasks.net.errors import InvalidHost
+
+    async with client() as http:
+        with pytest.raises(InvalidHost, match="is not a valid URL"):
+            await http.get(url)
