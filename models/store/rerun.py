@@ -9,33 +9,11 @@ from sqlalchemy import delete, select
 from partner_review.models.checks import Result, Verdict
 from partner_review.models.db import CheckResultRow, DecisionRow, ReviewRunRow
 from partner_review.models.store import AlreadyDecided, NotFound, Store
+from partner_review.models.store.reviews import result_row, stored_result
 
 
 class NotFinished(ValueError):
     """The review run's automated checks are still running: a re-run would race with them."""
-
-
-def _result(row: CheckResultRow) -> Result:
-    return Result(
-        check=row.check_id,
-        stage=row.stage,
-        severity=row.severity,
-        outcome=row.outcome,
-        message=row.message,
-        evidence=row.evidence,
-    )
-
-
-def _row(review_run_id: int, r: Result) -> CheckResultRow:
-    return CheckResultRow(
-        review_run_id=review_run_id,
-        check_id=r.check,
-        stage=r.stage,
-        severity=r.severity,
-        outcome=r.outcome,
-        message=r.message,
-        evidence=r.evidence,
-    )
 
 
 def replace_stage_results(
@@ -60,7 +38,7 @@ def replace_stage_results(
         if session.execute(select(DecisionRow.id).where(DecisionRow.review_run_id == review_run_id)).first():
             raise AlreadyDecided(f"review run {review_run_id} is already decided; its results stay as decided")
         before = [
-            _result(row)
+            stored_result(row)
             for row in session.execute(
                 select(CheckResultRow).where(CheckResultRow.review_run_id == review_run_id).order_by(CheckResultRow.id)
             ).scalars()
@@ -69,6 +47,6 @@ def replace_stage_results(
         kept = [r for r in before if r.stage not in replaced]
         merged = kept[:at] + list(results) + kept[at:]
         session.execute(delete(CheckResultRow).where(CheckResultRow.review_run_id == review_run_id))
-        session.add_all(_row(review_run_id, r) for r in merged)
+        session.add_all(result_row(review_run_id, r) for r in merged)
         run.verdict = judge(merged)
         return merged

@@ -31,18 +31,7 @@ class ReviewStore(StoreBase):
         """Replace the run's results (a retry writes the same set again, not twice)."""
         with self.session() as session, session.begin():
             session.execute(delete(CheckResultRow).where(CheckResultRow.review_run_id == review_run_id))
-            session.add_all(
-                CheckResultRow(
-                    review_run_id=review_run_id,
-                    check_id=r.check,
-                    stage=r.stage,
-                    severity=r.severity,
-                    outcome=r.outcome,
-                    message=r.message,
-                    evidence=r.evidence,
-                )
-                for r in results
-            )
+            session.add_all(result_row(review_run_id, r) for r in results)
             session.execute(
                 update(ReviewRunRow)
                 .where(ReviewRunRow.id == review_run_id)
@@ -64,17 +53,7 @@ class ReviewStore(StoreBase):
             rows = session.execute(
                 select(CheckResultRow).where(CheckResultRow.review_run_id == review_run_id).order_by(CheckResultRow.id)
             ).scalars()
-            return [
-                Result(
-                    check=r.check_id,
-                    stage=r.stage,
-                    severity=r.severity,
-                    outcome=r.outcome,
-                    message=r.message,
-                    evidence=r.evidence,
-                )
-                for r in rows
-            ]
+            return [stored_result(r) for r in rows]
 
     def review_run(self, review_run_id: int) -> ReviewRunRow:
         with self.session() as session:
@@ -82,3 +61,28 @@ class ReviewStore(StoreBase):
             if run is None:
                 raise NotFound(f"no review run {review_run_id}")
             return run
+
+
+def result_row(review_run_id: int, r: Result) -> CheckResultRow:
+    """A check result as its row."""
+    return CheckResultRow(
+        review_run_id=review_run_id,
+        check_id=r.check,
+        stage=r.stage,
+        severity=r.severity,
+        outcome=r.outcome,
+        message=r.message,
+        evidence=r.evidence,
+    )
+
+
+def stored_result(row: CheckResultRow) -> Result:
+    """A stored row as the check result it records."""
+    return Result(
+        check=row.check_id,
+        stage=row.stage,
+        severity=row.severity,
+        outcome=row.outcome,
+        message=row.message,
+        evidence=row.evidence,
+    )
