@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from partner_review.models.checks import REGISTRY, STAGES, Result, verdict
+from partner_review.models.checks import REGISTRY, STAGES, Result, blocking, unverified, verdict
 
 OUTCOMES = ("pass", "warn", "fail", "skip", "error")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -54,7 +54,7 @@ def markdown(title: str, results: list[Result], *, facts: list[str] = ()) -> str
     lines += ["", "| stage | " + " | ".join(OUTCOMES) + " |", "|---" * (len(OUTCOMES) + 1) + "|"]
     for stage, c in counts(results).items():
         lines.append(f"| {stage} | " + " | ".join(str(c.get(o, 0)) for o in OUTCOMES) + " |")
-    blockers = [r for r in results if r.blocks]
+    blockers = blocking(results)
     warnings = [r for r in results if r.outcome == "warn"]
     for heading, group in (("Blockers", blockers), ("Warnings", warnings)):
         if not group:
@@ -87,12 +87,16 @@ def table(results: list[Result]) -> list[dict[str, str]]:
     ]
 
 
-def as_json(results: list[Result]) -> dict[str, Any]:
-    """The contract's JSON shape (contract section 3)."""
-    return {"verdict": verdict(results), "results": [r.model_dump(mode="json") for r in results]}
+def as_json(results: list[Result], *, offline: bool = False) -> dict[str, Any]:
+    """The contract's JSON shape (contract section 3), with the ids of the blockers left unverified."""
+    return {
+        "verdict": verdict(results, offline=offline),
+        "results": [r.model_dump(mode="json") for r in results],
+        "unverified": unverified(results),
+    }
 
 
-def print_table(results: list[Result], *, title: str, console: Any = None) -> None:
+def print_table(results: list[Result], *, title: str, console: Any = None, offline: bool = False) -> None:
     """A rich table for the terminal."""
     from rich.console import Console
     from rich.table import Table
@@ -106,5 +110,7 @@ def print_table(results: list[Result], *, title: str, console: Any = None) -> No
     for r in results:
         grid.add_row(r.check, r.stage, r.severity, Text(r.outcome, style=styles[r.outcome]), Text(r.message))
     console.print(grid)
-    v = verdict(results)
+    v = verdict(results, offline=offline)
     console.print(Text(f"verdict: {v}", style="bold green" if v == "pass" else "bold red"))
+    if left := unverified(results):
+        console.print(Text(f"unverified blockers ({len(left)}): {', '.join(left)}", style="bold yellow"))

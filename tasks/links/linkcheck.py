@@ -186,9 +186,11 @@ async def check_link(link: Link, fetcher: Fetcher, *, anchors: set[str], base_ur
     if kind == "mailto":
         return check_mailto(link)
     if kind == "template":
-        return check.skipped(f"{link.url} is a template (Liquid) link, resolved when the docs are built", **evidence)
+        return check.not_applicable(
+            f"{link.url} is a template (Liquid) link, resolved when the docs are built", **evidence
+        )
     if kind == "not-web":
-        return check.skipped(f"{link.url} is not a web link", **evidence)
+        return check.not_applicable(f"{link.url} is not a web link", **evidence)
     if kind == "scheme":
         scheme = urlsplit(link.url).scheme
         return check.failed(
