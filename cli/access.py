@@ -51,10 +51,10 @@ def check_access_file(path: Path, *, format: str, offline: bool) -> int:
     request = load_access_request_file(path)
     results = asyncio.run(check_access(request, offline=offline))
     if format == "json":
-        print(json.dumps(report.as_json(results), indent=2))
+        print(json.dumps(report.as_json(results, offline=offline), indent=2))
     else:
-        print_table(results, title=f"Access request of {request.company.name}")
-    return 1 if verdict(results) == "fail" else 0
+        print_table(results, offline=offline, title=f"Access request of {request.company.name}")
+    return 1 if verdict(results, offline=offline) == "fail" else 0
 
 
 def status_of(slug: str, *, format: str) -> int:

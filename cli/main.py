@@ -101,10 +101,10 @@ def check(
         )
     )
     if format == "json":
-        print(json.dumps(report.as_json(results), indent=2))
+        print(json.dumps(report.as_json(results, offline=offline), indent=2))
     else:
-        print_table(results, title=f"{submission.app.name} v{submission.version}")
-    return 1 if verdict(results) == "fail" else 0
+        print_table(results, offline=offline, title=f"{submission.app.name} v{submission.version}")
+    return 1 if verdict(results, offline=offline) == "fail" else 0
 
 
 @app.command

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from partner_review.models.checks import Result, verdict
+from partner_review.models.checks import Result, unverified, verdict
 from partner_review.tasks.lifecycle.checklist import Checklist, due_text
 
 STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim", "error": "magenta"}
 
 
-def print_table(results: list[Result], *, title: str, console: Any = None) -> None:
+def print_table(results: list[Result], *, title: str, console: Any = None, offline: bool = False) -> None:
     """A rich table of every result and the verdict."""
     from rich.console import Console
     from rich.table import Table
@@ -23,8 +23,10 @@ def print_table(results: list[Result], *, title: str, console: Any = None) -> No
     for r in results:
         grid.add_row(r.check, r.stage, r.severity, Text(r.outcome, style=STYLES[r.outcome]), Text(r.message))
     console.print(grid)
-    v = verdict(results)
+    v = verdict(results, offline=offline)
     console.print(Text(f"verdict: {v}", style="bold green" if v == "pass" else "bold red"))
+    if left := unverified(results):
+        console.print(Text(f"unverified blockers ({len(left)}): {', '.join(left)}", style="bold yellow"))
 
 
 def print_checklist(checklist: Checklist, console: Any = None) -> None:

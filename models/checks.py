@@ -32,6 +32,8 @@ Outcome = Literal["pass", "warn", "fail", "skip", "error"]
 Verdict = Literal["pass", "fail"]
 Component = Literal["app", "destination", "source"]  # what a check needs the submission to have
 Phase = Literal["pre-launch", "post-launch"]  # review before launch, or graduation after it
+NotRun = Literal["not-applicable", "offline", "not-verified"]  # why a check was skipped
+NOT_RUN = "not_run"  # the evidence key of a skip that holds its NotRun
 
 STAGES: tuple[Stage, ...] = (
     "catalog",
@@ -67,8 +69,22 @@ class Result(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
     @property
+    def not_run(self) -> NotRun | None:
+        """Why a skipped check did not run (a skip without a known reason counts as not verified)."""
+        if self.outcome != "skip":
+            return None
+        why = self.evidence.get(NOT_RUN)
+        return why if why in ("not-applicable", "offline") else "not-verified"
+
+    @property
+    def unverified(self) -> bool:
+        """A blocker that should have said pass or fail and did not (errored, or skipped but applicable)."""
+        return self.severity == "blocker" and (self.outcome == "error" or self.not_run in ("offline", "not-verified"))
+
+    @property
     def blocks(self) -> bool:
-        return self.severity == "blocker" and self.outcome in ("fail", "error")
+        """A blocker that failed or could not be verified (a skip by request, offline, is not counted here)."""
+        return self.severity == "blocker" and (self.outcome in ("fail", "error") or self.not_run == "not-verified")
 
 
 @dataclass(frozen=True)
@@ -99,8 +115,14 @@ class Check:
         """A finding: `fail` for a blocker, `warn` for a warning or info check."""
         return self._result("fail" if self.severity == "blocker" else "warn", message, evidence)
 
-    def skipped(self, reason: str, **evidence: Any) -> Result:
-        return self._result("skip", reason, evidence)
+    def skipped(self, reason: str, *, because: NotRun = "not-verified", **evidence: Any) -> Result:
+        """Not run, `because` (see NotRun). A check that could not be verified says so in its message."""
+        message = reason if because != "not-verified" else f"Not verified: {reason}"
+        return self._result("skip", message, {**evidence, NOT_RUN: because})
+
+    def not_applicable(self, reason: str, **evidence: Any) -> Result:
+        """Skipped since there is nothing for this check to verify (no such component, a gap another check reports)."""
+        return self.skipped(reason, because="not-applicable", **evidence)
 
     def errored(self, message: str, **evidence: Any) -> Result:
         """The check could not run to a conclusion (e.g. an unexpected response)."""
@@ -142,6 +164,17 @@ def register(
     return check
 
 
-def verdict(results: Iterable[Result]) -> Verdict:
-    """`fail` when any blocker failed or could not be verified, else `pass`."""
-    return "fail" if any(r.blocks for r in results) else "pass"
+def blocking(results: Iterable[Result], *, offline: bool = False) -> list[Result]:
+    """The blockers that failed or could not be verified. Offline (`check --offline`) a blocker skipped
+    by request does not block; in a review (`offline=False`) nothing is skipped by request, so it does."""
+    return [r for r in results if r.blocks or (not offline and r.severity == "blocker" and r.not_run == "offline")]
+
+
+def unverified(results: Iterable[Result]) -> list[str]:
+    """The ids of blockers left unverified: skipped offline, skipped though applicable, or errored."""
+    return sorted({r.check for r in results if r.unverified})
+
+
+def verdict(results: Iterable[Result], *, offline: bool = False) -> Verdict:
+    """`fail` when any blocker failed or could not be verified, else `pass` (see `blocking`)."""
+    return "fail" if blocking(results, offline=offline) else "pass"

@@ -101,7 +101,7 @@ async def run_checks(
         return list(e2e_results) + replay_results + docs_results + volume_results
 
     markdown = submission.app.docs.segment_markdown
-    doc_links, doc_anchors = links_and_anchors(markdown) if markdown else ([], set())
+    doc_links, doc_anchors = await asyncio.to_thread(links_and_anchors, markdown) if markdown else ([], set())
     catalog_results, spec_results, link_results, destination_results, compat_results = await asyncio.gather(
         run("catalog", verify_catalog, submission, offline=offline),
         run("spec", check_sources, submission, offline=offline),

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from partner_review.models.checks import Check, Component, Phase, Result
+from partner_review.models.checks import Check, Component, NotRun, Phase, Result
 from partner_review.models.submission import Submission
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -45,13 +45,24 @@ class Scope:
 
 def why_not(check: Check, scope: Scope, *, network_use: str = "") -> str | None:
     """Why `check` does not apply in `scope`, or None when it does."""
+    found = _why_not(check, scope, network_use=network_use)
+    return found[1] if found else None
+
+
+def _why_not(check: Check, scope: Scope, *, network_use: str = "") -> tuple[NotRun, str] | None:
     if check.phase != scope.phase:
-        return f"{check.phase} check: not part of the {scope.phase} review"
+        return "not-applicable", f"{check.phase} check: not part of the {scope.phase} review"
     if check.applies_to not in scope.components:
-        return f"the submission has no {check.applies_to} component"
+        return "not-applicable", f"the submission has no {check.applies_to} component"
     if check.network and scope.offline:
-        return offline_reason(network_use or "needs the network")
+        return "offline", offline_reason(network_use or "needs the network")
     return None
+
+
+def skip(check: Check, scope: Scope, *, network_use: str = "") -> Result | None:
+    """The `skip` result of `check` when it does not apply in `scope` (offline: by request), else None."""
+    found = _why_not(check, scope, network_use=network_use)
+    return check.skipped(found[1], because=found[0]) if found else None
 
 
 def offline_reason(network_use: str) -> str:
@@ -63,9 +74,8 @@ def skips(checks: Iterable[Check], scope: Scope, *, network_use: str = "") -> di
     """The `skip` result of every check that does not apply in `scope`, by check id."""
     out: dict[str, Result] = {}
     for check in checks:
-        reason = why_not(check, scope, network_use=network_use)
-        if reason is not None:
-            out[check.id] = check.skipped(reason)
+        if (result := skip(check, scope, network_use=network_use)) is not None:
+            out[check.id] = result
     return out
 
 

@@ -253,11 +253,15 @@ def check_terms(request: AccessRequest) -> Result:
 def check_not_approved(request: AccessRequest, approved: list[Approved] | None) -> Result:
     domain = domains.website_domain(request.company.website)
     if approved is None:
-        return NOT_ALREADY_APPROVED.skipped(
-            "Needs the store of approved partners: the review-access-request flow checks it", domain=domain
+        return NOT_ALREADY_APPROVED.skipped(  # the local command reads no store: left to the flow by request
+            "Needs the store of approved partners: the review-access-request flow checks it",
+            because="offline",
+            domain=domain,
         )
     if domain is None:
-        return NOT_ALREADY_APPROVED.skipped(f"The website has no registrable domain (see {EMAIL_ON_WEBSITE_DOMAIN.id})")
+        return NOT_ALREADY_APPROVED.not_applicable(
+            f"The website has no registrable domain (see {EMAIL_ON_WEBSITE_DOMAIN.id})"
+        )
     same = [a for a in approved if a.domain == domain]
     if same:
         return NOT_ALREADY_APPROVED.failed(
@@ -287,7 +291,10 @@ async def check_access(
     results = [check_website_https(request)]
     if offline:
         reason = "Offline: the website was not fetched (--offline)"
-        results += [WEBSITE_LIVE.skipped(reason), WEBSITE_NAMES_COMPANY.skipped(reason)]
+        results += [
+            WEBSITE_LIVE.skipped(reason, because="offline"),
+            WEBSITE_NAMES_COMPANY.skipped(reason, because="offline"),
+        ]
     elif fetcher is not None:
         results += await check_website(request, fetcher)
     else:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from partner_review.models.checks import Check, Result, register
+from partner_review.models.checks import Check, NotRun, Result, register
 from partner_review.models.settings import Settings
 from partner_review.models.submission import App
 from partner_review.tasks.catalog import svg
@@ -76,6 +76,13 @@ class Unverified:
     """A remote SVG that was not fetched, and why."""
 
     reason: str
+    because: NotRun = "not-verified"  # `offline` when the run was asked not to fetch
+
+
+def _because(pending: list[Asset]) -> NotRun:
+    """Skipped by request only when every unanalysed form was left unfetched offline."""
+    offline = all(isinstance(a.found, Unverified) and a.found.because == "offline" for a in pending)
+    return "offline" if offline else "not-verified"
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ def assets(
         if fetched is None or fetched.url != url.strip():
             found.append(Asset(field, Unverified(NOT_FETCHED.format(field=field)), url))
         elif fetched.unverified:
-            found.append(Asset(field, Unverified(fetched.unverified), url))
+            found.append(Asset(field, Unverified(fetched.unverified, "offline"), url))
         elif fetched.problem or fetched.text is None:
             found.append(Asset(field, svg.SvgError("unreachable", fetched.problem or "no body"), url))
         else:
@@ -148,11 +155,12 @@ def svg_asset(check: Check, kind: str, found: list[Asset], url_problem: str | No
             if first.url:
                 evidence["url"] = excerpt(first.url)
         return check.failed("; ".join(problems), **evidence)
-    unverified = [a.found.reason for a in found if isinstance(a.found, Unverified)]
-    if unverified:
-        return check.skipped("; ".join(unverified), fields=fields)
+    pending = [a for a in found if isinstance(a.found, Unverified)]
+    if pending:
+        reasons = "; ".join(a.found.reason for a in pending if isinstance(a.found, Unverified))
+        return check.skipped(reasons, because=_because(pending), fields=fields)
     if not found:
-        return check.skipped(missing)
+        return check.not_applicable(missing)
     described = []
     for asset in found:
         info = asset.found
@@ -177,16 +185,18 @@ def active_content(logo: list[Asset], mark: list[Asset]) -> Result:
             for a in not_inspected
         ]
         clean = f"; no active content in {' and '.join(inspected)}" if inspected else ""
-        return NO_ACTIVE_CONTENT.skipped("; ".join(reasons) + clean, inspected=list(inspected))
+        return NO_ACTIVE_CONTENT.skipped(
+            "; ".join(reasons) + clean, because=_because(not_inspected), inspected=list(inspected)
+        )
     if not inspected:
-        return NO_ACTIVE_CONTENT.skipped("No logo or mark given (reported by CAT-001)")
+        return NO_ACTIVE_CONTENT.not_applicable("No logo or mark given (reported by CAT-001)")
     return NO_ACTIVE_CONTENT.passed(f"No active content in {' and '.join(inspected)}", inspected=list(inspected))
 
 
 def _shape(check: Check, found: list[Asset], missing: str, judge) -> Result:
     """A shape check over every analysed form: fail if any fails, skip if any is unverified."""
     if not found:
-        return check.skipped(missing)
+        return check.not_applicable(missing)
     results = []
     for asset in found:
         if isinstance(asset.found, svg.SvgInfo):
@@ -202,7 +212,7 @@ def _shape(check: Check, found: list[Asset], missing: str, judge) -> Result:
             else f"{a.field} could not be inspected (see CAT-007/CAT-008)"
             for a in pending
         ]
-        return check.skipped("; ".join(reasons))
+        return check.skipped("; ".join(reasons), because=_because(pending))
     return results[0] if len(results) == 1 else check.passed("; ".join(r.message for r in results))
 
 

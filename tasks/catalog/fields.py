@@ -245,7 +245,7 @@ def _required_fields(submission: Submission) -> Result:
 
 def _slug_format(slug: str) -> Result:
     if _blank(slug):
-        return SLUG_FORMAT.skipped(_missing("app.slug"))
+        return SLUG_FORMAT.not_applicable(_missing("app.slug"))
     if _SLUG.match(slug):
         return SLUG_FORMAT.passed(f"app.slug {slug!r} is well formed", slug=slug)
     problems = []
@@ -289,7 +289,7 @@ def description_text(description: str) -> tuple[str, int]:
 
 def _description_size(description: str | None, settings: Settings) -> Result:
     if description is None or _blank(description):
-        return DESCRIPTION_SIZE.skipped(_missing("app.description"))
+        return DESCRIPTION_SIZE.not_applicable(_missing("app.description"))
     text, images = description_text(description)
     evidence = {
         "field": "app.description",
@@ -324,7 +324,7 @@ def closest_category(value: str) -> str | None:
 
 def _categories(primary: str | None, secondary: str | None) -> Result:
     if _blank(primary) and _blank(secondary):
-        return CATEGORIES_LISTED.skipped(_missing("app.categories.primary"))
+        return CATEGORIES_LISTED.not_applicable(_missing("app.categories.primary"))
     problems = []
     for field, value in (("app.categories.primary", primary), ("app.categories.secondary", secondary)):
         if value is None or value in CATEGORIES:
@@ -347,7 +347,7 @@ def _categories(primary: str | None, secondary: str | None) -> Result:
 
 def _website(website: str | None) -> Result:
     if website is None or _blank(website):
-        return WEBSITE_HTTPS.skipped(_missing("app.website"))
+        return WEBSITE_HTTPS.not_applicable(_missing("app.website"))
     problem = https_problem(website)
     if problem:
         return WEBSITE_HTTPS.failed(
@@ -358,7 +358,7 @@ def _website(website: str | None) -> Result:
 
 def _support_email(address: str | None) -> Result:
     if address is None or _blank(address):
-        return SUPPORT_EMAIL.skipped(_missing("app.support_email"))
+        return SUPPORT_EMAIL.not_applicable(_missing("app.support_email"))
     problem = email_problem(address)
     if problem:
         return SUPPORT_EMAIL.failed(f"app.support_email {problem}", field="app.support_email", value=_excerpt(address))
@@ -367,7 +367,7 @@ def _support_email(address: str | None) -> Result:
 
 def _screenshots(screenshots: list[str]) -> Result:
     if not screenshots:
-        return SCREENSHOTS_HTTPS.skipped(_missing("app.screenshots"))
+        return SCREENSHOTS_HTTPS.not_applicable(_missing("app.screenshots"))
     problems = _url_problems([(f"app.screenshots[{i}]", url) for i, url in enumerate(screenshots)])
     if problems:
         return SCREENSHOTS_HTTPS.failed(_listed(problems), problems=problems[:_LISTED_PROBLEMS])
@@ -387,7 +387,7 @@ def _docs_links(submission: Submission, settings: Settings) -> Result:
         if not _blank(value)
     ]
     if not fields:
-        return DOCS_LINKS.skipped(_missing("app.docs"))
+        return DOCS_LINKS.not_applicable(_missing("app.docs"))
     problems = _url_problems(fields)
     slug = submission.app.slug
     catalog_url = docs.catalog_url
@@ -410,7 +410,7 @@ def _launch_links(partner_page_url: str | None, launch_post_url: str | None) -> 
         if not _blank(v)
     ]
     if not fields:
-        return LAUNCH_LINKS.skipped(_missing("app.partner_page_url and app.launch_post_url"))
+        return LAUNCH_LINKS.not_applicable(_missing("app.partner_page_url and app.launch_post_url"))
     problems = _url_problems(fields)
     if problems:
         return LAUNCH_LINKS.failed(_listed(problems), problems=problems)
@@ -422,7 +422,7 @@ def _launch_links(partner_page_url: str | None, launch_post_url: str | None) -> 
 def _test_account(submission: Submission) -> Result:
     account = submission.app.test_account
     if account is None:
-        return TEST_ACCOUNT.skipped(_missing("app.test_account"))
+        return TEST_ACCOUNT.not_applicable(_missing("app.test_account"))
     missing = []  # the account is a secret: the evidence names fields, never values
     if _blank(account.username):
         missing.append("app.test_account.username")
@@ -436,7 +436,7 @@ def _test_account(submission: Submission) -> Result:
 def _oauth_redirects(submission: Submission, settings: Settings) -> Result:
     oauth = submission.app.oauth
     if oauth is None:
-        return OAUTH_REDIRECTS.skipped(
+        return OAUTH_REDIRECTS.not_applicable(
             "No OAuth configuration given (needed to graduate to Public, not for Public Beta)"
         )
     uris = oauth.redirect_uris
@@ -455,9 +455,11 @@ def _oauth_redirects(submission: Submission, settings: Settings) -> Result:
 def _oauth_scope(submission: Submission) -> Result:
     oauth = submission.app.oauth
     if oauth is None:
-        return OAUTH_SCOPE.skipped("No OAuth configuration given (needed to graduate to Public, not for Public Beta)")
+        return OAUTH_SCOPE.not_applicable(
+            "No OAuth configuration given (needed to graduate to Public, not for Public Beta)"
+        )
     if not submission.destinations:
-        return OAUTH_SCOPE.skipped("The submission has no destination component")
+        return OAUTH_SCOPE.not_applicable("The submission has no destination component")
     scope = f"destination/{submission.app.slug}"
     scopes = [_excerpt(s) for s in oauth.scopes[:10]]
     if scope not in oauth.scopes:

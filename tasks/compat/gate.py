@@ -185,7 +185,7 @@ def check_compat(new: Submission, released: Submission | None, *, reason: str = 
     """UPD-* results for `new` against the live `released` version (all skipped when there is none)."""
     if released is None:
         why = reason or "no released version to compare with: the update gate applies to a live app"
-        return [c.skipped(why) for c in CHECKS]
+        return [c.not_applicable(why) for c in CHECKS]
     return [
         check(new, released)
         for check in (required_settings, removed_calls, removed_components, slug, app_name, setting_labels)

@@ -20,6 +20,7 @@ No Prefect here (the linter must stay fast); the @task wrapper lives in flows/.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -99,7 +100,8 @@ async def lint_documentation(
     the guarded client (skipped with a reason when `offline`). Never raises for a bad URL."""
     docs = submission.app.docs
     if docs.segment_markdown is not None and docs.segment_markdown.strip():
-        return lint(docs.segment_markdown, submission, accepted_calls=accepted_calls)
+        # Linting is CPU work (seconds for a large page): off the loop, where e2e and the load test measure latency.
+        return await asyncio.to_thread(lint, docs.segment_markdown, submission, accepted_calls=accepted_calls)
     url = docs.segment_markdown_url
     if not url:
         what = "is empty" if docs.segment_markdown is not None else "is missing"
@@ -115,14 +117,14 @@ async def lint_documentation(
     if offline:
         # Data-dependent, so not the runner's call: only a doc page given as a URL needs the network.
         reason = offline_reason(f"fetches the doc page at {url}")
-        return [PROVIDED.passed(url=url)] + [check.skipped(reason, url=url) for check in CHECKS[1:]]
+        return [PROVIDED.passed(url=url)] + [check.skipped(reason, because="offline", url=url) for check in CHECKS[1:]]
     try:
         data, charset = await fetch_markdown(url)
     except FetchFailed as error:
         return [PROVIDED.passed(url=url), READABLE.failed(str(error), line=1, column=1, excerpt=url, url=url)] + [
             check.skipped("The doc page could not be fetched (see DOC-002).", url=url) for check in CHECKS[2:]
         ]
-    return _lint(data, charset, submission, accepted_calls, urlsplit(url).path)
+    return await asyncio.to_thread(_lint, data, charset, submission, accepted_calls, urlsplit(url).path)
 
 
 def links_and_anchors(markdown: str) -> tuple[list[tuple[str, int]], set[str]]:

@@ -45,7 +45,7 @@ def _words(text: str) -> str:
 
 def check_settings_explained(context: PageContext) -> list[RuleOutput]:
     if context.submission is None or not context.submission.destinations:
-        return [SETTINGS_EXPLAINED.skipped("No destination component to compare the page with.")]
+        return [SETTINGS_EXPLAINED.not_applicable("No destination component to compare the page with.")]
     required = [s for d in context.submission.destinations for s in d.settings if s.required]
     if not required:
         return []
@@ -68,10 +68,10 @@ def check_settings_explained(context: PageContext) -> list[RuleOutput]:
 
 def _comparable(context: PageContext, check: Check) -> Result | None:
     if context.submission is None or not context.submission.destinations:
-        return check.skipped("No destination component to compare the page with.")
+        return check.not_applicable("No destination component to compare the page with.")
     if context.kind != "destination":
         article = "An" if context.kind == "actions-destination" else "A"
-        return check.skipped(f"{article} {KIND_NAMES[context.kind]} page does not document call types.")
+        return check.not_applicable(f"{article} {KIND_NAMES[context.kind]} page does not document call types.")
     return None
 
 
@@ -111,11 +111,15 @@ def check_calls_match(context: PageContext) -> list[RuleOutput]:
 
 
 def check_calls_accepted(context: PageContext) -> list[RuleOutput]:
-    if context.accepted_calls is None:
-        return [CALLS_ACCEPTED.skipped("The end-to-end stage did not run, so there is nothing to compare.")]
     skip = _comparable(context, CALLS_ACCEPTED)
     if skip:
         return [skip]
+    if context.accepted_calls is None:  # the e2e stage was skipped: offline, the one way it skips a destination
+        return [
+            CALLS_ACCEPTED.skipped(
+                "The end-to-end stage did not run (offline), so there is nothing to compare.", because="offline"
+            )
+        ]
     documented = documented_calls(context.document)
     accepted = {c.lower() for c in context.accepted_calls}
     if not accepted and documented:

@@ -301,7 +301,7 @@ def check_sections(context: PageContext) -> list[RuleOutput]:
 
 def check_call_samples(context: PageContext) -> list[RuleOutput]:
     if context.kind != "destination":
-        return [CALL_SAMPLES.skipped(f"Not a direct destination page ({KIND_NAMES[context.kind]}).")]
+        return [CALL_SAMPLES.not_applicable(f"Not a direct destination page ({KIND_NAMES[context.kind]}).")]
     document = context.document
     calls = documented_calls(document)
     if not calls:
@@ -331,7 +331,7 @@ def check_call_samples(context: PageContext) -> list[RuleOutput]:
 
 def check_source_tables(context: PageContext) -> list[RuleOutput]:
     if context.kind != "source":
-        return [SOURCE_TABLES.skipped(f"Not a source page ({KIND_NAMES[context.kind]}).")]
+        return [SOURCE_TABLES.not_applicable(f"Not a source page ({KIND_NAMES[context.kind]}).")]
     document = context.document
     results: list[RuleOutput] = []
     for name in ("Events", "Event Properties"):

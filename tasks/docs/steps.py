@@ -88,7 +88,7 @@ def check_getting_started(context: PageContext) -> list[RuleOutput]:
     document = context.document
     section = document.find_section(*GETTING_STARTED)
     if section is None:
-        return [GETTING_STARTED_STEPS.skipped("No Getting started section (DOC-006 reports it).")]
+        return [GETTING_STARTED_STEPS.not_applicable("No Getting started section (DOC-006 reports it).")]
     heading = section.heading
     anchor = f"{'#' * heading.level} {heading.text}"
     results: list[RuleOutput] = []

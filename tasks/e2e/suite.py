@@ -205,7 +205,7 @@ class Suite:
             self._batch(batch[0], batch_events)
         else:
             self.results.append(
-                BATCH.skipped(self._say("no batch_endpoint is declared"), component=self.destination.name)
+                BATCH.not_applicable(self._say("no batch_endpoint is declared"), component=self.destination.name)
             )
 
     def _bad_credential(self, ex: Exchange) -> None:
@@ -293,6 +293,8 @@ class Suite:
     def _batch(self, ex: Exchange, events: list[dict[str, Any]]) -> None:
         colour, why = grade(ex, "batch", set(), self.limit)
         evidence = self._evidence(ex, events_in_batch=len(events))
+        if colour == "yellow":  # a 501 declines a call type; a declared batch endpoint has none to decline
+            why = "answered 501 (not implemented), but a declared batch_endpoint must take batches; fix it or remove it"
         if colour == "green":
             self.results.append(BATCH.passed(self._say(f"a batch of {len(events)} events: {why}"), **evidence))
             self.delivered.extend(events)

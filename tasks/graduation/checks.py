@@ -14,7 +14,7 @@ from partner_review.tasks.catalog.fields import https_problem
 from partner_review.tasks.graduation.adoption import count_active
 from partner_review.tasks.lifecycle import messages
 from partner_review.tasks.lifecycle.notify import Notifier
-from partner_review.tasks.runner import Scope, why_not
+from partner_review.tasks.runner import Scope, skip
 
 OAUTH_CONFIGURED = register(
     "GRD-001",
@@ -72,9 +72,9 @@ def _authorize_link(links: list[str], client_id: str) -> str | None:
 
 async def check_button(stored: StoredSubmission, *, offline: bool = False) -> Result:
     oauth = stored.submission.app.oauth
-    reason = why_not(BUTTON_LIVE, Scope(offline=offline, phase="post-launch"), network_use="fetches the button page")
-    if reason is not None:
-        return BUTTON_LIVE.skipped(reason)
+    skipped = skip(BUTTON_LIVE, Scope(offline=offline, phase="post-launch"), network_use="fetches the button page")
+    if skipped is not None:
+        return skipped
     if oauth is None or not oauth.button_page_url or not oauth.client_id:
         return BUTTON_LIVE.failed("no button page or client id to check", field="app.oauth.button_page_url")
     from partner_review.tasks.links.documents import read_document

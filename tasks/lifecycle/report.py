@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from partner_review.models.checks import REGISTRY, STAGES, Result, verdict
+from partner_review.models.checks import REGISTRY, STAGES, Result, blocking, unverified, verdict
 
 OUTCOMES = ("pass", "warn", "fail", "skip", "error")
 EVIDENCE_LINES = 24
@@ -120,7 +120,7 @@ def markdown(title: str, results: list[Result], *, facts: Iterable[str] = ()) ->
     lines += ["", "| stage | " + " | ".join(OUTCOMES) + " |", "|---" * (len(OUTCOMES) + 1) + "|"]
     for stage, c in counts(results).items():
         lines.append(f"| {stage} | " + " | ".join(str(c.get(o, 0)) for o in OUTCOMES) + " |")
-    blockers = [r for r in results if r.blocks]
+    blockers = blocking(results)
     warnings = [r for r in results if r.outcome == "warn"]
     if blockers:
         lines += ["", f"## Blockers ({len(blockers)})"]
@@ -157,6 +157,10 @@ def table(results: list[Result]) -> list[dict[str, str]]:
     ]
 
 
-def as_json(results: list[Result]) -> dict[str, Any]:
-    """The contract's JSON shape (contract section 3)."""
-    return {"verdict": verdict(results), "results": [r.model_dump(mode="json") for r in results]}
+def as_json(results: list[Result], *, offline: bool = False) -> dict[str, Any]:
+    """The contract's JSON shape (contract section 3), with the ids of the blockers left unverified."""
+    return {
+        "verdict": verdict(results, offline=offline),
+        "results": [r.model_dump(mode="json") for r in results],
+        "unverified": unverified(results),
+    }

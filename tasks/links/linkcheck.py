@@ -186,9 +186,11 @@ async def check_link(link: Link, fetcher: Fetcher, *, anchors: set[str], base_ur
     if kind == "mailto":
         return check_mailto(link)
     if kind == "template":
-        return check.skipped(f"{link.url} is a template (Liquid) link, resolved when the docs are built", **evidence)
+        return check.not_applicable(
+            f"{link.url} is a template (Liquid) link, resolved when the docs are built", **evidence
+        )
     if kind == "not-web":
-        return check.skipped(f"{link.url} is not a web link", **evidence)
+        return check.not_applicable(f"{link.url} is not a web link", **evidence)
     if kind == "scheme":
         scheme = urlsplit(link.url).scheme
         return check.failed(
@@ -200,7 +202,11 @@ async def check_link(link: Link, fetcher: Fetcher, *, anchors: set[str], base_ur
     url = link.url
     if kind == "relative":
         if not base_url:
-            return check.skipped(f"{link.url} is relative and the docs have no base URL (docs.segment_url)", **evidence)
+            return check.skipped(
+                f"{link.url} is relative and the docs have no base URL (docs.segment_url)",
+                because="not-verified",
+                **evidence,
+            )
         url = urljoin(base_url, link.url)
         evidence["resolved"] = url
     fetched = await fetcher.link(url.split("#", 1)[0])

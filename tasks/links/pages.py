@@ -149,7 +149,7 @@ async def check_partner_page(submission: Submission, fetcher: Fetcher, settings:
     dependents = (PARTNER_PAGE_NAMES, PARTNER_PAGE_REVERSE_LINK, PLATFORM_LINKS_UTM)
     if not app.partner_page_url:
         reason = "No partner_page_url in the submission (the catalog checks report missing fields)"
-        return [PARTNER_PAGE_LIVE.skipped(reason)] + [c.skipped(reason) for c in dependents]
+        return [PARTNER_PAGE_LIVE.not_applicable(reason)] + [c.not_applicable(reason) for c in dependents]
     fetched = await fetcher.page(app.partner_page_url)
     live, doc = _live(PARTNER_PAGE_LIVE, "partner page", fetched, fetcher.accepted)
     if doc is None:
@@ -207,7 +207,7 @@ async def check_partner_page(submission: Submission, fetcher: Fetcher, settings:
     untagged = {link: missing_query(link, settings.utm_query) for link in platform_links}
     untagged = {link: missing for link, missing in untagged.items() if missing}
     if not platform_links:
-        results.append(PLATFORM_LINKS_UTM.skipped(f"The partner page has no links to {domain}", url=url))
+        results.append(PLATFORM_LINKS_UTM.not_applicable(f"The partner page has no links to {domain}", url=url))
     elif untagged:
         first, missing = next(iter(untagged.items()))
         results.append(
@@ -261,7 +261,7 @@ async def check_launch_post(submission: Submission, fetcher: Fetcher, settings: 
     dependents = (LAUNCH_POST_MENTIONS, LAUNCH_POST_LINKS_BACK, LAUNCH_POST_PUBLISHED)
     if not app.launch_post_url:
         reason = "No launch_post_url in the submission (the catalog checks report missing fields)"
-        return [LAUNCH_POST_LIVE.skipped(reason)] + [c.skipped(reason) for c in dependents]
+        return [LAUNCH_POST_LIVE.not_applicable(reason)] + [c.not_applicable(reason) for c in dependents]
     fetched = await fetcher.page(app.launch_post_url)
     live, doc = _live(LAUNCH_POST_LIVE, "launch post", fetched, fetcher.accepted)
     if doc is None:

@@ -9,13 +9,14 @@ first few of them, plus SPEC-018 for fetching `events_url`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from partner_review.models.checks import Check, Result, register
+from partner_review.models.checks import Check, NotRun, Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import RULES, Limits, Violation, validate
 from partner_review.models.submission import Source, Submission
@@ -198,11 +199,12 @@ def _excerpt(event: Any) -> str:
 async def check_source(source: Source, slug: str, *, offline: bool, settings: Settings) -> list[Result]:
     items = [Item(f"sample_events[{i}]", e) for i, e in enumerate(source.sample_events)]
     if not source.events_url:
-        fetched = EventsFetched(EVENTS_URL.skipped(f"{source.name}: no events_url given", component=source.name))
+        fetched = EventsFetched(EVENTS_URL.not_applicable(f"{source.name}: no events_url given", component=source.name))
     elif offline:
         fetched = EventsFetched(
             EVENTS_URL.skipped(
                 f"{source.name}: {offline_reason('fetches events_url')}",
+                because="offline",
                 component=source.name,
                 url=source.events_url,
             )
@@ -218,8 +220,13 @@ async def check_source(source: Source, slug: str, *, offline: bool, settings: Se
     items += fetched.items
     if not items:
         reason = f"{source.name}: no events to check ({fetched.result.message})"
-        return [c.skipped(reason, component=source.name) for c in RULE_CHECKS.values()] + [fetched.result]
-    return rule_results(items, slug=slug, component=source.name, settings=settings) + [fetched.result]
+        because: NotRun = "offline" if fetched.result.not_run == "offline" else "not-verified"
+        return [c.skipped(reason, because=because, component=source.name) for c in RULE_CHECKS.values()] + [
+            fetched.result
+        ]
+    # Validating many events is CPU work: off the loop, where e2e and the load test measure latency.
+    found = await asyncio.to_thread(rule_results, items, slug=slug, component=source.name, settings=settings)
+    return found + [fetched.result]
 
 
 @stage(CHECKS, network_use="fetches events_url")

@@ -235,7 +235,7 @@ def _throttling(m: Measurement, plan: Plan, facts: dict[str, Any], at: str, sett
     )
     throttle_evidence = {k: facts[k] for k in throttle_keys}
     if not m.rate_limited:
-        return THROTTLING.skipped(
+        return THROTTLING.not_applicable(
             f"{at} did not throttle at {plan.rate:g} requests/s, so its 429 answers were not exercised",
             **throttle_evidence,
         )

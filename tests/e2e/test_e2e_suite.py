@@ -187,6 +187,16 @@ async def test_without_batch_endpoint_the_batch_check_is_skipped(example, timeou
     assert by_id["E2E-013"].outcome == "skip" and "batch_endpoint" in by_id["E2E-013"].message
 
 
+async def test_a_batch_endpoint_answering_501_fails_without_calling_it_accepted_non_support(example, timeout):
+    async with Site() as site:
+        site.route("/v1/events", page('{"ok": true}', content_type="application/json"))
+        site.route("/v1/batch", page('{"error": "not implemented"}', status_code=501, content_type="application/json"))
+        results, _ = await e2e.run_e2e_suite(submission(example, site.url("")))
+    batch = {r.check: r for r in results}["E2E-013"]
+    assert batch.outcome == "fail" and batch.evidence["status"] == 501
+    assert "accepted non-support" not in batch.message and "batch_endpoint must take batches" in batch.message
+
+
 async def test_without_read_back_endpoint_the_comparison_is_skipped(example, timeout):
     async with Site() as site:
         site.route("/v1/events", page('{"ok": true}', content_type="application/json"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from partner_review.models.checks import Result, verdict
+from partner_review.models.checks import Result, blocking, verdict
 from partner_review.models.settings import Settings
 from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
 from partner_review.tasks.catalog.fields import CATEGORIES, verify_catalog_fields
@@ -427,8 +427,9 @@ def test_remote_logo_and_mark_without_a_fetch_are_unverified_never_passed():
     found = results(submission(**REMOTE))
     for check_id in ("CAT-007", "CAT-008", "CAT-009", "CAT-010", "CAT-011", "CAT-012"):
         assert found[check_id].outcome == "skip", found[check_id]
-        assert "was not fetched" in found[check_id].message
-    assert verdict(found.values()) == "pass"  # skips do not block here: models.checks decides (item 1)
+        assert "was not fetched" in found[check_id].message and found[check_id].not_run == "not-verified"
+    assert verdict(found.values()) == "fail"  # a blocker that should have run and could not never passes
+    assert {"CAT-007", "CAT-008"} <= {r.check for r in blocking(found.values())}
 
 
 def test_offline_remote_svgs_are_skipped_with_the_reason():

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from partner_review.models.checks import Result
+from partner_review.models.checks import NOT_RUN, Result
 from partner_review.models.lifecycle import State
 from partner_review.models.store import NotFound, Waiver
 from partner_review.models.submission import parse_submission
@@ -31,7 +31,10 @@ def result(check, outcome="pass", stage=None, severity="blocker"):
             "GRD": "graduation",
         }[check.split("-")[0]]
     )
-    return Result(check=check, stage=stage, severity=severity, outcome=outcome, message=f"{check} {outcome}")
+    evidence = {NOT_RUN: "not-applicable"} if outcome == "skip" else {}  # a destination has no source events
+    return Result(
+        check=check, stage=stage, severity=severity, outcome=outcome, message=f"{check} {outcome}", evidence=evidence
+    )
 
 
 def passing_review():
@@ -124,11 +127,18 @@ def test_a_failing_blocker_makes_its_requirement_unmet_until_waived(store, examp
 
 def test_skipped_checks_leave_a_requirement_unknown(store, example):
     sid = submit(store, example)
-    review(
-        store, sid, [r if r.stage != "volume" else r.model_copy(update={"outcome": "skip"}) for r in passing_review()]
-    )
+    skipped = {"outcome": "skip", "evidence": {NOT_RUN: "not-applicable"}}
+    review(store, sid, [r if r.stage != "volume" else r.model_copy(update=skipped) for r in passing_review()])
     lines = {line.requirement.id: line for line in checklist_of(store, "acme-analytics").lines}
     assert lines["volume"].status == "unknown" and lines["volume"].checks == ["VOL-001", "VOL-002", "VOL-003"]
+
+
+def test_blockers_that_could_not_run_leave_a_requirement_unmet(store, example):
+    sid = submit(store, example)
+    not_run = {"outcome": "skip", "evidence": {NOT_RUN: "not-verified"}}
+    review(store, sid, [r if r.stage != "volume" else r.model_copy(update=not_run) for r in passing_review()])
+    lines = {line.requirement.id: line for line in checklist_of(store, "acme-analytics").lines}
+    assert lines["volume"].status == "unmet" and lines["volume"].checks == ["VOL-001", "VOL-002", "VOL-003"]
 
 
 def test_the_graduation_run_decides_the_post_launch_requirements(store, example):
