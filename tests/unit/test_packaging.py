@@ -27,7 +27,7 @@ def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
     source = tmp_path / "src"  # a copy: setuptools builds in the source tree and leaves build/ there
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "tests"))
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(source)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
