@@ -35,6 +35,14 @@ from partner_review.tasks.lifecycle.waivers import apply_waivers, in_force
 from partner_review.tasks.pipeline import run_checks
 
 
+def slots_fact(results: list[Result]) -> list[str]:
+    """The concurrency slots the load test held, for the report (one line, or none)."""
+    held = next((r.evidence["concurrency"] for r in results if "concurrency" in r.evidence), None)
+    if not held:
+        return []
+    return [f"Load test held the concurrency slots {report.escape(', '.join(held['slots']), 300)}"]
+
+
 def run_name() -> str:
     stored = get_store().get_submission(runtime.flow_run.parameters["submission_id"])
     return f"review-{stored.slug}-v{stored.version}"
@@ -291,7 +299,8 @@ async def review_submission(submission_id: str) -> dict:
                 f"Received {stored.received_at:%Y-%m-%d %H:%M} UTC; acknowledgment due {ack.due_at:%Y-%m-%d %H:%M} UTC, "
                 f"sent {ack.acknowledged_at:%Y-%m-%d %H:%M} UTC ({'on time' if ack.on_time else 'LATE'}) via {ack.channel}",
             ]
-            + ([report.escape(replay, 1000)] if replay else []),
+            + ([report.escape(replay, 1000)] if replay else [])
+            + slots_fact(results),
         )
         await publish_tile(stored)
         await start_review(submission_id)

@@ -40,3 +40,15 @@ async def review(sid, decision="approve", **fields):
     running = asyncio.create_task(review_submission(sid))
     await decide_when_waiting(sid, decision, **fields)
     return await running
+
+
+async def report_of(slug: str) -> str:
+    """The newest review report artifact of an app."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async with get_client() as client:
+        (artifact,) = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"review-{slug}"])), limit=1, sort="CREATED_DESC"
+        )
+    return artifact.data

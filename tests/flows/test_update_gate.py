@@ -4,20 +4,9 @@ import copy
 
 import pytest
 
-from tests.flows.test_review_flow import review, submit
+from tests.flows.support import report_of, review, submit
 
 pytestmark = pytest.mark.prefect
-
-
-async def report_of(slug: str) -> str:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    async with get_client() as client:
-        (artifact,) = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[f"review-{slug}"])), limit=1, sort="CREATED_DESC"
-        )
-    return artifact.data
 
 
 async def test_an_update_of_a_live_app_is_gated_against_its_released_version(prefect_harness, store, example):
