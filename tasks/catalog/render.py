@@ -9,10 +9,15 @@ backgrounds, and the mark's drawing fills its square. A renderer that fails give
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
+import os
 import re
+import tempfile
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import defusedxml.ElementTree as safe_xml
@@ -96,6 +101,25 @@ def external_reference(svg_text: str) -> str | None:
     return None
 
 
+@functools.cache
+def _fallback_fonts() -> dict[str, Any]:
+    """resvg's font options: the system's fonts where the SVG names one that is installed, and
+    Pillow's bundled font (Aileron) for every generic family and for a family this machine lacks.
+    resvg's own default family is Times New Roman: on a machine without it, text drew nothing and
+    a text logo failed CAT-031."""
+    from PIL import ImageFont
+
+    data: bytes = ImageFont.load_default(size=12).font_bytes  # type: ignore[union-attr]
+    path = Path(tempfile.gettempdir()) / f"partner-review-{hashlib.sha256(data).hexdigest()[:12]}.ttf"
+    if not path.exists():
+        partial = path.with_suffix(f".{os.getpid()}.part")
+        partial.write_bytes(data)
+        partial.replace(path)  # atomic: another process may be writing the same file
+    family = ImageFont.load_default(size=12).getname()[0]  # type: ignore[union-attr]
+    generics = ("font_family", "serif_family", "sans_serif_family", "cursive_family", "fantasy_family")
+    return {"font_files": [str(path)], **dict.fromkeys(generics, family), "monospace_family": family}
+
+
 def rasterise(svg_text: str, *, width: int | None = None, height: int | None = None) -> Any:
     """The SVG as a Pillow RGBA image fitted into width × height (aspect kept)."""
     try:
@@ -104,7 +128,7 @@ def rasterise(svg_text: str, *, width: int | None = None, height: int | None = N
     except ImportError as error:  # pragma: no cover - both are dependencies
         raise RenderError(f"the SVG renderer is not installed ({error.name})") from None
     try:
-        png = resvg_py.svg_to_bytes(svg_string=svg_text, width=width, height=height)
+        png = resvg_py.svg_to_bytes(svg_string=svg_text, width=width, height=height, **_fallback_fonts())
         image = Image.open(io.BytesIO(bytes(png)))
         image.load()
     except (KeyboardInterrupt, SystemExit, MemoryError):

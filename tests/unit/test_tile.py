@@ -39,6 +39,15 @@ def test_the_example_renders_to_a_png_tile_with_logo_mark_and_text():
     assert legible.evidence["mark_contrast_on_light"] == 21.0
 
 
+@pytest.mark.parametrize("family", [None, "Times New Roman", "NoSuchFamily, sans-serif", "monospace"])
+def test_a_text_logo_draws_in_any_family_on_any_machine(family):
+    """resvg's default family is Times New Roman; on a machine without it (no fonts but DejaVu, as
+    here) a text logo drew nothing and failed CAT-031. Pillow's bundled font is the fallback."""
+    font = f" font-family='{family}'" if family else ""
+    tile = tile_of(logo_svg=f"<svg {NS} viewBox='0 0 240 60'><text x='10' y='40'{font}>Acme Analytics</text></svg>")
+    assert outcomes(tile)["CAT-031"] == "pass", tile.results[0].message
+
+
 @pytest.mark.parametrize(
     "mark",
     [
