@@ -40,7 +40,11 @@ def slots_fact(results: list[Result]) -> list[str]:
     held = next((r.evidence["concurrency"] for r in results if "concurrency" in r.evidence), None)
     if not held:
         return []
-    return [f"Load test held the concurrency slots {report.escape(', '.join(held['slots']), 300)}"]
+    names = report.escape(", ".join(held["slots"]), 300)
+    if "held_from" not in held:  # never acquired: the VOL checks say why
+        return [f"Load test did not run: the concurrency slots {names} stayed taken"]
+    waited = f" (waited {held['waited_seconds']:.0f} s for them)" if held.get("waited_seconds", 0) >= 1 else ""
+    return [f"Load test held the concurrency slots {names}{waited}"]
 
 
 def run_name() -> str:

@@ -7,66 +7,36 @@ and the docs linter stay fast); this module is where Prefect meets it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import re
-import socket
-import threading
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from prefect import task
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.concurrency.asyncio import concurrency
 
+from partner_review.flows import slots
 from partner_review.models.checks import Result
 from partner_review.models.submission import Submission
 from partner_review.tasks import pipeline
-from partner_review.tasks.runner import Scope, applies
+from partner_review.tasks.runner import Scope, applies, skip
 from partner_review.tasks.volume import load as volume
 
 
-def volume_slots(submission: Submission) -> list[str]:
-    """The global concurrency limits a load test holds: one per worker host (two load tests on one
-    machine would skew each other's figures) and one per partner host (a partner takes one at a time)."""
-    hosts = sorted({urlsplit(d.endpoint).hostname or "" for d in submission.destinations} - {""})
-    names = [f"volume-worker-{socket.gethostname()}", *(f"volume-partner-{host}" for host in hosts)]
-    return [re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:100] for name in names]
-
-
-_CREATING = threading.Lock()  # one creator per process: the server logs every race it loses
-
-
-def _ensure_limits(names: list[str]) -> None:
-    """Create each limit with one slot unless it exists (3.9's concurrency() creates none itself)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-    with _CREATING, get_client(sync_client=True) as client:
-        for name in names:
-            try:
-                client.read_global_concurrency_limit_by_name(name)
-            except ObjectNotFound:
-                with contextlib.suppress(ObjectAlreadyExists):  # another process created it meanwhile
-                    client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-
-
 async def _load_test_with_progress(submission: Submission, *, offline: bool = False) -> list[Result]:
-    """The volume stage, one at a time per worker host and per partner host, with a progress
-    artifact the UI updates while the load runs. The slots held are named in each VOL result."""
-    if not applies(volume.CHECKS, Scope.of(submission, offline=offline)):  # no traffic, nothing to show
+    """The volume stage, one at a time per worker host and per partner host (flows/slots.py), with a
+    progress artifact the UI updates while the load runs. The slots held are named in each VOL result;
+    when they stay taken too long, the load test is not run and its checks are not verified."""
+    scope = Scope.of(submission, offline=offline)
+    if not applies(volume.CHECKS, scope):  # no traffic, nothing to show
         return await volume.load_test(submission, offline=offline)
-    slots = volume_slots(submission)
-    await asyncio.to_thread(_ensure_limits, slots)
-    async with concurrency(slots, occupy=1, strict=True):
-        held_from = datetime.now(UTC).isoformat()
-        results = await _measured_load(submission, offline=offline)
-        held = {"slots": slots, "held_from": held_from, "held_until": datetime.now(UTC).isoformat()}
-    return [r.model_copy(update={"evidence": {**r.evidence, "concurrency": held}}) for r in results]
+    names = slots.volume_slots(submission)
+    try:
+        async with slots.holding(names) as held:
+            results = await _measured_load(submission, offline=offline)
+    except slots.SlotsBusy as busy:
+        return [skip(c, scope) or c.skipped(str(busy), concurrency={"slots": names}) for c in volume.CHECKS]
+    return [r.model_copy(update={"evidence": {**r.evidence, "concurrency": held.evidence()}}) for r in results]
 
 
 async def _measured_load(submission: Submission, *, offline: bool) -> list[Result]:

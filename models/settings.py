@@ -162,6 +162,12 @@ class Settings(BaseSettings):
     # High-data-volume test (REVIEW_RULES section 5)
     volume_rate: float = Field(200.0, gt=0, description="Target requests/s of the load test.")
     volume_duration_seconds: float = Field(20.0, gt=0, description="How long the load test sends.")
+    volume_slot_wait_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="How long a load test waits for its worker-host and partner-host concurrency slots "
+        "(another review's load test holds them) before its checks are left not verified.",
+    )
     volume_max_rate: float = Field(
         1000.0, gt=0, description="Highest target accepted: Segment's recommended maximum requests/s."
     )
