@@ -25,6 +25,19 @@ async def volume_running(flow_run_id: str) -> bool:
     return any(r.name.startswith("test-high-data-volume") and r.state and r.state.type.value == "RUNNING" for r in runs)
 
 
+async def load_started() -> bool:
+    """The volume task holds its partner-host slot: the load itself starts right after."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    async with get_client() as client:
+        try:
+            limit = await client.read_global_concurrency_limit_by_name("volume-partner-127.0.0.1")
+        except ObjectNotFound:
+            return False
+    return limit.active_slots > 0
+
+
 async def test_partner_dying_mid_load_fails_the_volume_stage_and_the_review_completes(
     prefect_harness, store, env, sample_site, monkeypatch
 ):
@@ -43,7 +56,8 @@ async def test_partner_dying_mid_load_fails_the_volume_stage_and_the_review_comp
         for _ in range(900):
             latest = store.latest_review(sid)
             if latest and latest[0].flow_run_id and await volume_running(latest[0].flow_run_id):
-                break
+                if await load_started():
+                    break
             assert not review.done(), review
             await asyncio.sleep(0.2)
         else:
