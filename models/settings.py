@@ -6,11 +6,47 @@ Read from environment variables prefixed `PARTNER_REVIEW_` (e.g. `PARTNER_REVIEW
 from __future__ import annotations
 
 import functools
+import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_RESOLVE_FORM = "HOST:PORT:ADDRESS, e.g. acme.example:443:203.0.113.7"
+
+
+def parse_resolve_entry(entry: str) -> tuple[str, int, str]:
+    """One `resolve` entry as (host name lowercased without a trailing dot, port, address);
+    ValueError naming the entry and the form it should have."""
+    parts = entry.strip().split(":", 2)
+    if len(parts) != 3:
+        raise ValueError(f"PARTNER_REVIEW_RESOLVE entry {entry!r} is not {_RESOLVE_FORM}")
+    host, port, address = (part.strip() for part in parts)
+    host = host.lower().rstrip(".")
+    labels = host.split(".")
+    if not host:
+        raise ValueError(f"PARTNER_REVIEW_RESOLVE entry {entry!r} has no host name ({_RESOLVE_FORM})")
+    if len(host) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError(
+            f"PARTNER_REVIEW_RESOLVE entry {entry!r}: {host!r} is not an ASCII host name "
+            "(write an international name in its xn-- form)"
+        )
+    if labels[-1].isdigit():
+        raise ValueError(f"PARTNER_REVIEW_RESOLVE entry {entry!r}: the host is an address, not a host name")
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise ValueError(f"PARTNER_REVIEW_RESOLVE entry {entry!r}: the port {port!r} is not a number from 1 to 65535")
+    try:
+        ip = ipaddress.ip_address(address.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        raise ValueError(f"PARTNER_REVIEW_RESOLVE entry {entry!r}: {address!r} is not an IP address") from None
+    return host, int(port), str(ip)
+
+
+def format_resolve_entry(host: str, port: int, address: str) -> str:
+    return f"{host}:{port}:{f'[{address}]' if ':' in address else address}"
 
 
 class Settings(BaseSettings):
@@ -133,6 +169,13 @@ class Settings(BaseSettings):
     ca_file: Path | None = Field(
         None, description="Extra CA certificates (PEM) the outbound client trusts, e.g. a private CA"
     )
+    resolve: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses for host names instead of DNS, like curl's `--resolve`: comma-separated "
+        "`HOST:PORT:ADDRESS` entries (e.g. `acme.example:8443:127.0.0.1`, IPv6 as `[::1]`; repeat an entry for "
+        "more addresses). The address still passes the private-address guard and `ALLOWED_NETWORKS`, and TLS "
+        "still checks the certificate against HOST.",
+    )
 
     # Partner page, launch post and link check (REVIEW_RULES section 1)
     platform_name: str = Field("Segment", description="The platform a partner page may name instead of the app.")
@@ -202,6 +245,27 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("resolve", mode="before")
+    @classmethod
+    def _split_resolve(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("resolve", mode="after")
+    @classmethod
+    def _check_resolve(cls, value: list[str]) -> list[str]:
+        return [format_resolve_entry(*parse_resolve_entry(entry)) for entry in value]
+
+    @property
+    def resolve_table(self) -> dict[tuple[str, int], tuple[str, ...]]:
+        """The `resolve` setting as (host, port) -> addresses, in the order given."""
+        table: dict[tuple[str, int], tuple[str, ...]] = {}
+        for entry in self.resolve:
+            host, port, address = parse_resolve_entry(entry)
+            table[host, port] = (*table.get((host, port), ()), address)
+        return table
 
     @field_validator("data_dir", mode="after")
     @classmethod

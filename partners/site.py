@@ -3,7 +3,9 @@
 The bundled submission names pages on `https://acme.example` (home, partner page, launch post,
 docs, a screenshot, the OAuth button page). With no internet they cannot be fetched, so the demo
 and the tests serve them here, rewrite the submission's `https://acme.example` URLs to this site
-(`cli.demo.pointed_at(..., site=...)`) and review it with every check fetching for real:
+(`cli.demo.pointed_at(..., site=...)`) and review it with every check fetching for real. Served
+under its names (`server_name`, `aliases`), the URLs keep them and only gain the port; the demo
+maps the names to loopback with `PARTNER_REVIEW_RESOLVE`:
 
     from partner_review.partners import site_running
     with site_running() as site:          # site.base_url == "https://127.0.0.1:<free port>"
@@ -30,7 +32,7 @@ import shutil
 import struct
 import tempfile
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,8 @@ class SampleSite:
 
     base_url: str
     ca_file: Path
+    port: int = 0
+    names: tuple[str, ...] = ()  # the DNS names its certificate holds (server_name and aliases)
 
     def url(self, path: str = "/") -> str:
         return self.base_url + path
@@ -66,9 +70,12 @@ class SampleSite:
 # Certificates ---------------------------------------------------------------------------------
 
 
-def make_certificates(host: str = "127.0.0.1", *, days: int = 7) -> tuple[bytes, bytes, bytes]:
+def make_certificates(
+    host: str = "127.0.0.1", *, aliases: Sequence[str] = (), days: int = 7
+) -> tuple[bytes, bytes, bytes]:
     """(CA certificate PEM, server certificate PEM, server key PEM) for `host` (an IP address or a
-    name), made now: a private CA and a server certificate it signs, valid for `days` days."""
+    name) and the DNS names in `aliases`, made now: a private CA and a server certificate it
+    signs, valid for `days` days."""
     import ipaddress
 
     from cryptography import x509
@@ -118,6 +125,7 @@ def make_certificates(host: str = "127.0.0.1", *, days: int = 7) -> tuple[bytes,
         alt_name: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:
         alt_name = x509.DNSName(host)
+    alt_names = [alt_name, *(x509.DNSName(name) for name in aliases if name != host)]
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
@@ -127,7 +135,7 @@ def make_certificates(host: str = "127.0.0.1", *, days: int = 7) -> tuple[bytes,
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
         .not_valid_after(end)
-        .add_extension(x509.SubjectAlternativeName([alt_name]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -340,16 +348,20 @@ def app(**options: Any) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
 
 
 @contextlib.contextmanager
-def site_running(*, host: str = "127.0.0.1", server_name: str | None = None, **options: Any) -> Iterator[SampleSite]:
+def site_running(
+    *, host: str = "127.0.0.1", server_name: str | None = None, aliases: Sequence[str] = (), **options: Any
+) -> Iterator[SampleSite]:
     """Serve the sample website over HTTPS on a free `host` port in a background thread.
 
     `server_name` (e.g. `acme.example`) puts that DNS name in the certificate and the base URL
-    instead of `host`; whoever fetches it must resolve the name to `host` (a `StaticResolver`).
+    instead of `host`, `aliases` more DNS names in the certificate (e.g. `app.acme.example`);
+    whoever fetches it must resolve the names to `host` (a `StaticResolver`, or the
+    `PARTNER_REVIEW_RESOLVE` setting as the demo does).
 
     Yields a `SampleSite`; its `ca_file` is the PEM of the private CA to trust. The server is
     stopped, its thread joined and the certificate directory removed on exit.
     """
-    ca_pem, cert_pem, key_pem = make_certificates(server_name or host)
+    ca_pem, cert_pem, key_pem = make_certificates(server_name or host, aliases=aliases)
     directory = Path(tempfile.mkdtemp(prefix="partner-review-site-"))
     try:
         ca_file, cert_file, key_file = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
@@ -361,6 +373,7 @@ def site_running(*, host: str = "127.0.0.1", server_name: str | None = None, **o
             app(**options), host=host, name="the sample website", ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)
         ) as port:
             shown = server_name or (f"[{host}]" if ":" in host else host)
-            yield SampleSite(base_url=f"https://{shown}:{port}", ca_file=ca_file)
+            names = tuple(dict.fromkeys(([server_name] if server_name else []) + list(aliases)))
+            yield SampleSite(base_url=f"https://{shown}:{port}", ca_file=ca_file, port=port, names=names)
     finally:
         shutil.rmtree(directory, ignore_errors=True)

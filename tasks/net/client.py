@@ -10,6 +10,9 @@ transport:
   `2130706433` or `0x7f.1` included) unless the address is in `PARTNER_REVIEW_ALLOWED_NETWORKS`,
   and connects to the very address it vetted (no DNS-rebinding window: the request goes to the IP,
   the Host header and the TLS server name stay the partner's host name);
+- answers the host names `PARTNER_REVIEW_RESOLVE` maps (`HOST:PORT:ADDRESS`, like curl's
+  `--resolve`) with the mapped address instead of DNS, vetted exactly like a DNS answer; the
+  certificate is still checked against the host name;
 - vets every redirect hop the same way (hops go through the transport too; at most 5);
 - bounds every request: connect and read timeouts, a total time per request (a server dripping
   one byte a second is cut off), and a cap on the body size, counted after decompression.

@@ -215,9 +215,16 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         transport_options: Mapping[str, Any] | None = None,
         pool_factory: Callable[[], httpx.AsyncBaseTransport] | None = None,
         engine: str = "httpcore",
+        host_map: Mapping[tuple[str, int], Sequence[str]] | None = None,
     ):
         self.allowed_networks = tuple(allowed_networks)
         self.resolver = resolver or SystemResolver()
+        # (host, port) -> addresses answered instead of the resolver's (the `resolve` setting when
+        # not given): vetted like any DNS answer below.
+        self.host_map = {
+            (host.lower().rstrip("."), port): list(addresses)
+            for (host, port), addresses in (get_settings().resolve_table if host_map is None else host_map).items()
+        }
         self.max_response_bytes = max_response_bytes
         self.max_seconds = max_seconds
         self._options = {"limits": DEFAULT_LIMITS, **(transport_options or {})}
@@ -278,10 +285,15 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             )
         else:
             port = url.port or (443 if url.scheme == "https" else 80)
-            try:
-                found = await self.resolver.resolve(host, port)
-            except HostNotFound as exc:
-                raise HostNotFound(str(exc), request=request, url=shown) from None
+            found = self.host_map.get((host.rstrip("."), port))
+            if found is not None:
+                resolves = f"PARTNER_REVIEW_RESOLVE maps {host}:{port} to"
+            else:
+                resolves = f"{host} resolves to"
+                try:
+                    found = await self.resolver.resolve(host, port)
+                except HostNotFound as exc:
+                    raise HostNotFound(str(exc), request=request, url=shown) from None
             candidates = [ipaddress.ip_address(a) for a in found]
             if not candidates:
                 raise HostNotFound(f"the host name {host!r} has no address", request=request, url=shown)
@@ -291,7 +303,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             if reason is None:
                 return (ip.ipv4_mapped or ip) if isinstance(ip, ipaddress.IPv6Address) else ip
             reasons.append(f"{ip} is {reason}")
-        named = "" if literal is not None else f" ({host} resolves to {', '.join(map(str, candidates))})"
+        named = "" if literal is not None else f" ({resolves} {', '.join(map(str, candidates))})"
         raise BlockedAddress(
             f"{shown} was not fetched: {'; '.join(reasons)}{named}. Partner URLs must point to a "
             "public internet address",

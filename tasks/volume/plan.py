@@ -178,7 +178,9 @@ async def vetted_url(url: str, settings: Settings) -> tuple[str, str, str]:
 
     from partner_review.tasks.net import client as outbound
 
-    guard = outbound.GuardedTransport(allowed_networks=outbound.parse_networks(settings.allowed_networks))
+    guard = outbound.GuardedTransport(
+        allowed_networks=outbound.parse_networks(settings.allowed_networks), host_map=settings.resolve_table
+    )
     try:
         parsed = httpx.URL(url)
         ip = await guard.address_for(parsed)

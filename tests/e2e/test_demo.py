@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -69,16 +70,70 @@ def run_alone(args: list[str], env: dict[str, str], timeout: float = 900) -> tup
     return subprocess.CompletedProcess(process.args, process.returncode, out, err), left
 
 
+def utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
-def test_demo_runs_clean_and_leaves_no_process(tmp_path):
-    done, left = run_alone(["demo", "--decision", "request-changes"], clean_env(tmp_path))
+def test_demo_approves_access_then_reviews_the_submission_runs_clean_and_leaves_no_process(tmp_path):
+    from partner_review.models.access import AccessState
+    from partner_review.models.settings import Settings
+    from partner_review.models.store import Store
+    from partner_review.models.store.access import AccessRequests, latest_submission_id
+    from partner_review.tasks.lifecycle.checklist import checklist_of
+
+    env = clean_env(tmp_path, COLUMNS="200")  # rich wraps at the terminal width: one line per message
+    done, left = run_alone(["demo", "--keep", "--decision", "request-changes"], env)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert "Traceback" not in output and "Error" not in done.stderr, output
-    assert "state: changes_requested" in done.stdout
-    assert "Prefect's temporary API (started for this demo)" in done.stdout
+    text = " ".join(done.stdout.split())  # rich wraps a line longer than the terminal
+    assert "Prefect's temporary API (started for this demo)" in text
     assert left == [], f"processes outlived the demo: {left}"
     assert not (ROOT / ".data").exists() or (ROOT / ".data").stat().st_mtime < time.time() - 3600
+
+    # The output reads as the process: access requested, a submission refused before approval,
+    # the approval, the submission taken and reviewed, the checklist.
+    steps = [
+        "1. The partner requests access",
+        "/webhooks/access-requests -> 202",
+        "Access request of Acme Analytics Inc.",
+        "2. A submission before approval",
+        "/webhooks/submissions -> 403",
+        "3. The reviewer approves the access request",
+        ": approved (domain acme.example)",
+        "4. The partner submits its integration",
+        "/webhooks/submissions -> 202",
+        "Acme Analytics v1",
+        "state: changes_requested",
+        "5. The checklist (`partner-review status acme-analytics`)",
+        "Public Beta checklist: Acme Analytics v1 (changes_requested)",
+    ]
+    at = [text.find(step) for step in steps]
+    assert -1 not in at, [step for step, found in zip(steps, at) if found == -1]
+    assert at == sorted(at), "the demo's steps are out of order"
+    assert "The website https://acme.example:" in text  # the access checks saw the partner's own name
+
+    # The store the demo kept says the same: approved before the submission arrived and was reviewed.
+    kept = tmp_path / "home" / ".local" / "share" / "partner-review" / "demo"
+    store = Store(Settings(data_dir=kept, database_url=None, secret_key=None))
+    try:
+        (approved,) = AccessRequests(store).in_state(AccessState.approved)
+        review = AccessRequests(store).latest_review(approved.id)
+        assert review is not None and review.verdict == "pass" and approved.decided_at is not None
+        assert approved.request.company.website.startswith("https://acme.example:")  # its own name, on loopback
+        assert {r.check: r.outcome for r in review.results} == {f"ACC-00{n}": "pass" for n in range(1, 9)}
+        submission_id = latest_submission_id(store, "acme-analytics")
+        submission = store.get_submission(submission_id)
+        latest = store.latest_review(submission_id)
+        assert latest is not None
+        assert utc(approved.decided_at) <= utc(submission.received_at) <= utc(latest[0].started_at)
+        assert submission.submission.app.website.startswith("https://acme.example:")
+        checklist = checklist_of(store, "acme-analytics")
+        assert {line.requirement.id: line.status for line in checklist.lines}["approval"] == "unmet"
+        assert {note.kind for note in store.notifications()} >= {"welcome", "acknowledgment", "request_changes"}
+    finally:
+        store.close()
 
 
 def test_a_temporary_api_that_cannot_start_in_time_is_one_line_and_leaves_nothing(tmp_path):

@@ -15,6 +15,7 @@ from partner_review.models.access import (
 )
 from partner_review.models.checks import Result
 from partner_review.models.store import NotFound
+from tests.conftest import EXAMPLES
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -28,6 +29,11 @@ def test_the_contract_example_is_valid(request_data):
     parsed = parse_access_request(request_data)
     assert parsed.company.name == "Acme Analytics Inc." and parsed.agreed_to_partner_terms is True
     assert parsed.model_dump(mode="json") == request_data
+
+
+def test_the_bundled_example_is_the_contract_example(request_data):
+    """examples/access-request.json (the demo's, where ../shared is absent) is the contract's."""
+    assert json.loads((EXAMPLES / "access-request.json").read_text()) == request_data
 
 
 @pytest.mark.parametrize(
