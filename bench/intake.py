@@ -1,6 +1,7 @@
 """Benchmark: the webhook receiver's intake under an open-loop stream of signed deliveries.
 
     .venv/bin/python bench/intake.py [--rate 200] [--seconds 10] [--redeliveries 0.1] [--engines sqlite,postgresql]
+                                     [--workers 1]
 
 The receiver (`webhooks.app:app`) runs under uvicorn in a child process, once on a fresh SQLite
 file and once on a fresh PostgreSQL database (PARTNER_REVIEW_BENCH_POSTGRES_URL or
@@ -47,27 +48,36 @@ GOAL_MS = 50.0
 # The receiver (child process: `intake.py --serve`) ----------------------------------------------
 
 
-def serve() -> None:
+def serve(workers: int = 1) -> None:
     import socket
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
     print(sock.getsockname()[1], flush=True)
-    config = uvicorn.Config("partner_review.webhooks.app:app", log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    config = uvicorn.Config("partner_review.webhooks.app:app", log_level="warning", access_log=False, workers=workers)
+    if workers > 1:  # uvicorn's own supervisor: worker processes sharing the one listening socket
+        Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 class Receiver:
-    def __init__(self, environ: dict[str, str]):
+    def __init__(self, environ: dict[str, str], workers: int = 1):
         self.environ = environ
+        self.workers = workers
 
     def __enter__(self) -> str:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve"], cwd=ROOT, env=self.environ, stdout=subprocess.PIPE, text=True
+            [sys.executable, __file__, "--serve", "--workers", str(self.workers)],
+            cwd=ROOT,
+            env=self.environ,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         port = self.process.stdout.readline().strip()
         if not port.isdigit():
@@ -76,10 +86,20 @@ class Receiver:
         return f"http://127.0.0.1:{port}"
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the receiver process has used (Linux /proc)."""
+        """User + system CPU time the receiver and its worker processes have used (Linux /proc)."""
+
+        def tree(pid: int) -> list[int]:
+            children: list[int] = []
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                children += [int(c) for c in task.read_text().split()]
+            return [pid, *(p for child in children for p in tree(child))]
+
         try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total = 0
+            for pid in tree(self.process.pid):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            return total / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             return float("nan")
 
@@ -302,7 +322,7 @@ def run_engine(engine: str, args, workdir: Path) -> dict:
     payloads = bodies(fresh, tag)
     delivery_ids = [f"bench-{tag}-{i}" for i in range(fresh)]
     try:
-        receiver = Receiver(environ)
+        receiver = Receiver(environ, workers=args.workers)
         with receiver as base:
             assert httpx.get(f"{base}/healthz", timeout=120).status_code == 200  # migrates the store
             warm = bodies(20, tag + "w")
@@ -347,10 +367,11 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--redeliveries", type=float, default=0.10)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the receiver")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve()
+        serve(args.workers)
         return 0
     import signal
 
@@ -359,7 +380,7 @@ def main() -> int:
         parser.error("at most 20,000 deliveries per engine")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     print(
-        f"receiver under uvicorn in a child process, dispatch off; open loop {args.rate:g}/s for {args.seconds:g} s, "
+        f"receiver under uvicorn in a child process ({args.workers} worker process(es)), dispatch off; open loop {args.rate:g}/s for {args.seconds:g} s, "
         f"{args.redeliveries:.0%} redeliveries, body {len(bodies(1, 'x')[0]):,} bytes; "
         f"latency from the intended send time; {os.cpu_count()} cores, load average "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
