@@ -1,13 +1,14 @@
 """Benchmark: whole reviews, and what Prefect costs on top of the same checks as plain functions.
 
-    .venv/bin/python bench/review.py [--submissions 20] [--compare 10]
+    .venv/bin/python bench/review.py [--submissions 20] [--burst | --interval 2] [--compare 10] [--full-volume 3]
 
-Everything on loopback: a Prefect test server (`prefect_test_harness`, its own temporary
-database), a `conformant` sample partner as the destination, the sample website
+Everything on loopback: Prefect's embedded API server as partner-review starts it without
+PREFECT_API_URL (`cli.api.prefect_api`: a subprocess on SQLite, here in a temporary
+PREFECT_HOME), a `conformant` sample partner as the destination, the sample website
 (`partners.site_running`, HTTPS with a private CA) for the partner page, launch post and links
-when it is present, a fresh SQLite store. The volume stage is kept short here
-(PARTNER_REVIEW_VOLUME_RATE=20, PARTNER_REVIEW_VOLUME_DURATION_SECONDS=1: 20 requests instead of
-the rule's 200/s for 20 s), since it would otherwise be 20 s of every review.
+when it is present, a fresh SQLite store. The volume stage is kept short for the comparison and
+the throughput run (PARTNER_REVIEW_VOLUME_RATE=20, PARTNER_REVIEW_VOLUME_DURATION_SECONDS=1: 20
+requests instead of the rule's 200/s for 20 s), since it would otherwise be 20 s of every review.
 
 1. Overhead (sequential, one submission at a time, interleaved so machine noise hits both):
    - plain: `await run_checks(submission, call=direct)` in this process (the stages only);
@@ -17,18 +18,22 @@ the rule's 200/s for 20 s), since it would otherwise be 20 s of every review.
      The reviewer is then played with `cli.decide.resume` and the run finishes; that wait is not
      timed. Also shown: the span of the stage tasks alone (first stage task start to last stage
      task end, from the task runs' timestamps).
-   Ratio = median(flow) / median(plain); goal <= 1.3.
-2. Throughput: N signed deliveries posted one every --interval seconds to the real receiver (uvicorn thread,
-   PARTNER_REVIEW_DISPATCH=local: each review runs in this process), a reviewer thread resuming
-   each run as soon as it waits (approve when the verdict passes, else request changes). Wall
-   time from the first post to the last run finished; submissions per minute (a review that
-   never finishes within 300 s of the last post is counted as unfinished, not waited for); and, per
-   submission, delivery received -> acknowledgment recorded as sent (the store's timestamps),
-   p50 / p95. Deliveries are paced rather than sent at once: twenty reviews started together in
-   one process overload the Prefect test server's SQLite database here ("database is locked",
-   then 503 on flow-run creation), and a review that fails to start is never retried (its
-   dispatch stays `claimed`; see tests/faults/test_claimed_dispatch.py).
-Last line: `headline: review flow / plain checks wall-time ratio = <x> (goal <= 1.3)`.
+   Ratio = median(flow) / median(plain); goal <= 1.3 (the short volume stage).
+   --full-volume N repeats it for N submissions at the default settings (the rule's load test,
+   200 requests/s for 20 s, in both paths), so the overhead is also seen beside a real review's
+   length.
+2. Throughput: N signed deliveries to the real receiver (uvicorn thread,
+   PARTNER_REVIEW_DISPATCH=local: each review runs in this process), posted one every --interval
+   seconds or, with --burst, all back to back; a reviewer thread per submission resumes its run
+   as soon as it waits (approve when the verdict passes, else request changes), so decisions
+   reach Prefect while other reviews are still running. Wall time from the first post to the
+   last run finished; submissions per minute (a review that never finishes within 300 s of the
+   last post is counted as unfinished, not waited for); and, per submission, delivery received
+   -> acknowledgment recorded as sent (the store's timestamps), p50 / p95. Exit status 1 when a
+   review did not finish or a decision could not be made.
+--compare 0 --full-volume 0 runs the throughput part alone (tests/server/test_burst.py runs a
+20-delivery burst that way and reads this script's output for tracebacks).
+Last line (when the comparison ran): `headline: review flow / plain checks wall-time ratio = <x> (goal <= 1.3)`.
 """
 
 from __future__ import annotations
@@ -65,16 +70,21 @@ STAGE_TASK_NAMES = (
 )
 
 
-def environment(data_dir: Path) -> None:
+SHORT_VOLUME = {"PARTNER_REVIEW_VOLUME_RATE": "20", "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": "1"}
+
+
+def environment(workdir: Path) -> None:
+    """A fresh data directory and Prefect home; no PREFECT_API_URL, so the embedded server is used."""
     for key in [k for k in os.environ if k.startswith("PARTNER_REVIEW_")]:
         del os.environ[key]
+    os.environ.pop("PREFECT_API_URL", None)
     os.environ.update(
         {
-            "PARTNER_REVIEW_DATA_DIR": str(data_dir),
+            "PREFECT_HOME": str(workdir / "prefect-home"),
+            "PARTNER_REVIEW_DATA_DIR": str(workdir / "data"),
             "PARTNER_REVIEW_WEBHOOK_SECRET": SECRET,
             "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
-            "PARTNER_REVIEW_VOLUME_RATE": "20",
-            "PARTNER_REVIEW_VOLUME_DURATION_SECONDS": "1",
+            **SHORT_VOLUME,
             "PARTNER_REVIEW_DISPATCH": "local",
             "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "0.5",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -210,6 +220,7 @@ async def compare(partner: str, site, count: int) -> dict:
 
 
 def throughput(partner: str, site, count: int, interval: float) -> dict:
+    """`count` deliveries through the receiver, one every `interval` s (0: back to back)."""
     import httpx
 
     from partner_review.models.store import get_store
@@ -218,6 +229,7 @@ def throughput(partner: str, site, count: int, interval: float) -> dict:
 
     store = get_store()
     tag = uuid.uuid4().hex[:6]
+    bodies = [json.dumps(submission_for(partner, site, n, f"t{tag}")).encode() for n in range(count)]
     sids: list[str] = []
     failures: list[str] = []
 
@@ -231,11 +243,10 @@ def throughput(partner: str, site, count: int, interval: float) -> dict:
     with running() as base:
         t0 = time.perf_counter()
         with httpx.Client(timeout=30) as client:
-            for n in range(count):
+            for n, body in enumerate(bodies):
                 delay = t0 + n * interval - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                body = json.dumps(submission_for(partner, site, n, f"t{tag}")).encode()
                 answer = client.post(
                     f"{base}/webhooks/submissions",
                     content=body,
@@ -250,6 +261,7 @@ def throughput(partner: str, site, count: int, interval: float) -> dict:
                 sids.append(answer.json()["submission_id"])
                 threads.append(threading.Thread(target=reviewer, args=(sids[-1],), daemon=True))
                 threads[-1].start()
+        posted = time.perf_counter() - t0
         deadline = time.monotonic() + 300  # after the last delivery
         mine = set(sids)
         while True:
@@ -260,7 +272,7 @@ def throughput(partner: str, site, count: int, interval: float) -> dict:
         wall = time.perf_counter() - t0
         for thread in threads:
             thread.join(1)
-    ack, verdicts = [], {}
+    ack, verdicts, failing = [], {}, {}
     for sid in sids:
         stored = store.get_submission(sid)
         sent = [n for n in store.notifications(sid) if n.key == f"ack:{sid}" and n.sent_at]
@@ -269,7 +281,36 @@ def throughput(partner: str, site, count: int, interval: float) -> dict:
         latest = store.latest_review(sid)
         verdict = latest[0].verdict if latest and sid in done else "unfinished"
         verdicts[verdict] = verdicts.get(verdict, 0) + 1
-    return {"wall": wall, "ack": ack, "verdicts": verdicts, "finished": len(done), "failures": failures}
+        for result in latest[1] if latest else []:
+            if result.outcome == "fail" and result.severity == "blocker":
+                failing[result.check] = failing.get(result.check, 0) + 1
+    runs = [d.flow_run_id for d in store.dispatches() if d.submission_id in mine and d.flow_run_id]
+    return {
+        "wall": wall,
+        "posted": posted,
+        "ack": ack,
+        "verdicts": verdicts,
+        "failing": failing,
+        "finished": len(done),
+        "failures": failures,
+        "states": asyncio.run(final_states(runs)),
+    }
+
+
+async def final_states(flow_run_ids: list[str]) -> dict[str, int]:
+    """How many of these flow runs ended in each state type (COMPLETED when a review finished)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(i) for i in flow_run_ids]))
+        )
+    states: dict[str, int] = {}
+    for run in runs:
+        name = run.state.type.value if run.state else "NONE"
+        states[name] = states.get(name, 0) + 1
+    return states
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -277,69 +318,105 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+def overhead_lines(label: str, c: dict) -> list[str]:
+    plain, flow = statistics.median(c["plain"]), statistics.median(c["flow"])
+    ratios = [f / p for f, p in zip(c["flow"], c["plain"])]
+    return [
+        f"{label}:",
+        f"  plain run_checks: median {plain:.2f} s (range {min(c['plain']):.2f}-{max(c['plain']):.2f})",
+        f"  flow to waiting:  median {flow:.2f} s (range {min(c['flow']):.2f}-{max(c['flow']):.2f}); "
+        f"stage tasks alone median {statistics.median(c['stages']):.2f} s",
+        f"  flow time outside the stages: before them median {statistics.median(c['before']):.2f} s (flow run "
+        f"creation, start, acknowledgment), after them {statistics.median(c['after']):.2f} s (results recorded, "
+        "two artifacts, in_review, pause)",
+        f"  ratio flow/plain {flow / plain:.2f} (per submission {min(ratios):.2f}-{max(ratios):.2f}; "
+        f"stage tasks/plain {statistics.median(c['stages']) / plain:.2f}); overhead {flow - plain:+.2f} s",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--submissions", type=int, default=20, help="reviews in the throughput run (at most 50)")
-    parser.add_argument("--compare", type=int, default=10, help="submissions in the sequential comparison (at most 50)")
-    parser.add_argument("--interval", type=float, default=2.0, help="seconds between deliveries in the throughput run")
+    parser.add_argument("--submissions", type=int, default=20, help="reviews in the throughput run (1 to 50)")
+    parser.add_argument("--compare", type=int, default=10, help="submissions in the short comparison (0 to 50)")
+    parser.add_argument(
+        "--full-volume", type=int, default=3, help="submissions compared at the default 200/s for 20 s (0 to 10)"
+    )
+    pacing = parser.add_mutually_exclusive_group()
+    pacing.add_argument("--interval", type=float, default=2.0, help="seconds between deliveries in the throughput run")
+    pacing.add_argument("--burst", action="store_true", help="post the throughput run's deliveries back to back")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the Prefect test server on `kill`
-    if not (1 <= args.submissions <= 50 and 1 <= args.compare <= 50):
-        parser.error("--submissions and --compare take 1 to 50")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the Prefect server on `kill`
+    if not (1 <= args.submissions <= 50 and 0 <= args.compare <= 50 and 0 <= args.full_volume <= 10):
+        parser.error("--submissions takes 1 to 50, --compare 0 to 50, --full-volume 0 to 10")
+    interval = 0.0 if args.burst else args.interval
     with tempfile.TemporaryDirectory(prefix="bench-review-") as workdir:
-        environment(Path(workdir) / "data")
-        from prefect.testing.utilities import prefect_test_harness
-
+        environment(Path(workdir))
+        from partner_review.cli.api import prefect_api
         from partner_review.models.settings import get_settings
         from partner_review.partners import running as partner_running
 
         print(
             f"{os.cpu_count()} cores, load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}; "
-            "volume stage shortened to 20 requests/s for 1 s; SQLite store; Prefect test server"
+            "SQLite store; Prefect's embedded server (SQLite)",
+            flush=True,
         )
+        c = full = None
         with (
-            prefect_test_harness(server_startup_timeout=120),
+            prefect_api() as (api_url, _),
             partner_running("conformant") as partner,
             sample_site() as site,
         ):
             get_settings.cache_clear()
-            print(f"sample partner {partner}; sample website {site.base_url if site else 'absent (links stage fails)'}")
-            # One review first so imports, the Prefect client and the store are warm for both sides.
-            asyncio.run(compare(partner, site, 1))
-            print(f"comparison, {args.compare} submissions one at a time:")
-            c = asyncio.run(compare(partner, site, args.compare))
-            print(f"throughput, {args.submissions} deliveries through the receiver, one every {args.interval:g} s:")
-            t = throughput(partner, site, args.submissions, args.interval)
+            print(
+                f"Prefect API {api_url}; sample partner {partner}; sample website "
+                f"{site.base_url if site else 'absent (links stage fails)'}",
+                flush=True,
+            )
+            if args.compare or args.full_volume:
+                # One review first so imports, the Prefect client and the store are warm for both sides.
+                asyncio.run(compare(partner, site, 1))
+            if args.compare:
+                print(f"comparison, volume stage 20 requests/s for 1 s, {args.compare} submissions one at a time:")
+                c = asyncio.run(compare(partner, site, args.compare))
+            if args.full_volume:
+                for key in SHORT_VOLUME:
+                    del os.environ[key]
+                get_settings.cache_clear()
+                print(f"comparison at the default settings (200 requests/s for 20 s), {args.full_volume} submissions:")
+                full = asyncio.run(compare(partner, site, args.full_volume))
+                os.environ.update(SHORT_VOLUME)
+                get_settings.cache_clear()
+            how = "back to back" if args.burst else f"one every {interval:g} s"
+            print(f"throughput, {args.submissions} deliveries through the receiver, {how}:", flush=True)
+            t = throughput(partner, site, args.submissions, interval)
 
-    plain, flow = statistics.median(c["plain"]), statistics.median(c["flow"])
-    ratios = [f / p for f, p in zip(c["flow"], c["plain"])]
-    print(f"plain run_checks: median {plain:.2f} s (range {min(c['plain']):.2f}-{max(c['plain']):.2f})")
-    print(
-        f"flow to waiting:  median {flow:.2f} s (range {min(c['flow']):.2f}-{max(c['flow']):.2f}); "
-        f"stage tasks alone median {statistics.median(c['stages']):.2f} s"
-    )
-    print(
-        f"flow time outside the stages: before them median {statistics.median(c['before']):.2f} s (flow run "
-        f"creation, start, acknowledgment), after them {statistics.median(c['after']):.2f} s (results recorded, "
-        "two artifacts, in_review, pause)"
-    )
-    print(
-        f"per-submission ratio flow/plain: {min(ratios):.2f}-{max(ratios):.2f}; "
-        f"stage tasks/plain {statistics.median(c['stages']) / plain:.2f}"
+    if full:
+        print("\n".join(overhead_lines("default settings, 200 requests/s for 20 s", full)))
+    if c:
+        print("\n".join(overhead_lines("short volume stage, 20 requests/s for 1 s", c)))
+    bound = (
+        f"all posted in {t['posted']:.1f} s, so this is what one process does with them at once"
+        if args.burst
+        else f"deliveries arrived over {(args.submissions - 1) * interval:g} s, so this is bounded by the arrival rate"
     )
     print(
         f"throughput: {t['finished']} of {args.submissions} reviews finished in {t['wall']:.1f} s wall = "
-        f"{t['finished'] / t['wall'] * 60:.1f} submissions/min (verdicts {t['verdicts']}; deliveries arrived "
-        f"over {(args.submissions - 1) * args.interval:g} s, so this is bounded by the arrival rate)"
+        f"{t['finished'] / t['wall'] * 60:.1f} submissions/min (verdicts {t['verdicts']}; final flow-run states "
+        f"{t['states']}; {bound})"
     )
+    if t["failing"]:
+        print(f"  blockers that failed (check: reviews): {t['failing']}")
     for failure in t["failures"][:3]:
         print(f"  reviewer could not decide: {failure[:300]}")
-    print(
-        f"delivery -> acknowledgment sent: p50 {quantile(t['ack'], 0.5):.2f} s, p95 {quantile(t['ack'], 0.95):.2f} s, "
-        f"max {max(t['ack']):.2f} s"
-    )
-    print(f"headline: review flow / plain checks wall-time ratio = {flow / plain:.2f} (goal <= {GOAL})")
-    return 0
+    if t["ack"]:
+        print(
+            f"delivery -> acknowledgment sent: p50 {quantile(t['ack'], 0.5):.2f} s, "
+            f"p95 {quantile(t['ack'], 0.95):.2f} s, max {max(t['ack']):.2f} s"
+        )
+    if c:
+        ratio = statistics.median(c["flow"]) / statistics.median(c["plain"])
+        print(f"headline: review flow / plain checks wall-time ratio = {ratio:.2f} (goal <= {GOAL})")
+    return 0 if t["finished"] == args.submissions and not t["failures"] else 1
 
 
 if __name__ == "__main__":

@@ -84,10 +84,9 @@ class AccessDecisionRefused(Exception):
 def resume_access(request_id: str, decision: AccessDecision) -> str:
     """Check the decision against the store and the flow run, then resume the waiting run with it
     (what the Prefect UI's form does). Returns the flow run id; raises AccessDecisionRefused otherwise."""
-    from prefect.client.orchestration import get_client
     from prefect.flow_runs import resume_flow_run
-    from prefect.utilities.asyncutils import run_coro_as_sync
 
+    from partner_review.cli.decide import waiting_for_input
     from partner_review.models.store import NotFound, get_store
     from partner_review.models.store.access import AccessRequests
     from partner_review.tasks.access.review import decision_problems
@@ -105,15 +104,10 @@ def resume_access(request_id: str, decision: AccessDecision) -> str:
     if found:
         raise AccessDecisionRefused("; ".join(found))
 
-    async def state() -> Any:
-        async with get_client() as client:
-            return (await client.read_flow_run(UUID(flow_run_id))).state
-
-    current: Any = run_coro_as_sync(state())
-    if current is None or not current.is_paused():
+    waiting, state = waiting_for_input(flow_run_id)
+    if not waiting:
         raise AccessDecisionRefused(
-            f"the review of access request {request_id} is not waiting for a decision "
-            f"(its Prefect state is {current.name if current else 'unknown'})"
+            f"the review of access request {request_id} is not waiting for a decision (its Prefect state is {state})"
         )
     resume_flow_run(UUID(flow_run_id), run_input=decision.model_dump(mode="json"))
     return flow_run_id

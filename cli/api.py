@@ -52,8 +52,9 @@ def _use(url: str | None) -> None:
 @contextlib.contextmanager
 def prefect_api() -> Iterator[tuple[str, bool]]:
     """Yield (API URL, temporary?): PREFECT_API_URL when set and reachable, else Prefect's temporary
-    (ephemeral) server, started once here with a timeout fit for a loaded machine and stopped on
-    the way out, whatever happens, so no server outlives the command."""
+    (ephemeral) server as partner-review runs it (`flows.prefect_server`), started once here with
+    a timeout fit for a loaded machine and stopped on the way out, whatever happens, so no server
+    outlives the command."""
     url = configured_api_url()
     if url:
         check_reachable(url)
@@ -61,9 +62,9 @@ def prefect_api() -> Iterator[tuple[str, bool]]:
         return
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(EPHEMERAL_STARTUP_SECONDS))
     timeout = int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
-    from prefect.server.api.server import SubprocessASGIServer
+    from partner_review.flows.prefect_server import embedded_server
 
-    server = SubprocessASGIServer()
+    server = embedded_server()  # Prefect's, its SQLite write transactions IMMEDIATE (flows/prefect_server.py)
     try:
         try:
             server.start(timeout=timeout)

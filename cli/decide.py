@@ -13,15 +13,42 @@ class DecisionRefused(Exception):
     """The decision cannot be taken; nothing was changed."""
 
 
+def waiting_for_input(flow_run_id: str) -> tuple[bool, str]:
+    """Whether the flow run waits for a decision, and its state as the refusal names it.
+
+    Waiting means paused (or suspended) with its decision form saved. Prefect's pause records the
+    Paused state first and saves the form's schema after it, and a resume in between is refused
+    ("Run input schema not found"); under load (twenty reviews at once) that gap is long enough for a
+    decision to fall into it."""
+    import httpx
+    from prefect.client.orchestration import get_client
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def check() -> tuple[bool, str]:
+        async with get_client() as client:
+            state = (await client.read_flow_run(UUID(flow_run_id))).state
+            if state is None or not state.is_paused():
+                return False, (state.name or state.type.value) if state else "unknown"
+            keyset = state.state_details.run_input_keyset
+            if keyset:
+                try:
+                    await client.read_flow_run_input(UUID(flow_run_id), keyset["schema"])
+                except httpx.HTTPStatusError as error:
+                    if error.response.status_code != 404:
+                        raise
+                    return False, f"{state.name}, its decision form not saved yet"
+            return True, state.name or state.type.value
+
+    waiting: tuple[bool, str] = run_coro_as_sync(check())
+    return waiting
+
+
 def resume(submission_id: str, decision: Decision) -> str:
     """Check the decision against the store and the flow run, then resume the run with it.
 
     Returns the flow run id. Raises DecisionRefused with the reason otherwise.
     """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.objects import State
     from prefect.flow_runs import resume_flow_run
-    from prefect.utilities.asyncutils import run_coro_as_sync
 
     from partner_review.models.store import NotFound, get_store
     from partner_review.tasks.lifecycle.decisions import problems
@@ -44,15 +71,10 @@ def resume(submission_id: str, decision: Decision) -> str:
     if found:
         raise DecisionRefused("; ".join(found))
 
-    async def state() -> State | None:
-        async with get_client() as client:
-            return (await client.read_flow_run(UUID(flow_run_id))).state
-
-    current: State | None = run_coro_as_sync(state())
-    if current is None or not current.is_paused():
+    waiting, state = waiting_for_input(flow_run_id)
+    if not waiting:
         raise DecisionRefused(
-            f"the review run of {submission_id} is not waiting for a decision "
-            f"(its Prefect state is {current.name if current else 'unknown'})"
+            f"the review run of {submission_id} is not waiting for a decision (its Prefect state is {state})"
         )
     resume_flow_run(UUID(flow_run_id), run_input=decision.model_dump(mode="json"))
     return flow_run_id

@@ -112,8 +112,12 @@ class Dispatcher:
 
 
 def run_review_here(submission_id: str):
-    """Run the review flow in this process (own event loop, own thread); returns its final state."""
+    """Run the review flow in this process (own event loop, own thread); returns its final state.
+    Without PREFECT_API_URL, the server Prefect starts for it is partner-review's embedded one."""
+    from partner_review.flows.prefect_server import embedded_server
     from partner_review.flows.review import review_submission
+
+    embedded_server()
 
     async def run() -> Any:
         return await review_submission(submission_id, return_state=True)

@@ -46,11 +46,13 @@ def session_members(sid: int) -> list[str]:
     return found
 
 
-def run_alone(args: list[str], env: dict[str, str], timeout: float = 900) -> tuple[subprocess.CompletedProcess, list]:
-    """Run the command as the leader of a new session; return its result and the session's
-    processes still alive a moment after it exited."""
+def run_alone(
+    args: list[str], env: dict[str, str], timeout: float = 900, command: list[str] = LINE_COMMANDS
+) -> tuple[subprocess.CompletedProcess, list]:
+    """Run `command + args` (partner-review by default) as the leader of a new session; return its
+    result and the session's processes still alive a moment after it exited."""
     process = subprocess.Popen(
-        LINE_COMMANDS + args,
+        command + args,
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -287,3 +287,40 @@ async def test_slack_webhook_gets_each_message_once(prefect_harness, store, exam
     assert len(texts) == 2
     assert "We received Acme Analytics v1" in texts[0] and "approved for Public Beta" in texts[1]
     assert {n.channel for n in store.notifications(sid)} == {"outbox", "slack"}
+
+
+def test_a_paused_run_whose_form_is_not_saved_yet_is_not_waiting(prefect_harness):
+    """Prefect's pause records Paused, then saves the decision form's schema; a resume in between
+    is refused by Prefect ("Run input schema not found"), so `decide` waits for the form too."""
+    from uuid import UUID
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.input import keyset_from_paused_state
+    from prefect.states import Paused
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    from partner_review.cli.decide import waiting_for_input
+
+    @flow(name="paused-without-form")
+    def nothing() -> None:
+        pass
+
+    async def pause_without_form() -> tuple[str, dict]:
+        async with get_client() as client:
+            run = await client.create_flow_run(nothing)
+            state = Paused(pause_key="decision-1")
+            state.state_details.run_input_keyset = keyset_from_paused_state(state)
+            await client.set_flow_run_state(run.id, state, force=True)
+            return str(run.id), state.state_details.run_input_keyset
+
+    async def save_form(run_id: str, keyset: dict) -> None:
+        async with get_client() as client:
+            await client.create_flow_run_input(UUID(run_id), keyset["schema"], json.dumps({"type": "object"}))
+            assert (await client.read_flow_run(UUID(run_id))).state.type == StateType.PAUSED
+
+    run_id, keyset = run_coro_as_sync(pause_without_form())
+    assert waiting_for_input(run_id) == (False, "Paused, its decision form not saved yet")
+    run_coro_as_sync(save_form(run_id, keyset))
+    assert waiting_for_input(run_id) == (True, "Paused")
