@@ -61,7 +61,7 @@ def serve(workers: int = 1) -> None:
     print(sock.getsockname()[1], flush=True)
     config = uvicorn.Config("partner_review.webhooks.app:app", log_level="warning", access_log=False, workers=workers)
     if workers > 1:  # uvicorn's own supervisor: worker processes sharing the one listening socket
-        Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+        Multiprocess(config, sockets=[sock]).run()
     else:
         uvicorn.Server(config).run(sockets=[sock])
 
