@@ -22,6 +22,7 @@ import json
 import os
 import re
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -72,17 +73,24 @@ def volume_slots(submission: Submission) -> list[str]:
     return [re.sub(r"[^A-Za-z0-9._-]+", "-", name)[:100] for name in names]
 
 
-_creating = asyncio.Lock()  # one creator per process: the server logs every creation race it loses
+_creating = threading.Lock()  # one creator per process (reviews run on several loops): the server logs each lost race
+_existing: set[str] = set()  # limits this process has seen: no need to ask again
 
 
-async def _ensure_limits(client: PrefectClient, names: list[str]) -> None:
-    async with _creating:
-        for name in names:
-            try:
-                await client.read_global_concurrency_limit_by_name(name)
-            except ObjectNotFound:
-                with contextlib.suppress(ObjectAlreadyExists):  # another process created it meanwhile
-                    await client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+def _ensure_limits(names: list[str]) -> None:
+    """Create each limit with one slot unless it exists (blocking: run in a thread)."""
+    with _creating:
+        missing = [name for name in names if name not in _existing]
+        if not missing:
+            return
+        with get_client(sync_client=True) as client:
+            for name in missing:
+                try:
+                    client.read_global_concurrency_limit_by_name(name)
+                except ObjectNotFound:
+                    with contextlib.suppress(ObjectAlreadyExists):  # another process created it meanwhile
+                        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+                _existing.add(name)
 
 
 def _lease_dir() -> Path:
@@ -126,7 +134,14 @@ async def _acquire(client: PrefectClient, names: list[str], wait_seconds: float)
             answer = await client.increment_concurrency_slots_with_lease(
                 names=names, slots=1, mode="concurrency", lease_duration=LEASE_SECONDS
             )
-            return UUID(answer.json()["lease_id"]), time.monotonic() - started, reclaimed
+            lease_id = UUID(answer.json()["lease_id"])
+            if {limit["name"] for limit in answer.json()["limits"]} == set(names):
+                return lease_id, time.monotonic() - started, reclaimed
+            # A limit was deleted since this process saw it: Prefect leased only the others.
+            await client.release_concurrency_slots_with_lease(lease_id)
+            _existing.difference_update(names)
+            await asyncio.to_thread(_ensure_limits, names)
+            continue
         except PrefectHTTPStatusError as exc:
             if exc.response.status_code != 423:  # 423 Locked: the slots are taken
                 raise
@@ -152,7 +167,7 @@ async def holding(names: list[str]) -> AsyncIterator[Held]:
 
     Raises SlotsBusy when the slots stay taken for `volume_slot_wait_seconds`."""
     async with get_client() as client:
-        await _ensure_limits(client, names)
+        await asyncio.to_thread(_ensure_limits, names)
         lease_id, waited, reclaimed = await _acquire(client, names, get_settings().volume_slot_wait_seconds)
         record = _lease_dir() / f"{lease_id}.json"
         record.parent.mkdir(parents=True, exist_ok=True)
