@@ -4,7 +4,7 @@ optional approved-partner gate on submissions.
 `POST /webhooks/access-requests` answers as the submission webhook does (section 2): verify,
 validate, persist, then start the `review-access-request` run from the store's outbox (the
 request row carries its dispatch state), never from the request itself. The router brings its
-own dispatch loop (its lifespan merges into the application's).
+own loop of the one dispatcher (webhooks/dispatch.py; its lifespan merges into the application's).
 """
 
 from __future__ import annotations
@@ -23,99 +23,15 @@ from starlette.concurrency import run_in_threadpool
 
 from partner_review.models.access import AccessRequest, InvalidAccessRequest, parse_access_request
 from partner_review.models.calendar import add_business_days
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import get_settings
 from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
 from partner_review.models.store.access import AccessRequests
 from partner_review.models.submission import Submission
 from partner_review.tasks.access.domains import email_domain, registrable_domain, website_domain
+from partner_review.webhooks.dispatch import Dispatcher, access_requests
 from partner_review.webhooks.intake import REFUSALS, STORE_ERRORS, Refused, SignedIntake, bearer
 
 log = logging.getLogger("partner_review.webhooks.access")
-
-
-class AccessDispatcher:
-    """Starts a `review-access-request` run for every persisted request, until one is accepted.
-
-    Modes as the submission dispatcher's (PARTNER_REVIEW_DISPATCH): `deployment` creates a run of
-    `access_review_deployment` with the delivery id as idempotency key, `local` runs the flow in
-    this process, `off` leaves the rows pending.
-    """
-
-    def __init__(self, store: Store, settings: Settings):
-        self.repo, self.settings = AccessRequests(store), settings
-        self._wake = asyncio.Event()
-        self._local: set[asyncio.Task] = set()
-        self._recovered = False
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    async def run_forever(self) -> None:
-        while True:
-            try:
-                await self.dispatch_pending()
-            except Exception:  # the loop must survive anything one pass meets
-                log.exception("access dispatch pass failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.dispatch_interval_seconds)
-            self._wake.clear()
-
-    async def dispatch_pending(self) -> int:
-        mode = self.settings.dispatch
-        if mode == "local" and not self._recovered:
-            await asyncio.to_thread(self.repo.release_claims)
-            self._recovered = True
-        done = 0
-        for request_id in await asyncio.to_thread(self.repo.pending_dispatches):
-            if mode == "deployment":
-                done += await self._to_deployment(request_id)
-            elif mode == "local":
-                done += await self._locally(request_id)
-        return done
-
-    async def _to_deployment(self, request_id: str) -> int:
-        from prefect.client.orchestration import get_client
-
-        try:
-            delivery = await asyncio.to_thread(self.repo.delivery_of, request_id)
-            async with get_client() as client:
-                deployment = await client.read_deployment_by_name(self.settings.access_review_deployment)
-                run = await client.create_flow_run_from_deployment(
-                    deployment.id, parameters={"access_request_id": request_id}, idempotency_key=f"access:{delivery}"
-                )
-        except Exception as error:  # API down, deployment missing...: the row stays pending
-            log.warning("dispatch of access request %s failed (%s); will retry", request_id, error)
-            await asyncio.to_thread(self.repo.dispatch_failed, request_id, f"{type(error).__name__}: {error}")
-            return 0
-        await asyncio.to_thread(self.repo.dispatch_done, request_id, str(run.id))
-        return 1
-
-    async def _locally(self, request_id: str) -> int:
-        if not await asyncio.to_thread(self.repo.claim_dispatch, request_id):
-            return 0
-
-        async def run() -> None:
-            try:
-                state = await asyncio.to_thread(run_access_review_here, request_id)
-            except Exception as error:
-                await asyncio.to_thread(self.repo.dispatch_failed, request_id, f"{type(error).__name__}: {error}")
-                return
-            await asyncio.to_thread(self.repo.dispatch_done, request_id, str(state.state_details.flow_run_id))
-
-        task = asyncio.create_task(run())
-        self._local.add(task)
-        task.add_done_callback(self._local.discard)
-        return 1
-
-
-def run_access_review_here(request_id: str):
-    """Run the access review flow in this process (own loop, own thread); returns its final state."""
-    from partner_review.flows.access import review_access_request
-
-    async def run() -> Any:
-        return await review_access_request(request_id, return_state=True)
-
-    return asyncio.run(run())
 
 
 @contextlib.asynccontextmanager
@@ -129,7 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         except Exception as error:  # the receiver answers 503 until the store returns
             log.error("store unavailable at start (%s); access requests get 503 until it returns", error)
         else:
-            app.state.access_dispatcher = AccessDispatcher(store, settings)
+            app.state.access_dispatcher = Dispatcher(store, settings, access_requests(store))
             loop_task = asyncio.create_task(app.state.access_dispatcher.run_forever())
     yield
     if loop_task:
