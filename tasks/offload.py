@@ -1,0 +1,115 @@
+"""CPU-bound check work in worker processes, off the event loop that times the partner.
+
+The review's stages share one event loop, and on it e2e and the load test time every request
+from when it was due: whatever holds the loop lands on the partner as latency. A worker thread is
+not enough: resvg, the regex engine, expat and the C pickler hold the GIL for a whole call, so a
+thread still stalls the loop for as long as its longest such call (measured with the 1 MiB logo
+and 127 KiB page of tests/e2e/test_heavy_review.py: the load test's p99 rose from ~5 ms to
+0.15-1.5 s with the work in threads, as on the loop; `bench/offload.py`). So SVG analysis and the
+tile, the docs linter and Spec validation run in one shared pool of worker processes:
+
+    await offload.run(fn, *args, **kwargs)  # fn importable by name; arguments and result picklable
+    offload.warm()                          # start the workers now (the review does, before e2e)
+
+The pool is created on first use with the `spawn` start method (forking a process that runs
+threads is unsafe), one worker per CPU up to four, each at a lower priority (nice 5). A worker imports only the module of the
+function it runs (and whatever module `__main__` is, as every spawned process does). Each call
+carries the caller's settings, which the worker adopts, so a worker started before a setting
+changed computes with the caller's settings. A worker that dies (killed, out of memory) breaks
+the pool: the call is retried once on a fresh pool, then `OffloadFailed` is raised. A caller
+that is cancelled stops waiting; a call already running finishes in its worker.
+
+Pickling the arguments holds the GIL too: send what the work needs (the Spec stage sends its
+events in chunks, catalog and docs a submission without its sample events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, ParamSpec, TypeVar
+
+from partner_review.models.settings import Settings, adopt_settings, get_settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MAX_WORKERS = 4
+WORKER_NICENESS = 5
+
+_pool: ProcessPoolExecutor | None = None
+_lock = threading.Lock()
+
+
+class OffloadFailed(RuntimeError):
+    """A worker process died twice running this call (killed, out of memory, a crashing library)."""
+
+
+def workers() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def executor() -> ProcessPoolExecutor:
+    """The one shared pool (created on first use)."""
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(
+                workers(), mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker
+            )
+        return _pool
+
+
+def _replace(broken: ProcessPoolExecutor) -> None:
+    global _pool
+    with _lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
+def warm() -> list[Future[None]]:
+    """Start every worker now, so that neither their start (on the caller's thread) nor their
+    imports fall in the middle of a measurement. Returns the futures of the no-op calls."""
+    pool = executor()
+    return [pool.submit(_ready) for _ in range(workers())]
+
+
+def _ready() -> None:
+    pass
+
+
+def _start_worker() -> None:
+    """A worker yields the CPU to the process it works for: on a busy machine the loop that sends
+    the load and times the answers runs first, the analysis after."""
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+
+
+def _call(settings: Settings, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    """In the worker: the caller's settings, then the work."""
+    adopt_settings(settings)
+    return fn(*args, **kwargs)
+
+
+async def run(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(*args, **kwargs)` in a worker process; its result (or its exception) here."""
+    loop = asyncio.get_running_loop()
+    job = functools.partial(_call, get_settings(), fn, args, kwargs)
+    for attempt in (1, 2):
+        pool = executor()
+        try:
+            return await loop.run_in_executor(pool, job)
+        except BrokenProcessPool as exc:
+            _replace(pool)
+            if attempt == 2:
+                name = getattr(fn, "__qualname__", repr(fn))
+                raise OffloadFailed(f"a worker process died twice running {name}: {exc}") from exc
+    raise AssertionError("unreachable")
