@@ -9,8 +9,9 @@ In every mode but `baseline`, the catalog, spec and docs stages of a heavy but l
 the load. `loop` replaces the offload with a direct call, `thread` with asyncio.to_thread (what
 the review did before). Per run: the load's p99 and max latency from each request's due time,
 the longest the event loop went without running a 5 ms ticker, the longest full garbage
-collection, and how long the heavy work took. The last line is the headline: the worst p99 per
-mode over the rounds.
+collection, and how long the heavy work took. The headline is the worst excess of the offloaded
+run's p99 over the same round's baseline (goal: under 150 ms, the margin
+tests/e2e/test_heavy_review.py allows), beside the same excess on the loop and in a thread.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--modes", default=",".join(MODES))
     args = parser.parse_args()
-    modes = [m for m in args.modes.split(",") if m]
+    modes = ["baseline"] + [m for m in args.modes.split(",") if m and m != "baseline"]
     if unknown := set(modes) - set(MODES):
         parser.error(f"unknown modes {sorted(unknown)} (of {', '.join(MODES)})")
     asyncio.run(bench(modes, args.rounds, args.rate, args.duration))
@@ -61,6 +62,7 @@ async def bench(modes: list[str], rounds: int, rate: float, duration: float) -> 
 
     runners = {"baseline": offloaded, "loop": on_loop, "thread": in_thread, "process": offloaded}
     pauses: list[float] = []
+    base_p99 = 0.0
 
     def collected(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
@@ -69,7 +71,7 @@ async def bench(modes: list[str], rounds: int, rate: float, duration: float) -> 
             pauses.append(time.perf_counter() - collected.began)  # type: ignore[attr-defined]
 
     example = json.loads((ROOT / "examples" / "submission.json").read_text())
-    worst: dict[str, float] = {}
+    worst: dict[str, float] = {}  # per mode: the worst p99 over the round's baseline
     with running_apart("conformant") as base:
         destination = next(c for c in example["components"] if c["type"] == "destination")
         destination["endpoint"] = f"{base}/v1/events"
@@ -86,14 +88,21 @@ async def bench(modes: list[str], rounds: int, rate: float, duration: float) -> 
                 finally:
                     offload.run = offloaded  # type: ignore[assignment]
                 lat = run.latency
-                worst[mode] = max(worst.get(mode, 0.0), lat["p99"])
+                if mode == "baseline":
+                    base_p99 = lat["p99"]
+                else:
+                    worst[mode] = max(worst.get(mode, -1.0), lat["p99"] - base_p99)
                 took = f"heavy work {run.ended - run.started:4.1f} s" if mode != "baseline" else ""
                 print(
                     f"round {round_} {mode:8}  p99 {lat['p99'] * 1000:7.1f} ms  max {lat['max'] * 1000:7.1f} ms  "
                     f"loop gap {run.loop_gap * 1000:6.1f} ms  full gc {max(pauses, default=0) * 1000:5.1f} ms  {took}",
                     flush=True,
                 )
-    print("headline: worst p99 per mode, " + ", ".join(f"{m} {worst[m] * 1000:.0f} ms" for m in modes))
+    others = ", ".join(f"{m} {worst[m] * 1000:+.0f} ms" for m in worst if m != "process")
+    if "process" in worst:
+        print(f"headline: offloaded p99 over baseline = {worst['process'] * 1000:+.0f} ms (goal < 150 ms); {others}")
+    else:
+        print(f"headline: p99 over baseline: {others}")
 
 
 if __name__ == "__main__":

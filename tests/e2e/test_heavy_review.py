@@ -28,7 +28,7 @@ from partner_review.tasks import offload
 from tests.e2e.heavy import Run, loaded, make_heavy
 
 RATE, DURATION = 100, 8.0  # 800 requests: a stall of 0.1 s delays ~1 % of them, and so shows in the p99
-P99_TOLERANCE = 0.2  # seconds over the worse baseline; the work on the loop adds 0.6 s or more
+P99_TOLERANCE = 0.15  # seconds over the worse baseline; the work on the loop adds 0.6 s or more
 MAX_TOLERANCE = 0.3
 MIN_OVERLAP = 2.0  # seconds of heavy work inside the load, unless all of it was
 ATTEMPTS = 3  # a busy machine can stall any one run; work on the loop stalls every one
