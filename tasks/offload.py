@@ -3,24 +3,29 @@
 The review's stages share one event loop, and on it e2e and the load test time every request
 from when it was due: whatever holds the loop lands on the partner as latency. A worker thread is
 not enough: resvg, the regex engine, expat and the C pickler hold the GIL for a whole call, so a
-thread still stalls the loop for as long as its longest such call (measured with the 1 MiB logo
-and 127 KiB page of tests/e2e/test_heavy_review.py: the load test's p99 rose from ~5 ms to
-0.15-1.5 s with the work in threads, as on the loop; `bench/offload.py`). So SVG analysis and the
-tile, the docs linter and Spec validation run in one shared pool of worker processes:
+thread still stalls the loop for as long as its longest such call (the tile of a 1 MiB logo held
+it 180 ms, linting a 127 KiB page 66 ms). With the heavy logo, page and 10,000 sample events of
+tests/e2e/heavy.py started 0.5 s into a load test, its p99 rose by 0.6-1.3 s with the work on the
+loop, by 0.15-0.8 s with it in threads, and by under 0.1 s with it in these processes
+(bench/offload.py, tests/e2e/test_heavy_review.py). So SVG
+analysis and the tile, the docs linter (and its link extraction) and Spec validation run here:
 
     await offload.run(fn, *args, **kwargs)  # fn importable by name; arguments and result picklable
-    offload.warm()                          # start the workers now (the review does, before e2e)
+    offload.warm()                          # start the workers now (run_checks does, before e2e)
 
-The pool is created on first use with the `spawn` start method (forking a process that runs
-threads is unsafe), one worker per CPU up to four, each at a lower priority (nice 5). A worker imports only the module of the
-function it runs (and whatever module `__main__` is, as every spawned process does). Each call
-carries the caller's settings, which the worker adopts, so a worker started before a setting
-changed computes with the caller's settings. A worker that dies (killed, out of memory) breaks
-the pool: the call is retried once on a fresh pool, then `OffloadFailed` is raised. A caller
-that is cancelled stops waiting; a call already running finishes in its worker.
+One pool for the process, created on first use with the `spawn` start method (forking a process
+that runs threads is unsafe): one worker per CPU up to four, each at a lower priority (nice 5) so
+the loop and the partner come first on a busy machine. A worker starts in ~0.3 s and imports
+only the modules of the functions it runs, plus whatever module `__main__` is (as every spawned
+process does: under `python -m prefect.engine` that is Prefect, ~1 s more, once). Each call
+carries the caller's settings, which the worker adopts (`models.settings.adopt_settings`), so a
+worker started before a setting changed computes with the caller's. A worker that dies (killed,
+out of memory, a crashing library) breaks the pool: the call is retried once on a fresh pool,
+then `OffloadFailed` is raised. A caller that is cancelled stops waiting; a call already running
+finishes in its worker.
 
 Pickling the arguments holds the GIL too: send what the work needs (the Spec stage sends its
-events in chunks, catalog and docs a submission without its sample events).
+events 500 at a time, catalog and docs a submission without its sample events).
 """
 
 from __future__ import annotations

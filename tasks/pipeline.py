@@ -15,6 +15,10 @@ stages run in the same order:
 Each stage skips what does not apply (offline, no destination or source component) through the
 one runner (`tasks/runner.py`), so every skipped check still has a result that says why.
 A `Selection` (`tasks/selection.py`) limits a run to some stages or checks: the rest are not called.
+
+The CPU-bound work (SVG analysis and the tile, the docs linter and its link extraction, Spec
+validation) runs in worker processes (`tasks/offload.py`, started first), never on the loop where
+e2e and the load test time the partner's answers: docs runs beside replay and volume.
 """
 
 from __future__ import annotations
