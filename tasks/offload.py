@@ -22,7 +22,7 @@ carries the caller's settings, which the worker adopts (`models.settings.adopt_s
 worker started before a setting changed computes with the caller's. A worker that dies (killed,
 out of memory, a crashing library) breaks the pool: the call is retried once on a fresh pool,
 then `OffloadFailed` is raised. A caller that is cancelled stops waiting; a call already running
-finishes in its worker.
+finishes in its worker. Workers end with the process that started them, even when it is killed.
 
 Pickling the arguments holds the GIL too: send what the work needs (the Spec stage sends its
 events 500 at a time, catalog and docs a submission without its sample events).
@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import functools
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections.abc import Callable
@@ -92,10 +93,19 @@ def _ready() -> None:
 
 
 def _start_worker() -> None:
-    """A worker yields the CPU to the process it works for: on a busy machine the loop that sends
-    the load and times the answers runs first, the analysis after."""
+    """A worker yields the CPU to the process it works for (on a busy machine the loop that sends
+    the load and times the answers runs first, the analysis after), and ends with it: a review
+    process that is killed (SIGKILL, out of memory) leaves no idle workers behind."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent.sentinel,), name="offload-parent", daemon=True).start()
+
+
+def _end_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])  # ready once the parent has exited, however it exited
+    os._exit(0)
 
 
 def _call(settings: Settings, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:

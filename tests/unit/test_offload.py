@@ -7,6 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +64,37 @@ async def test_a_dead_worker_is_replaced_and_the_call_fails_after_one_retry():
         await offload.run(os._exit, 3)  # the worker dies without a word, on both tries
     assert offload.executor() is not before
     assert await offload.run(os.getpid) != os.getpid()  # a fresh pool serves the next call
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie has ended: only its exit status is left to collect)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_workers_end_when_the_review_process_is_killed():
+    code = (
+        "import asyncio, time\n"
+        "from partner_review.tasks import offload\n"
+        "async def main():\n"
+        "    await asyncio.gather(*(asyncio.wrap_future(f) for f in offload.warm()))\n"
+        "    print(*[p.pid for p in offload.executor()._processes.values()], flush=True)\n"
+        "    time.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    review = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        workers = [int(pid) for pid in review.stdout.readline().split()]
+        assert workers and all(alive(pid) for pid in workers)
+    finally:
+        review.send_signal(signal.SIGKILL)  # no atexit, no shutdown: as when the machine runs out of memory
+        review.wait(10)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)], "worker processes outlived the killed review"
 
 
 def bad(i: int) -> dict:
