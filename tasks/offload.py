@@ -85,7 +85,11 @@ def warm() -> list[Future[None]]:
     """Start every worker now, so that neither their start (on the caller's thread) nor their
     imports fall in the middle of a measurement. Returns the futures of the no-op calls."""
     pool = executor()
-    return [pool.submit(_ready) for _ in range(workers())]
+    try:
+        return [pool.submit(_ready) for _ in range(workers())]
+    except BrokenProcessPool:  # a worker died since the last call (killed while idle): start afresh
+        _replace(pool)
+        return warm()
 
 
 def _ready() -> None:

@@ -66,6 +66,19 @@ async def test_a_dead_worker_is_replaced_and_the_call_fails_after_one_retry():
     assert await offload.run(os.getpid) != os.getpid()  # a fresh pool serves the next call
 
 
+async def test_a_worker_killed_while_idle_does_not_stop_the_next_review():
+    await warmed()
+    pool = offload.executor()
+    for process in list(pool._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not pool._broken and time.monotonic() < deadline:  # the pool notices the death in its own thread
+        await asyncio.sleep(0.05)
+    assert pool._broken
+    await asyncio.gather(*(asyncio.wrap_future(f) for f in offload.warm()))  # as run_checks starts
+    assert offload.executor() is not pool and await offload.run(divmod, 7, 2) == (3, 1)
+
+
 def alive(pid: int) -> bool:
     """Whether the process runs (a zombie has ended: only its exit status is left to collect)."""
     try:
