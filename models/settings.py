@@ -279,6 +279,18 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'partner-review.db').resolve()}"
 
 
+_adopted: Settings | None = None
+
+
 @functools.cache
 def get_settings() -> Settings:
-    return Settings()
+    return _adopted if _adopted is not None else Settings()
+
+
+def adopt_settings(settings: Settings) -> None:
+    """Make `get_settings()` return `settings` in this process from now on: a worker process
+    (tasks/offload.py) takes its caller's settings rather than reading its own environment."""
+    global _adopted
+    if _adopted is None or _adopted != settings:
+        _adopted = settings
+        get_settings.cache_clear()

@@ -1,9 +1,12 @@
-"""Serving a sample partner: blocking (`serve`) or in a background thread for tests (`running`)."""
+"""Serving a sample partner: blocking (`serve`), in a background thread for tests (`running`), or in
+a process of its own for timing tests (`running_apart`)."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -68,3 +71,30 @@ def running(behaviour: str = "conformant", *, host: str = "127.0.0.1", **options
     """
     with in_thread(app(behaviour, **options), host=host, name=f"sample partner {behaviour!r}") as port:
         yield f"http://{host}:{port}"
+
+
+@contextlib.contextmanager
+def running_apart(behaviour: str = "conformant", *, host: str = "127.0.0.1") -> Iterator[str]:
+    """Like `running`, but the partner runs in a child process: for tests that time the partner's
+    answers, where a server sharing this process (and its GIL) would add its own delays to them."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    code = f"from partner_review.partners.server import serve; serve({behaviour!r}, {host!r}, {port})"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+                break
+            if child.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sample partner {behaviour!r} did not start on {host}:{port}")
+            time.sleep(0.05)
+        yield f"http://{host}:{port}"
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(10)

@@ -15,6 +15,10 @@ stages run in the same order:
 Each stage skips what does not apply (offline, no destination or source component) through the
 one runner (`tasks/runner.py`), so every skipped check still has a result that says why.
 A `Selection` (`tasks/selection.py`) limits a run to some stages or checks: the rest are not called.
+
+The CPU-bound work (SVG analysis and the tile, the docs linter and its link extraction, Spec
+validation) runs in worker processes (`tasks/offload.py`, started first), never on the loop where
+e2e and the load test time the partner's answers: docs runs beside replay and volume.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from typing import Any
 
 from partner_review.models.checks import Result, Stage
 from partner_review.models.submission import Submission
+from partner_review.tasks import offload
 from partner_review.tasks.catalog import fields as catalog
 from partner_review.tasks.catalog import render as tile
-from partner_review.tasks.catalog.remote import fetch_svgs
+from partner_review.tasks.catalog.remote import RemoteSvg, fetch_svgs
 from partner_review.tasks.compat.gate import check_compat
 from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.replay import check_replay
@@ -38,19 +43,21 @@ from partner_review.tasks.spec.sources import check_sources
 from partner_review.tasks.volume.load import load_test
 
 Call = Callable[..., Awaitable[Any]]
+CPU_STAGES: frozenset[Stage] = frozenset({"catalog", "spec", "links", "docs"})  # those with work for tasks/offload.py
 EVERYTHING = Selection(stages=frozenset(PIPELINE_STAGES), called=frozenset(PIPELINE_STAGES))
 
 
 async def verify_catalog(submission: Submission, *, offline: bool = False) -> list[Result]:
     """Remote logo and mark fetched through the guarded client, then every catalog check and the
-    tile rendering in a worker thread: SVG analysis and resvg are CPU work that must not stall the
-    loop while e2e measures latency."""
+    tile rendering in a worker process (`tasks/offload.py`): SVG analysis and resvg are CPU work
+    that must not stall the loop while e2e and the load test measure latency."""
     remote = await fetch_svgs(submission, offline=offline)
+    return await offload.run(judge_catalog, submission.without_sample_events(), remote)
 
-    def judge() -> list[Result]:
-        return catalog.verify_catalog_fields(submission, remote=remote) + tile.verify_rendering(submission)
 
-    return await asyncio.to_thread(judge)
+def judge_catalog(submission: Submission, remote: dict[str, RemoteSvg]) -> list[Result]:
+    """The catalog checks and the tile's rendering checks (plain CPU work, run in a worker process)."""
+    return catalog.verify_catalog_fields(submission, remote=remote) + tile.verify_rendering(submission)
 
 
 async def check_update(submission: Submission, released: Submission | None, *, reason: str = "") -> list[Result]:
@@ -100,8 +107,13 @@ async def run_checks(
         )
         return list(e2e_results) + replay_results + docs_results + volume_results
 
+    if chosen.called & CPU_STAGES:
+        offload.warm()  # the worker processes start now, not in the middle of e2e's or the load's timing
     markdown = submission.app.docs.segment_markdown
-    doc_links, doc_anchors = await asyncio.to_thread(links_and_anchors, markdown) if markdown else ([], set())
+    doc_links: list[tuple[str, int]] = []
+    doc_anchors: set[str] = set()
+    if markdown and chosen.runs("links"):
+        doc_links, doc_anchors = await offload.run(links_and_anchors, markdown)
     catalog_results, spec_results, link_results, destination_results, compat_results = await asyncio.gather(
         run("catalog", verify_catalog, submission, offline=offline),
         run("spec", check_sources, submission, offline=offline),

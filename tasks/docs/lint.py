@@ -20,7 +20,6 @@ No Prefect here (the linter must stay fast); the @task wrapper lives in flows/.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 from partner_review.models.checks import Check, Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Submission
+from partner_review.tasks import offload
 from partner_review.tasks.docs import match as docs_match
 from partner_review.tasks.docs import rules as docs_rules
 from partner_review.tasks.docs import style as docs_style
@@ -100,8 +100,11 @@ async def lint_documentation(
     the guarded client (skipped with a reason when `offline`). Never raises for a bad URL."""
     docs = submission.app.docs
     if docs.segment_markdown is not None and docs.segment_markdown.strip():
-        # Linting is CPU work (seconds for a large page): off the loop, where e2e and the load test measure latency.
-        return await asyncio.to_thread(lint, docs.segment_markdown, submission, accepted_calls=accepted_calls)
+        # Linting is CPU work (~0.5 s for a large page): in a worker process, off the loop where e2e
+        # and the load test measure latency (a thread would still hold it: tasks/offload.py).
+        return await offload.run(
+            lint, docs.segment_markdown, submission.without_sample_events(), accepted_calls=accepted_calls
+        )
     url = docs.segment_markdown_url
     if not url:
         what = "is empty" if docs.segment_markdown is not None else "is missing"
@@ -124,7 +127,9 @@ async def lint_documentation(
         return [PROVIDED.passed(url=url), READABLE.failed(str(error), line=1, column=1, excerpt=url, url=url)] + [
             check.skipped("The doc page could not be fetched (see DOC-002).", url=url) for check in CHECKS[2:]
         ]
-    return await asyncio.to_thread(_lint, data, charset, submission, accepted_calls, urlsplit(url).path)
+    return await offload.run(
+        _lint, data, charset, submission.without_sample_events(), accepted_calls, urlsplit(url).path
+    )
 
 
 def links_and_anchors(markdown: str) -> tuple[list[tuple[str, int]], set[str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ from partner_review.models.checks import Check, NotRun, Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import RULES, Limits, Violation, validate
 from partner_review.models.submission import Source, Submission
+from partner_review.tasks import offload
 from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client, read_capped
 from partner_review.tasks.runner import offline_reason, stage
 
@@ -54,15 +55,17 @@ class Item:
 
 
 class EventsFetched:
-    """What fetching a source's events_url gave: its SPEC result and the events it served."""
+    """What fetching a source's events_url gave: a failed SPEC-018 result saying why there are no
+    events, or the text it served (decoded; parsed and checked in a worker process)."""
 
-    def __init__(self, result: Result, items: list[Item] | None = None) -> None:
+    def __init__(self, result: Result | None, text: str = "", size: int = 0) -> None:
         self.result = result
-        self.items = items or []
+        self.text = text
+        self.size = size
 
 
 async def fetch_events(url: str, settings: Settings) -> EventsFetched:
-    """The events served at `url`, or a failed SPEC-018 result saying why there are none."""
+    """The text served at `url`, or a failed SPEC-018 result saying why there are no events."""
     cap = settings.spec_events_url_max_bytes
     try:
         async with client(max_response_bytes=cap) as http:
@@ -99,12 +102,7 @@ async def fetch_events(url: str, settings: Settings) -> EventsFetched:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return EventsFetched(EVENTS_URL.failed("events_url does not serve UTF-8 text (JSON is UTF-8)", url=url))
-    items = parse_events(text)
-    if not items:
-        return EventsFetched(EVENTS_URL.failed("events_url serves no events", url=url, bytes=len(body)))
-    return EventsFetched(
-        EVENTS_URL.passed(f"events_url served {len(items)} events", url=url, bytes=len(body), events=len(items)), items
-    )
+    return EventsFetched(None, text, len(body))
 
 
 def parse_events(text: str) -> list[Item]:
@@ -134,25 +132,43 @@ def parse_events(text: str) -> list[Item]:
     return items
 
 
-def rule_results(items: list[Item], *, slug: str, component: str, settings: Settings) -> list[Result]:
-    """One Result per Spec rule over all items: counts and the first offending events."""
+CHUNK = 500  # events per worker call: pickling them holds this process's GIL ~1 ms (10,000 at once: ~30 ms)
+
+
+@dataclass
+class Tally:
+    """What checking some events found: per rule, how many events break it and the first examples."""
+
+    checked: int = 0
+    offending: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RULE_CHECKS, 0))
+    found: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {rule: [] for rule in RULE_CHECKS})
+
+    def merge(self, later: Tally, examples: int) -> Tally:
+        """This tally followed by `later` (events in order: the first examples stay first)."""
+        self.checked += later.checked
+        for rule in RULE_CHECKS:
+            self.offending[rule] += later.offending[rule]
+            self.found[rule] = (self.found[rule] + later.found[rule])[:examples]
+        return self
+
+
+def tally(items: list[Item], *, slug: str, settings: Settings) -> Tally:
+    """Every item checked against the Spec (CPU work: run in a worker process by `check_source`)."""
     spec_limits = limits(settings)
-    checked = items[: settings.spec_max_events]
-    found: dict[str, list[dict[str, Any]]] = {rule: [] for rule in RULE_CHECKS}
-    offending: dict[str, int] = dict.fromkeys(RULE_CHECKS, 0)
-    for item in checked:
+    found = Tally(checked=len(items))
+    for item in items:
         violations = (
             [item.problem] if item.problem else validate(item.event, source=True, slug=slug, limits=spec_limits)
         )
         seen: set[str] = set()
         for v in violations:
-            if v.rule not in found:
+            if v.rule not in found.found:
                 continue
             if v.rule not in seen:
-                offending[v.rule] += 1
+                found.offending[v.rule] += 1
                 seen.add(v.rule)
-            if len(found[v.rule]) < settings.spec_examples_per_rule:
-                found[v.rule].append(
+            if len(found.found[v.rule]) < settings.spec_examples_per_rule:
+                found.found[v.rule].append(
                     {
                         "origin": item.origin,
                         "messageId": _message_id(item.event),
@@ -161,26 +177,52 @@ def rule_results(items: list[Item], *, slug: str, component: str, settings: Sett
                         "event": _excerpt(item.event),
                     }
                 )
-    total = len(checked)
-    extra = {"component": component, "events_checked": total}
-    if len(items) > total:
-        extra["events_not_checked"] = len(items) - total
+    return found
+
+
+def tally_sample(events: list[Any], first: int, *, slug: str, settings: Settings) -> Tally:
+    """`sample_events[first:first + len(events)]` checked (the items are made in the worker: making
+    10,000 of them on the loop costs it a few ms, and the garbage collector's full pass far more)."""
+    items = [Item(f"sample_events[{first + i}]", e) for i, e in enumerate(events)]
+    return tally(items, slug=slug, settings=settings)
+
+
+def tally_served(text: str, budget: int, *, slug: str, settings: Settings) -> tuple[int, Tally]:
+    """events_url's text parsed and its first `budget` events checked: (events served, tally).
+    In a worker process: parsing up to 5 MiB of JSON is CPU work too, and only the tally comes back."""
+    items = parse_events(text)
+    return len(items), tally(items[:budget], slug=slug, settings=settings)
+
+
+def results_of(found: Tally, *, component: str, not_checked: int = 0) -> list[Result]:
+    """One Result per Spec rule: counts and the first offending events."""
+    total = found.checked
+    extra: dict[str, Any] = {"component": component, "events_checked": total}
+    if not_checked:
+        extra["events_not_checked"] = not_checked
     results = []
     for rule, check in RULE_CHECKS.items():
-        count = offending[rule]
+        count = found.offending[rule]
         if not count:
             results.append(check.passed(f"{component}: all {total} events follow this rule", **extra))
             continue
-        first = found[rule][0]
+        first = found.found[rule][0]
         results.append(
             check.failed(
                 f"{component}: {count} of {total} events break this rule; first, {first['origin']}: {first['message']}",
                 **extra,
                 offending_events=count,
-                examples=found[rule],
+                examples=found.found[rule],
             )
         )
     return results
+
+
+def rule_results(items: list[Item], *, slug: str, component: str, settings: Settings) -> list[Result]:
+    """One Result per Spec rule over all items (in this process; `check_source` spreads the work)."""
+    checked = items[: settings.spec_max_events]
+    found = tally(checked, slug=slug, settings=settings)
+    return results_of(found, component=component, not_checked=len(items) - len(checked))
 
 
 def _message_id(event: Any) -> Any:
@@ -197,36 +239,58 @@ def _excerpt(event: Any) -> str:
 
 
 async def check_source(source: Source, slug: str, *, offline: bool, settings: Settings) -> list[Result]:
-    items = [Item(f"sample_events[{i}]", e) for i, e in enumerate(source.sample_events)]
-    if not source.events_url:
-        fetched = EventsFetched(EVENTS_URL.not_applicable(f"{source.name}: no events_url given", component=source.name))
-    elif offline:
-        fetched = EventsFetched(
-            EVENTS_URL.skipped(
+    """A source's sample_events and events_url against the Spec. Validation (and parsing events_url)
+    runs in worker processes, CHUNK events a call: off the loop where e2e and the load test measure latency."""
+    budget = settings.spec_max_events
+    sample = source.sample_events
+    checked = min(len(sample), budget)
+    parts = [
+        asyncio.ensure_future(
+            offload.run(tally_sample, sample[i : min(i + CHUNK, checked)], i, slug=slug, settings=settings)
+        )
+        for i in range(0, checked, CHUNK)
+    ]
+    served, served_tally = 0, Tally()
+    try:
+        if not source.events_url:
+            result = EVENTS_URL.not_applicable(f"{source.name}: no events_url given", component=source.name)
+        elif offline:
+            result = EVENTS_URL.skipped(
                 f"{source.name}: {offline_reason('fetches events_url')}",
                 because="offline",
                 component=source.name,
                 url=source.events_url,
             )
-        )
-    else:
-        fetched = await fetch_events(source.events_url, settings)
-        fetched.result = fetched.result.model_copy(
-            update={
-                "message": f"{source.name}: {fetched.result.message}",
-                "evidence": {"component": source.name, **fetched.result.evidence},
-            }
-        )
-    items += fetched.items
-    if not items:
-        reason = f"{source.name}: no events to check ({fetched.result.message})"
-        because: NotRun = "offline" if fetched.result.not_run == "offline" else "not-verified"
-        return [c.skipped(reason, because=because, component=source.name) for c in RULE_CHECKS.values()] + [
-            fetched.result
-        ]
-    # Validating many events is CPU work: off the loop, where e2e and the load test measure latency.
-    found = await asyncio.to_thread(rule_results, items, slug=slug, component=source.name, settings=settings)
-    return found + [fetched.result]
+        else:
+            url = source.events_url
+            fetched = await fetch_events(url, settings)
+            if fetched.result is None:
+                left = max(0, budget - checked)
+                served, served_tally = await offload.run(tally_served, fetched.text, left, slug=slug, settings=settings)
+            result = fetched.result or (
+                EVENTS_URL.passed(f"events_url served {served} events", url=url, bytes=fetched.size, events=served)
+                if served
+                else EVENTS_URL.failed("events_url serves no events", url=url, bytes=fetched.size)
+            )
+            result = result.model_copy(
+                update={
+                    "message": f"{source.name}: {result.message}",
+                    "evidence": {"component": source.name, **result.evidence},
+                }
+            )
+        found = Tally()
+        for counted in await asyncio.gather(*parts):
+            found.merge(counted, settings.spec_examples_per_rule)
+    finally:
+        for part in parts:  # an error or a cancellation above: stop waiting for the rest
+            part.cancel()
+    if not sample and not served:
+        reason = f"{source.name}: no events to check ({result.message})"
+        because: NotRun = "offline" if result.not_run == "offline" else "not-verified"
+        return [c.skipped(reason, because=because, component=source.name) for c in RULE_CHECKS.values()] + [result]
+    found.merge(served_tally, settings.spec_examples_per_rule)
+    not_checked = len(sample) - checked + served - served_tally.checked
+    return results_of(found, component=source.name, not_checked=not_checked) + [result]
 
 
 @stage(CHECKS, network_use="fetches events_url")

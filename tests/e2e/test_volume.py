@@ -313,6 +313,41 @@ async def test_memory_stays_bounded_and_a_broken_progress_callback_is_ignored(se
     assert len(json.dumps(m.to_dict())) < 10_000  # counters and a sparse histogram, not samples
 
 
+async def test_the_collector_skips_what_was_alive_before_the_load_until_it_ends(settings_env):
+    """A full garbage-collection pass over a large submission would hold the loop for tens of ms
+    in the middle of the load: what is alive when the load starts is frozen until it ends."""
+    import gc
+
+    settings_env()
+    from partner_review.models.events import generate
+
+    bodies, counts = build_bodies(generate(8), batch_size=None, max_seq=100, settings=get_settings())
+    frozen: list[int] = []
+
+    async def progress(done, total, snap):
+        frozen.append(gc.get_freeze_count())
+
+    assert gc.get_freeze_count() == 0
+    async with Raw(200, "OK") as base:
+        plan = Plan(
+            url=f"{base}/v1/events",
+            host="127.0.0.1",
+            address="127.0.0.1",
+            headers={},
+            bodies=bodies,
+            events_per_body=counts,
+            rate=100,
+            duration=1.0,
+            timeout=5.0,
+            connections=8,
+        )
+        alive = len(gc.get_objects())
+        m = await generate_load(plan, progress)
+    assert m.responses == 100 and frozen
+    assert min(frozen[:-1]) >= alive * 0.9  # every tick during the load (the last one comes after it)
+    assert gc.get_freeze_count() == 0
+
+
 async def test_every_event_sent_has_a_unique_message_id(settings_env):
     settings_env()
     from partner_review.models.events import generate
