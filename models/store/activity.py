@@ -55,23 +55,30 @@ class ActivityStore(ReceiptStore):
     def receive_activity(self, records: list[Activity], *, receipt: Receipt | None = None) -> Answer:
         """Store a batch once per delivery: a redelivery gets the first answer. UnknownApp
         (nothing stored) if any record names an app the catalog lacks."""
+
+        # Through the group commit (`write`): on SQLite a submission queued while a chunk is
+        # written is committed with the next chunk, instead of waiting for the lock that the
+        # batch's thread would keep winning back (threading.Lock is not fair).
+        def claim(conn: Connection) -> tuple[Answer | None, dict[str, int]]:
+            if receipt is not None:
+                self.claim_signature(conn, receipt)
+                seen = self.seen_answer(conn, receipt)
+                if seen is not None:
+                    return seen, {}
+            return None, self._app_ids(conn, {r.app for r in records})
+
         try:
-            with self.begin() as conn:
-                if receipt is not None:
-                    self.claim_signature(conn, receipt)
-                    seen = self.seen_answer(conn, receipt)
-                    if seen is not None:
-                        return seen
-                apps = self._app_ids(conn, {r.app for r in records})
+            seen, apps = self.write(claim)
+            if seen is not None:
+                return seen
             counts = {"inserted": 0, "updated": 0, "unchanged": 0}
             for start in range(0, len(records), CHUNK):
-                with self.begin() as conn:
-                    for name, n in self._upsert(conn, apps, records[start : start + CHUNK]).items():
-                        counts[name] += n
+                upsert = functools.partial(self._upsert, apps=apps, chunk=records[start : start + CHUNK])
+                for name, n in self.write(upsert).items():
+                    counts[name] += n
             if receipt is None:
                 return Answer(counts, True)
-            with self.begin() as conn:
-                return self.keep_answer(conn, receipt, counts)
+            return self.write(lambda conn: self.keep_answer(conn, receipt, counts))
         except (DataError, OverflowError) as error:
             raise BadValue(f"the database refused a value of these records: {error}") from None
 

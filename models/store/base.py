@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -48,6 +48,7 @@ class BadValue(ValueError):
 
 
 T = TypeVar("T")
+WRITER_POLL_SECONDS = 0.002  # a queued writer looks again this often while another commits
 
 
 @dataclass
@@ -56,6 +57,7 @@ class _Job(Generic[T]):
     result: T | None = None
     error: BaseException | None = None
     done: bool = False
+    committed: threading.Event = field(default_factory=threading.Event)  # set once `done`
 
 
 class NotFound(LookupError):
@@ -127,9 +129,7 @@ class StoreBase:
         self._sealer = Sealer(self.settings)
         self._purged_at: float = 0.0
         self._sqlite = self.engine.dialect.name == "sqlite"
-        self._writer: contextlib.AbstractContextManager[Any] = (
-            threading.Lock() if self._sqlite else contextlib.nullcontext()
-        )
+        self._writer: Any = threading.Lock() if self._sqlite else contextlib.nullcontext()
         self._queue: list[_Job[Any]] = []
         self._queue_lock = threading.Lock()
         if migrate:
@@ -159,11 +159,21 @@ class StoreBase:
         job: _Job[T] = _Job(work)
         with self._queue_lock:
             self._queue.append(job)
-        with self._writer:  # whoever holds it commits everything queued so far, this job included
-            if not job.done:
-                with self._queue_lock:
-                    batch, self._queue = self._queue, []
-                self._commit(batch)
+        # Whoever holds the lock commits everything queued so far. A waiter returns as soon as its
+        # job is committed, by whichever thread: waiting on the lock itself would let a thread that
+        # writes many transactions in a row (an activity batch) win it back each time, since
+        # threading.Lock is not fair, and hold every other writer up until its last one.
+        while not job.done:
+            if self._writer.acquire(blocking=False):
+                try:
+                    if not job.done:
+                        with self._queue_lock:
+                            batch, self._queue = self._queue, []
+                        self._commit(batch)
+                finally:
+                    self._writer.release()
+            else:
+                job.committed.wait(WRITER_POLL_SECONDS)
         if job.error is not None:
             raise job.error
         return job.result  # type: ignore[return-value]
@@ -189,6 +199,7 @@ class StoreBase:
         finally:
             for job in batch:
                 job.done = True
+                job.committed.set()
 
     def insert(self, table: Any) -> Any:
         """An INSERT that supports `on_conflict_do_nothing` / `_do_update` on this engine."""

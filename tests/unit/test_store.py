@@ -173,3 +173,39 @@ def test_a_value_the_database_refuses_is_bad_value_not_a_store_failure(store, ex
     with pytest.raises(BadValue):
         store.record_delivery("d-bad", b"{}", submission, received_at=now, ack_due_at=now)
     assert not store.dispatches()
+
+
+def test_submissions_written_during_an_activity_batch_do_not_wait_for_the_whole_batch(store, example):
+    """A 10,000-record batch is 40 transactions. On SQLite this process's writers share one lock,
+    and the batch's thread used to win it back after every chunk (threading.Lock is not fair), so
+    submissions sent meanwhile waited for the batch's end. Now each is committed with the next chunk."""
+    import threading
+    import time
+
+    from partner_review.models.activity import Activity
+
+    record(store, example, delivery="seed")
+    records = [
+        Activity(
+            app="acme-analytics", workspace_id=f"ws-{i % 500}", day=f"2026-10-{1 + i // 500:02d}", events_delivered=i
+        )
+        for i in range(10_000)
+    ]
+    counts: list[dict[str, int]] = []
+    batch = threading.Thread(target=lambda: counts.append(store.record_activity(records)))
+    answered_while_batch_ran: list[bool] = []
+
+    def submit(i: int) -> None:
+        record(store, {**example, "app": {**example["app"], "slug": f"during-{i}"}}, delivery=f"during-{i}")
+        answered_while_batch_ran.append(batch.is_alive())
+
+    batch.start()
+    writers = []
+    for i in range(20):
+        time.sleep(0.002)
+        writers.append(threading.Thread(target=submit, args=(i,)))
+        writers[-1].start()
+    for thread in [batch, *writers]:
+        thread.join(60)
+    assert len(answered_while_batch_ran) == 20 and counts == [{"inserted": 10_000, "updated": 0, "unchanged": 0}]
+    assert sum(answered_while_batch_ran) >= 18, answered_while_batch_ran  # all but the last stragglers
