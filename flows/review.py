@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from datetime import UTC, datetime
@@ -295,20 +296,21 @@ async def review_submission(submission_id: str) -> dict:
         replay = replay_sentence(results)
         waivers = await read_waivers(stored.slug)
         await record_results(run_id, results, verdict(apply_waivers(results, waivers, now=now())[0]))
-        await publish_report(
-            stored,
-            results,
-            facts=[
-                f"Submission `{stored.id}`, version {stored.version}",
-                f"Received {stored.received_at:%Y-%m-%d %H:%M} UTC; acknowledgment due {ack.due_at:%Y-%m-%d %H:%M} UTC, "
-                f"sent {ack.acknowledged_at:%Y-%m-%d %H:%M} UTC ({'on time' if ack.on_time else 'LATE'}) via {ack.channel}",
-            ]
-            + ([report.escape(replay, 1000)] if replay else [])
-            + slots_fact(results),
+        facts = [
+            f"Submission `{stored.id}`, version {stored.version}",
+            f"Received {stored.received_at:%Y-%m-%d %H:%M} UTC; acknowledgment due {ack.due_at:%Y-%m-%d %H:%M} UTC, "
+            f"sent {ack.acknowledged_at:%Y-%m-%d %H:%M} UTC ({'on time' if ack.on_time else 'LATE'}) via {ack.channel}",
+        ]
+        facts += ([report.escape(replay, 1000)] if replay else []) + slots_fact(results)
+
+        async def in_review_then_checklist() -> None:
+            await start_review(submission_id)
+            await publish_checklist(stored.slug)
+
+        # Independent of each other: published at once (each is API round trips, not work).
+        await asyncio.gather(
+            publish_report(stored, results, facts=facts), publish_tile(stored), in_review_then_checklist()
         )
-        await publish_tile(stored)
-        await start_review(submission_id)
-        await publish_checklist(stored.slug)
 
     results = await read_results(run_id)
     link = await report_link(stored.slug, flow_run_id)
