@@ -24,6 +24,7 @@ from partner_review.models.calendar import add_business_days
 from partner_review.models.settings import get_settings
 from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
 from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
+from partner_review.tasks import collector
 from partner_review.tasks.graduation.adoption import BadActivity, parse_records
 from partner_review.webhooks import access
 from partner_review.webhooks.dispatch import Dispatcher
@@ -47,6 +48,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         else:
             app.state.dispatcher = Dispatcher(store, settings)
             loop_task = asyncio.create_task(app.state.dispatcher.run_forever())
+    # What exists once the receiver has started lives as long as it does: out of the collector's
+    # full passes, which a 10,000-record activity batch triggered (tasks/collector.py).
+    collector.pin()
     yield
     if loop_task:
         loop_task.cancel()

@@ -9,17 +9,16 @@ Where one process cannot hold the target rate, the schedule is split across seve
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import inspect
 import math
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from partner_review.models.checks import Result
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Destination, Submission
+from partner_review.tasks import collector
 from partner_review.tasks.runner import stage
 from partner_review.tasks.volume.engine import Run, snapshot
 from partner_review.tasks.volume.judge import CHECKS, ERRORS, LATENCY, RATE, THROTTLING, judge
@@ -74,35 +73,13 @@ async def generate_load(plan: Plan, on_progress: Progress | None = None) -> Meas
             counts.pop("done")
             await callback(done, total, {**counts, "p99_seconds": None, "target_rate": plan.rate})
 
-    with _collector_frozen():
+    with collector.frozen():  # a full GC pass over a large submission would hold the loop mid-load
         if plan.processes <= 1:
             return await Run(plan, 0).run(on_tick=tick_one if callback else None)
         measurement = await run_split(plan, tick_many if callback else None)
     if callback is not None:
         await callback(measurement.done, total, snapshot(measurement, plan))
     return measurement
-
-
-_frozen = 0  # load tests under way in this process with the collector's old objects frozen
-
-
-@contextlib.contextmanager
-def _collector_frozen() -> Iterator[None]:
-    """Everything alive when the load starts is left out of the garbage collector's full passes
-    until it ends (gc.freeze): with a large submission in memory (10,000 sample events) a full
-    pass holds the loop 50-115 ms here, and that would land on the partner's latency. Objects made
-    during the load are collected as usual; with several load tests at once, the last one to end
-    unfreezes."""
-    global _frozen
-    if _frozen == 0:
-        gc.freeze()
-    _frozen += 1
-    try:
-        yield
-    finally:
-        _frozen -= 1
-        if _frozen == 0:
-            gc.unfreeze()
 
 
 def _guarded(on_progress: Progress | None) -> Callable[..., Awaitable[None]] | None:

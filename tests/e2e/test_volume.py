@@ -313,11 +313,15 @@ async def test_memory_stays_bounded_and_a_broken_progress_callback_is_ignored(se
     assert len(json.dumps(m.to_dict())) < 10_000  # counters and a sparse histogram, not samples
 
 
-async def test_the_collector_skips_what_was_alive_before_the_load_until_it_ends(settings_env):
+async def test_the_collector_skips_what_was_alive_before_the_load_until_it_ends(settings_env, monkeypatch):
     """A full garbage-collection pass over a large submission would hold the loop for tens of ms
     in the middle of the load: what is alive when the load starts is frozen until it ends."""
     import gc
 
+    from partner_review.tasks import collector
+
+    monkeypatch.setattr(collector, "_pinned", False)  # a receiver started by an earlier test pins for good
+    gc.unfreeze()
     settings_env()
     from partner_review.models.events import generate
 
