@@ -8,7 +8,6 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 if TYPE_CHECKING:
     from partner_review.models.access import AccessDecision
@@ -84,9 +83,7 @@ class AccessDecisionRefused(Exception):
 def resume_access(request_id: str, decision: AccessDecision) -> str:
     """Check the decision against the store and the flow run, then resume the waiting run with it
     (what the Prefect UI's form does). Returns the flow run id; raises AccessDecisionRefused otherwise."""
-    from prefect.flow_runs import resume_flow_run
-
-    from partner_review.cli.decide import waiting_for_input
+    from partner_review.cli.decide import resume_waiting
     from partner_review.models.store import NotFound, get_store
     from partner_review.models.store.access import AccessRequests
     from partner_review.tasks.access.review import decision_problems
@@ -104,12 +101,8 @@ def resume_access(request_id: str, decision: AccessDecision) -> str:
     if found:
         raise AccessDecisionRefused("; ".join(found))
 
-    waiting, state = waiting_for_input(flow_run_id)
-    if not waiting:
-        raise AccessDecisionRefused(
-            f"the review of access request {request_id} is not waiting for a decision (its Prefect state is {state})"
-        )
-    resume_flow_run(UUID(flow_run_id), run_input=decision.model_dump(mode="json"))
+    what = f"the review of access request {request_id}"
+    resume_waiting(flow_run_id, decision, refused=AccessDecisionRefused, what=what)
     return flow_run_id
 
 

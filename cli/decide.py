@@ -6,6 +6,8 @@ import sys
 from datetime import UTC, datetime
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from partner_review.models.decision import Decision
 
 
@@ -43,13 +45,22 @@ def waiting_for_input(flow_run_id: str) -> tuple[bool, str]:
     return waiting
 
 
+def resume_waiting(flow_run_id: str, answer: BaseModel, *, refused: type[Exception], what: str) -> None:
+    """Resume the run with `answer` as the form's input, as the Prefect UI does; raises
+    `refused(...)` naming its state when the run is not waiting for it (`what`: the run, for the message)."""
+    from prefect.flow_runs import resume_flow_run
+
+    waiting, state = waiting_for_input(flow_run_id)
+    if not waiting:
+        raise refused(f"{what} is not waiting for a decision (its Prefect state is {state})")
+    resume_flow_run(UUID(flow_run_id), run_input=answer.model_dump(mode="json"))
+
+
 def resume(submission_id: str, decision: Decision) -> str:
     """Check the decision against the store and the flow run, then resume the run with it.
 
     Returns the flow run id. Raises DecisionRefused with the reason otherwise.
     """
-    from prefect.flow_runs import resume_flow_run
-
     from partner_review.models.store import NotFound, get_store
     from partner_review.tasks.lifecycle.decisions import problems
     from partner_review.tasks.registry import all_checks
@@ -71,12 +82,7 @@ def resume(submission_id: str, decision: Decision) -> str:
     if found:
         raise DecisionRefused("; ".join(found))
 
-    waiting, state = waiting_for_input(flow_run_id)
-    if not waiting:
-        raise DecisionRefused(
-            f"the review run of {submission_id} is not waiting for a decision (its Prefect state is {state})"
-        )
-    resume_flow_run(UUID(flow_run_id), run_input=decision.model_dump(mode="json"))
+    resume_waiting(flow_run_id, decision, refused=DecisionRefused, what=f"the review run of {submission_id}")
     return flow_run_id
 
 
