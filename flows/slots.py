@@ -107,22 +107,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _record(path: Path) -> tuple[UUID, int, str, set[str]] | None:
+    """A lease record as (lease id, pid, host, slots); None for one being written, or not ours."""
+    try:
+        record = json.loads(path.read_text())
+        return UUID(record["lease_id"]), int(record["pid"]), str(record["host"]), set(record["slots"])
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):
+        return None
+
+
 async def _reclaim_dead_holders(client: PrefectClient, names: list[str]) -> list[str]:
     """Release the leases on `names` whose holder ran on this host and whose process is gone."""
     reclaimed: list[str] = []
     host = socket.gethostname()
     for path in sorted(_lease_dir().glob("*.json")):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # being written or removed by its holder
-        if record.get("host") != host or not set(record.get("slots", [])) & set(names):
+        found = _record(path)
+        if found is None:
             continue
-        if _alive(int(record.get("pid", 0))):
+        lease_id, pid, holder_host, held = found
+        if holder_host != host or not held & set(names) or pid <= 0 or _alive(pid):
             continue
-        await client.release_concurrency_slots_with_lease(UUID(record["lease_id"]))
+        await client.release_concurrency_slots_with_lease(lease_id)
         path.unlink(missing_ok=True)
-        reclaimed.append(record["lease_id"])
+        reclaimed.append(str(lease_id))
     return reclaimed
 
 

@@ -61,10 +61,13 @@ asyncio.run(main())
 async def test_a_holder_killed_on_this_host_is_reclaimed_by_the_next_waiter(prefect_harness, store, tmp_path):
     """An ephemeral Prefect server runs no lease repossessor: without the reclaim, the slots of a
     SIGKILLed holder stay taken for good and every later load test waits forever."""
+    import json
     import os
     import signal
+    import socket
     import subprocess
     import sys
+    import uuid
 
     from partner_review.flows import slots
     from tests.faults.conftest import child_environ
@@ -81,13 +84,24 @@ async def test_a_holder_killed_on_this_host_is_reclaimed_by_the_next_waiter(pref
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         (record,) = (store.settings.data_dir / "leases").glob("*.json")
+        junk = {  # half-written or foreign records are passed over, never a crash of the waiter
+            "partial.json": '{"lease_id": "',
+            "nested.json": "[" * 100_000,
+            "wrong-types.json": '{"lease_id": "not-a-uuid", "pid": "\u00b9\u00b2", "host": null, "slots": 7}',
+            "pid-zero.json": json.dumps(
+                {"lease_id": str(uuid.UUID(int=0)), "pid": 0, "host": socket.gethostname(), "slots": names}
+            ),
+        }
+        for name, text in junk.items():
+            (record.parent / name).write_text(text)
         holder.send_signal(signal.SIGKILL)
         holder.wait(10)
         started = asyncio.get_running_loop().time()
         async with asyncio.timeout(30), slots.holding(names) as held:
             waited = asyncio.get_running_loop().time() - started
         assert held.reclaimed == (record.stem,) and waited < 10
-        assert not list((store.settings.data_dir / "leases").glob("*.json"))  # both records gone
+        left = sorted(p.name for p in (store.settings.data_dir / "leases").glob("*.json"))
+        assert left == sorted(junk)  # the dead holder's record and this waiter's are gone
     finally:
         holder.kill()
 
