@@ -17,7 +17,6 @@ from partner_review.flows.review import find_released, publish_report
 from partner_review.flows.stages import as_task, blocking
 from partner_review.models.checks import Result, verdict
 from partner_review.models.store import AlreadyDecided, NotFound, get_store
-from partner_review.models.store.rerun import replace_stage_results
 from partner_review.tasks.e2e.replay import replay_sentence
 from partner_review.tasks.lifecycle import report
 from partner_review.tasks.lifecycle.waivers import apply_waivers
@@ -56,8 +55,7 @@ def _replace(review_run_id: int, slug: str, stage: str, results: list[Result]) -
     store = get_store()
     waivers = store.waivers(slug)
     try:
-        return replace_stage_results(
-            store,
+        return store.replace_stage_results(
             review_run_id,
             [stage],
             results,
