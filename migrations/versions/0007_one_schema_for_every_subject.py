@@ -231,37 +231,25 @@ def _move_outbox(new: sa.Table) -> None:
         .limit(1)
         .scalar_subquery()
     )
-    rows = conn.execute(
-        sa.select(
-            requests.c.id,
-            first.label("delivery_id"),
-            requests.c.received_at,
-            requests.c.dispatch_status,
-            requests.c.dispatch_attempts,
-            requests.c.dispatch_error,
-            requests.c.flow_run_id,
-        ).order_by(requests.c.received_at, requests.c.id)
-    ).all()
-    if rows:
-        conn.execute(
-            new.insert(),
-            [
-                {
-                    "id": offset + n,
-                    "subject_kind": "access_request",
-                    "subject_id": r.id,
-                    "delivery_endpoint": "access-requests",
-                    "delivery_id": r.delivery_id,
-                    "status": r.dispatch_status,
-                    "attempts": r.dispatch_attempts,
-                    "last_error": r.dispatch_error,
-                    "flow_run_id": r.flow_run_id,
-                    "created_at": r.received_at,
-                    "dispatched_at": None,
-                }
-                for n, r in enumerate(rows, start=1)
-            ],
+    numbered = sa.func.row_number().over(order_by=(requests.c.received_at, requests.c.id))
+    conn.execute(
+        new.insert().from_select(
+            columns,
+            sa.select(
+                numbered + offset,
+                sa.literal("access_request"),
+                requests.c.id,
+                sa.literal("access-requests"),
+                first,
+                requests.c.dispatch_status,
+                requests.c.dispatch_attempts,
+                requests.c.dispatch_error,
+                requests.c.flow_run_id,
+                requests.c.received_at,
+                sa.null(),
+            ),
         )
+    )
     _catch_up("outbox")
 
 
