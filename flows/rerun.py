@@ -8,7 +8,6 @@ without e2e (docs then says it did not compare with what the endpoint accepted),
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, runtime
@@ -82,7 +81,7 @@ async def rerun_stage(submission_id: str, stage: PipelineStage) -> dict:
     """Run one stage of the submission's review again; its results replace the stage's in the review."""
     only = Selection.of(stages=[stage])
     store = get_store()
-    stored = await asyncio.to_thread(store.get_submission, submission_id)
+    stored = await store.call(store.get_submission, submission_id)
     review_run_id = await review_to_rerun(submission_id)
     released = await find_released(submission_id) if only.runs("compat") else None
     results = await run_checks(

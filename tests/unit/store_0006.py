@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import partner_review.models.db as db
-from partner_review.models.access import AccessDecision, AccessState
-from partner_review.models.access import parse_access_request
+from partner_review.models.access import AccessDecision, parse_access_request
 from partner_review.models.activity import Activity
 from partner_review.models.checks import Result, verdict
 from partner_review.models.lifecycle import State
@@ -190,7 +189,9 @@ def view(examples: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"where": str(Path(db.__file__).resolve().parent.parent)}
     with store.session() as session:
         sids = list(session.execute(select(db.SubmissionRow.id).order_by(db.SubmissionRow.received_at)).scalars())
-        rids = list(session.execute(select(db.AccessRequestRow.id).order_by(db.AccessRequestRow.company_name)).scalars())
+        rids = list(
+            session.execute(select(db.AccessRequestRow.id).order_by(db.AccessRequestRow.company_name)).scalars()
+        )
     subjects = {}
     for sid in sids:
         stored = store.get_submission(sid)
@@ -206,7 +207,12 @@ def view(examples: Path) -> dict[str, Any]:
             "payload": stored.submission.model_dump(mode="json"),
             "secret": stored.submission.destinations[0].auth.secret.get_secret_value(),
             "previous": stored.previous_id,
-            "ack": [_iso(stored.received_at), _iso(stored.ack_due_at), _iso(stored.acknowledged_at), stored.ack_on_time],
+            "ack": [
+                _iso(stored.received_at),
+                _iso(stored.ack_due_at),
+                _iso(stored.acknowledged_at),
+                stored.ack_on_time,
+            ],
             "transitions": [[t.from_state, t.to_state, t.actor, t.reason, _iso(t.at)] for t in store.transitions(sid)],
             "runs": runs,
             "notifications": [[n.key, n.kind, n.status, n.attempts, n.last_error] for n in store.notifications(sid)],
@@ -254,10 +260,14 @@ def view(examples: Path) -> dict[str, Any]:
         }
     out["access"] = access
     out["access_pending"] = sorted(repo.get(r).request.company.name for r in repo.pending_dispatches())
-    out["access_seen"] = {d: (lambda i: i and [i.status, i.created])(repo.find_delivery(d)) for d in ("acc-0", "acc-import")}
+    out["access_seen"] = {
+        d: (lambda i: i and [i.status, i.created])(repo.find_delivery(d)) for d in ("acc-0", "acc-import")
+    }
     out["approved"] = [a.request.company.name for a in repo.approved_for(["acme.example"])]
     out["notifications"] = [[n.key, n.kind, n.status, n.submission_id is None] for n in store.notifications()]
-    out["waivers"] = {slug: [[w.check_id, w.reason, w.owner, _iso(w.expires_at)] for w in store.waivers(slug)] for slug in SLUGS}
+    out["waivers"] = {
+        slug: [[w.check_id, w.reason, w.owner, _iso(w.expires_at)] for w in store.waivers(slug)] for slug in SLUGS
+    }
     out["active_days"] = {slug: store.active_days(slug, until=NOW.date(), window_days=30) for slug in SLUGS}
     out["status"] = {slug: checklist_of(store, slug, now=NOW + timedelta(days=1)).as_json() for slug in SLUGS}
     out["counts"] = counts(store)

@@ -97,7 +97,9 @@ def test_a_store_of_the_0006_release_upgrades_with_nothing_lost(engine, old_tree
         done = [Result(check="CAT-001", stage="catalog", severity="blocker", outcome="pass", message="ok")]
         store.save_results(run_id, done, "pass")
         store.record_decision(run_id, sid, decision="approve", reviewer="rita", comment="")
-        assert store.results_of(run_id) == done and run_id == counts["run/submission"] + counts["run/access_request"] + 1
+        assert (
+            store.results_of(run_id) == done and run_id == counts["run/submission"] + counts["run/access_request"] + 1
+        )
         access = store.access
         rid = access.record_delivery(
             "new-acc",
