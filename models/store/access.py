@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Select, and_, select, update
+from sqlalchemy import Connection, CursorResult, and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ RUN_KIND = "access"
 ENDPOINT = "access-requests"
 OUTBOX = (OutboxRow.subject_kind == SUBJECT,)
 # A request with its outbox row's flow run id (every request has one outbox row, written with it).
-WITH_RUN: Select[Any] = select(AccessRequestRow, OutboxRow.flow_run_id).outerjoin(
+WITH_RUN = select(AccessRequestRow, OutboxRow.flow_run_id).outerjoin(
     OutboxRow, and_(*OUTBOX, OutboxRow.subject_id == AccessRequestRow.id)
 )
 
