@@ -201,17 +201,17 @@ def audit(url: str, answered_2xx: set[str]) -> dict[str, int]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            stored = {r[0] for r in conn.execute(text("SELECT id FROM deliveries"))}
+            stored = {r[0] for r in conn.execute(text("SELECT id FROM deliveries WHERE endpoint = 'submissions'"))}
             submissions = conn.execute(text("SELECT count(*) FROM submissions")).scalar_one()
             per_app = conn.execute(
                 text("SELECT count(*) FROM (SELECT app_id FROM submissions GROUP BY app_id HAVING count(*) > 1) x")
             ).scalar_one()
             dispatch_dupes = conn.execute(
                 text(
-                    "SELECT count(*) FROM (SELECT delivery_id FROM dispatches GROUP BY delivery_id HAVING count(*) > 1) x"
+                    "SELECT count(*) FROM (SELECT delivery_id FROM outbox GROUP BY delivery_endpoint, delivery_id HAVING count(*) > 1) x"
                 )
             ).scalar_one()
-            dispatches = conn.execute(text("SELECT count(*) FROM dispatches")).scalar_one()
+            dispatches = conn.execute(text("SELECT count(*) FROM outbox")).scalar_one()
     finally:
         engine.dispose()
     return {

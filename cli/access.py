@@ -85,10 +85,9 @@ def resume_access(request_id: str, decision: AccessDecision) -> str:
     (what the Prefect UI's form does). Returns the flow run id; raises AccessDecisionRefused otherwise."""
     from partner_review.cli.decide import resume_waiting
     from partner_review.models.store import NotFound, get_store
-    from partner_review.models.store.access import AccessRequests
     from partner_review.tasks.access.review import decision_problems
 
-    repo = AccessRequests(get_store())
+    repo = get_store().access
     try:
         stored = repo.get(request_id)
     except NotFound:

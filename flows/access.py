@@ -23,7 +23,7 @@ from partner_review.tasks.lifecycle import report
 
 
 def _requests() -> AccessRequests:
-    return AccessRequests(get_store())
+    return get_store().access
 
 
 def run_name() -> str:

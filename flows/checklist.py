@@ -3,7 +3,6 @@ by the review and graduation flows whenever a run changes what the checklist say
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from prefect.artifacts import acreate_markdown_artifact
@@ -19,7 +18,8 @@ def checklist_key(slug: str) -> str:
 
 async def publish_checklist(slug: str) -> dict:
     """Publish the app's checklist; returns its contract JSON (section 8)."""
-    checklist = await asyncio.to_thread(checklist_of, get_store(), slug)
+    store = get_store()
+    checklist = await store.call(checklist_of, store, slug)
     counts = {s: sum(1 for line in checklist.lines if line.status == s) for s in ("met", "unmet", "unknown")}
     await acreate_markdown_artifact(
         markdown=markdown(checklist),

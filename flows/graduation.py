@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 
 from prefect import flow, task
@@ -32,7 +31,7 @@ record_graduation = blocking(_record, name="record-graduation-results")
 @task(name="check-graduation", cache_policy=NO_CACHE, retries=1)
 async def check_app(submission_id: str, today: date) -> tuple[str, list[Result]]:
     store, settings = get_store(), get_settings()
-    stored = await asyncio.to_thread(store.get_submission, submission_id)
+    stored = await store.call(store.get_submission, submission_id)
     results = await graduation.graduation_results(store, settings, stored, today=today)
     return stored.slug, results
 

@@ -8,7 +8,6 @@ without e2e (docs then says it did not compare with what the endpoint accepted),
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, runtime
@@ -17,7 +16,6 @@ from partner_review.flows.review import find_released, publish_report
 from partner_review.flows.stages import as_task, blocking
 from partner_review.models.checks import Result, verdict
 from partner_review.models.store import AlreadyDecided, NotFound, get_store
-from partner_review.models.store.rerun import replace_stage_results
 from partner_review.tasks.e2e.replay import replay_sentence
 from partner_review.tasks.lifecycle import report
 from partner_review.tasks.lifecycle.waivers import apply_waivers
@@ -56,8 +54,7 @@ def _replace(review_run_id: int, slug: str, stage: str, results: list[Result]) -
     store = get_store()
     waivers = store.waivers(slug)
     try:
-        return replace_stage_results(
-            store,
+        return store.replace_stage_results(
             review_run_id,
             [stage],
             results,
@@ -84,7 +81,7 @@ async def rerun_stage(submission_id: str, stage: PipelineStage) -> dict:
     """Run one stage of the submission's review again; its results replace the stage's in the review."""
     only = Selection.of(stages=[stage])
     store = get_store()
-    stored = await asyncio.to_thread(store.get_submission, submission_id)
+    stored = await store.call(store.get_submission, submission_id)
     review_run_id = await review_to_rerun(submission_id)
     released = await find_released(submission_id) if only.runs("compat") else None
     results = await run_checks(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -61,48 +71,78 @@ class SubmissionRow(Base):
     ack_on_time: Mapped[bool | None]
 
 
+SUBJECT_KINDS = ("submission", "access_request")  # what a delivery, run, transition or dispatch is about
+
+
 class DeliveryRow(Base):
+    """A signed delivery to any endpoint, the subject it created, and the answer it got (a redelivery
+    gets it again; the submissions endpoint answers with the subject's current state instead)."""
+
     __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_subject", "subject_kind", "subject_id"),)
+    endpoint: Mapped[str] = mapped_column(String(32), primary_key=True)  # submissions | access-requests | activity
     id: Mapped[str] = mapped_column(String(200), primary_key=True)  # X-Partner-Review-Delivery
-    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    subject_kind: Mapped[str | None] = mapped_column(String(16))  # None for a batch of activity
+    subject_id: Mapped[str | None] = mapped_column(String(36))
     body_sha256: Mapped[str] = mapped_column(String(64))
+    answer: Mapped[dict[str, Any] | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DispatchRow(Base):
-    """Outbox: the intent to start a review run, dispatched until Prefect accepts it."""
+class OutboxRow(Base):
+    """The intent to start a subject's run, dispatched until Prefect accepts it."""
 
-    __tablename__ = "dispatches"
-    __table_args__ = (Index("ix_dispatches_status", "status"),)
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("delivery_endpoint", "delivery_id"),
+        ForeignKeyConstraint(["delivery_endpoint", "delivery_id"], ["deliveries.endpoint", "deliveries.id"]),
+        Index("ix_outbox_subject", "subject_kind", "subject_id"),
+        Index("ix_outbox_status", "status"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
-    delivery_id: Mapped[str] = mapped_column(ForeignKey("deliveries.id"), unique=True)
-    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | dispatched
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(36))
+    delivery_endpoint: Mapped[str] = mapped_column(String(32))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | claimed | dispatched
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     dispatched_at: Mapped[datetime | None]
 
+    @property
+    def submission_id(self) -> str:
+        return self.subject_id
 
-class ReviewRunRow(Base):
-    __tablename__ = "review_runs"
+
+class RunRow(Base):
+    """One pass of checks over a subject (a retried flow run reuses its row)."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_subject", "subject_kind", "subject_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16), default="review")  # review | graduation | recheck | access
     flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
-    kind: Mapped[str] = mapped_column(
-        String(16), default="review", server_default="review"
-    )  # review | graduation | recheck
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed
     verdict: Mapped[str | None] = mapped_column(String(8))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
 
+    @property
+    def submission_id(self) -> str:
+        return self.subject_id
 
-class CheckResultRow(Base):
-    __tablename__ = "check_results"
+
+class ResultRow(Base):
+    """One check's outcome in one run."""
+
+    __tablename__ = "results"
+    __table_args__ = (Index("ix_results_check_id", "check_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    review_run_id: Mapped[int] = mapped_column(ForeignKey("review_runs.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     check_id: Mapped[str] = mapped_column(String(32))
     stage: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(8))
@@ -112,14 +152,22 @@ class CheckResultRow(Base):
 
 
 class TransitionRow(Base):
+    """One move of a subject; a decision's comment is its reason."""
+
     __tablename__ = "transitions"
+    __table_args__ = (Index("ix_transitions_subject", "subject_kind", "subject_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(36))
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def submission_id(self) -> str:
+        return self.subject_id
 
 
 class NotificationRow(Base):
@@ -146,7 +194,7 @@ class DecisionRow(Base):
 
     __tablename__ = "decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
-    review_run_id: Mapped[int] = mapped_column(ForeignKey("review_runs.id"), unique=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), unique=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
     decision: Mapped[str] = mapped_column(String(32))
     reviewer: Mapped[str] = mapped_column(String(200))
@@ -183,17 +231,6 @@ class ActivityRow(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class WebhookDeliveryRow(Base):
-    """A delivery to a signed endpoint other than submissions, with the answer it got (redeliveries get it again)."""
-
-    __tablename__ = "webhook_deliveries"
-    endpoint: Mapped[str] = mapped_column(String(32), primary_key=True)
-    id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    body_sha256: Mapped[str] = mapped_column(String(64))
-    answer: Mapped[dict[str, Any]]
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 class SignatureRow(Base):
     """A signature accepted for one delivery, kept while its timestamp is within the tolerance window."""
 
@@ -223,43 +260,3 @@ class AccessRequestRow(Base):
     received_at: Mapped[datetime]
     decision_due_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
-    # Dispatch outbox, on the row: the intent to start its review, kept until Prefect accepts it.
-    dispatch_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    dispatch_attempts: Mapped[int] = mapped_column(default=0)
-    dispatch_error: Mapped[str | None] = mapped_column(Text)
-    flow_run_id: Mapped[str | None] = mapped_column(String(36))
-
-
-class AccessDeliveryRow(Base):
-    __tablename__ = "access_deliveries"
-    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # X-Partner-Review-Delivery
-    access_request_id: Mapped[str] = mapped_column(ForeignKey("access_requests.id"))
-    body_sha256: Mapped[str] = mapped_column(String(64))
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class AccessTransitionRow(Base):
-    """Every move of an access request; a decision's comment is its reason."""
-
-    __tablename__ = "access_transitions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    access_request_id: Mapped[str] = mapped_column(ForeignKey("access_requests.id"), index=True)
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str] = mapped_column(String(16))
-    actor: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class AccessReviewRow(Base):
-    """One run of the ACC checks on a request (one per flow run; a retried run reuses it)."""
-
-    __tablename__ = "access_reviews"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    access_request_id: Mapped[str] = mapped_column(ForeignKey("access_requests.id"), index=True)
-    flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | completed
-    verdict: Mapped[str | None] = mapped_column(String(8))
-    results: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None]

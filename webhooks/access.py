@@ -25,7 +25,6 @@ from partner_review.models.access import AccessRequest, InvalidAccessRequest, pa
 from partner_review.models.calendar import add_business_days
 from partner_review.models.settings import get_settings
 from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
-from partner_review.models.store.access import AccessRequests
 from partner_review.models.submission import Submission
 from partner_review.tasks.access.domains import email_domain, registrable_domain, website_domain
 from partner_review.webhooks.dispatch import Dispatcher, access_requests
@@ -95,7 +94,7 @@ def _store_access_request(store: Store, receipt: Receipt, request: AccessRequest
     )
 
     def write(conn: Connection) -> dict[str, Any]:
-        recorded = AccessRequests(store).record_on(
+        recorded = store.access.record_on(
             conn,
             receipt.delivery_id,
             receipt.body_sha256,
@@ -149,7 +148,7 @@ def require_approved_partner(submission: Submission) -> None:
         return
     claimed = partner_domains(submission)
     try:
-        approved = AccessRequests(get_store()).approved_for(claimed) if claimed else []
+        approved = get_store().access.approved_for(claimed) if claimed else []
     except STORE_ERRORS:
         raise Refused(503, "the store is unavailable right now; retry later") from None
     if not approved:

@@ -25,7 +25,6 @@ from typing import Any
 
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
-from partner_review.models.store.access import AccessRequests
 
 log = logging.getLogger("partner_review.dispatch")
 
@@ -70,7 +69,7 @@ def submissions(store: Store) -> Kind:
 
 
 def access_requests(store: Store) -> Kind:
-    repo = AccessRequests(store)
+    repo = store.access
     return Kind(
         what="access review",
         deployment=lambda settings: settings.access_review_deployment,

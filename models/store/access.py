@@ -1,6 +1,6 @@
-"""Access requests in the store: intake, lifecycle, check runs and the dispatch outbox.
+"""Access requests in the store (subject kind `access_request`): intake, lifecycle, runs, outbox.
 
-`AccessRequests(store)` works through the store's engine and sessions; like the store it leans
+`store.access` works through the store's engine and sessions; like the store it leans
 on unique constraints and row locks, so a redelivery, a retried task or two reviewers at once
 cannot record anything twice.
 """
@@ -14,14 +14,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, select, update
+from sqlalchemy import Connection, CursorResult, and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from partner_review.models.access import AccessRequest, AccessState, check_access_transition
 from partner_review.models.checks import Result, Verdict
-from partner_review.models.db import AccessDeliveryRow, AccessRequestRow, AccessReviewRow, AccessTransitionRow, utcnow
-from partner_review.models.store import NotFound, Store
+from partner_review.models.db import AccessRequestRow, DeliveryRow, OutboxRow, RunRow, TransitionRow, utcnow
+from partner_review.models.store.base import NotFound, StoreBase
+from partner_review.models.store.reviews import finish_run, results_in
+
+SUBJECT = "access_request"
+RUN_KIND = "access"
+ENDPOINT = "access-requests"
+OUTBOX = (OutboxRow.subject_kind == SUBJECT,)
+# A request with its outbox row's flow run id (every request has one outbox row, written with it).
+WITH_RUN = select(AccessRequestRow, OutboxRow.flow_run_id).outerjoin(
+    OutboxRow, and_(*OUTBOX, OutboxRow.subject_id == AccessRequestRow.id)
+)
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,9 @@ class AccessTransition:
 
 
 class AccessRequests:
-    """The repository of access requests on one store."""
+    """The repository of access requests on one store (`store.access`)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: StoreBase):
         self.store = store
 
     def _session(self) -> Session:
@@ -143,8 +153,8 @@ class AccessRequests:
             session.commit()
             return intake
 
-    @staticmethod
     def _add(
+        self,
         session: Session,
         delivery_id: str,
         body_sha256: str,
@@ -164,24 +174,44 @@ class AccessRequests:
             payload=request.model_dump(mode="json"),
             received_at=received_at,
             decision_due_at=decision_due_at,
-            dispatch_status="pending",
-            dispatch_attempts=0,
         )
         session.add(row)
         session.flush()
-        session.add(
-            AccessDeliveryRow(
-                id=delivery_id, access_request_id=row.id, body_sha256=body_sha256, received_at=received_at
+        # The receiver's `Store.once` has reserved the delivery's row already: it gets its subject here.
+        delivery = self.store.insert(DeliveryRow).values(
+            endpoint=ENDPOINT,
+            id=delivery_id,
+            subject_kind=SUBJECT,
+            subject_id=row.id,
+            body_sha256=body_sha256,
+            answer=None,
+            received_at=received_at,
+        )
+        session.execute(
+            delivery.on_conflict_do_update(
+                index_elements=["endpoint", "id"], set_={"subject_kind": SUBJECT, "subject_id": row.id}
             )
         )
         session.add(
-            AccessTransitionRow(
-                access_request_id=row.id,
+            TransitionRow(
+                subject_kind=SUBJECT,
+                subject_id=row.id,
                 from_state=None,
                 to_state=AccessState.requested,
                 actor="partner",
                 reason=f"delivery {delivery_id}",
                 at=received_at,
+            )
+        )
+        session.add(
+            OutboxRow(
+                subject_kind=SUBJECT,
+                subject_id=row.id,
+                delivery_endpoint=ENDPOINT,
+                delivery_id=delivery_id,
+                status="pending",
+                attempts=0,
+                created_at=received_at,
             )
         )
         session.flush()
@@ -191,8 +221,8 @@ class AccessRequests:
         with self._session() as session:
             found = session.execute(
                 select(AccessRequestRow.id, AccessRequestRow.state)
-                .join(AccessDeliveryRow, AccessDeliveryRow.access_request_id == AccessRequestRow.id)
-                .where(AccessDeliveryRow.id == delivery_id)
+                .join(DeliveryRow, DeliveryRow.subject_id == AccessRequestRow.id)
+                .where(DeliveryRow.endpoint == ENDPOINT, DeliveryRow.id == delivery_id)
             ).first()
             return AccessIntake(found.id, found.state, False) if found else None
 
@@ -200,33 +230,31 @@ class AccessRequests:
 
     def get(self, request_id: str) -> StoredAccessRequest:
         with self._session() as session:
-            row = session.get(AccessRequestRow, request_id)
-            if row is None:
+            found = session.execute(WITH_RUN.where(AccessRequestRow.id == request_id)).first()
+            if found is None:
                 raise NotFound(f"no access request {request_id}")
-            return _stored(row)
+            return _stored(*found)
 
     def in_state(self, *states: AccessState) -> list[StoredAccessRequest]:
         """Requests now in any of `states`, oldest first."""
         with self._session() as session:
             rows = session.execute(
-                select(AccessRequestRow)
-                .where(AccessRequestRow.state.in_([str(s) for s in states]))
-                .order_by(AccessRequestRow.received_at, AccessRequestRow.id)
-            ).scalars()
-            return [_stored(r) for r in rows]
+                WITH_RUN.where(AccessRequestRow.state.in_([str(s) for s in states])).order_by(
+                    AccessRequestRow.received_at, AccessRequestRow.id
+                )
+            ).all()
+            return [_stored(*r) for r in rows]
 
     def approved_for(self, domains: Iterable[str], *, other_than: str | None = None) -> list[StoredAccessRequest]:
         """Approved requests whose website's registrable domain is one of `domains`."""
         wanted = sorted({d.lower() for d in domains if d})
         if not wanted:
             return []
-        query = select(AccessRequestRow).where(
-            AccessRequestRow.state == AccessState.approved, AccessRequestRow.domain.in_(wanted)
-        )
+        query = WITH_RUN.where(AccessRequestRow.state == AccessState.approved, AccessRequestRow.domain.in_(wanted))
         if other_than:
             query = query.where(AccessRequestRow.id != other_than)
         with self._session() as session:
-            return [_stored(r) for r in session.execute(query.order_by(AccessRequestRow.received_at)).scalars()]
+            return [_stored(*r) for r in session.execute(query.order_by(AccessRequestRow.received_at)).all()]
 
     def decide(self, request_id: str, target: AccessState, *, actor: str, reason: str = "") -> StoredAccessRequest:
         """Approve or reject, once: AccessDecided when the request is decided already."""
@@ -235,21 +263,27 @@ class AccessRequests:
             check_access_transition(row.state, target)
             now = utcnow()
             session.add(
-                AccessTransitionRow(
-                    access_request_id=row.id, from_state=row.state, to_state=target, actor=actor, reason=reason, at=now
+                TransitionRow(
+                    subject_kind=SUBJECT,
+                    subject_id=row.id,
+                    from_state=row.state,
+                    to_state=target,
+                    actor=actor,
+                    reason=reason,
+                    at=now,
                 )
             )
             row.state = target
             row.decided_at = now
             session.flush()
-            return _stored(row)
+        return self.get(request_id)
 
     def transitions(self, request_id: str) -> list[AccessTransition]:
         with self._session() as session:
             rows = session.execute(
-                select(AccessTransitionRow)
-                .where(AccessTransitionRow.access_request_id == request_id)
-                .order_by(AccessTransitionRow.id)
+                select(TransitionRow)
+                .where(TransitionRow.subject_kind == SUBJECT, TransitionRow.subject_id == request_id)
+                .order_by(TransitionRow.id)
             ).scalars()
             return [AccessTransition(r.from_state, r.to_state, r.actor, r.reason, r.at) for r in rows]
 
@@ -259,12 +293,10 @@ class AccessRequests:
         """The check run of a flow run; a retried or resumed flow run reuses its row."""
         with self._session() as session, session.begin():
             if flow_run_id:
-                found = session.execute(
-                    select(AccessReviewRow.id).where(AccessReviewRow.flow_run_id == flow_run_id)
-                ).scalar_one_or_none()
+                found = session.execute(select(RunRow.id).where(RunRow.flow_run_id == flow_run_id)).scalar_one_or_none()
                 if found is not None:
                     return found
-            row = AccessReviewRow(access_request_id=request_id, flow_run_id=flow_run_id, results=[])
+            row = RunRow(subject_kind=SUBJECT, subject_id=request_id, kind=RUN_KIND, flow_run_id=flow_run_id)
             session.add(row)
             session.flush()
             return row.id
@@ -272,33 +304,24 @@ class AccessRequests:
     def save_review(self, review_id: int, results: Iterable[Result], verdict: Verdict) -> None:
         """Replace the run's results (a retry writes the same set again, not twice)."""
         with self._session() as session, session.begin():
-            session.execute(
-                update(AccessReviewRow)
-                .where(AccessReviewRow.id == review_id)
-                .values(
-                    results=[r.model_dump(mode="json") for r in results],
-                    verdict=verdict,
-                    status="completed",
-                    finished_at=utcnow(),
-                )
-            )
+            finish_run(session, review_id, results, verdict)
 
     def review(self, review_id: int) -> AccessReview:
         with self._session() as session:
-            row = session.get(AccessReviewRow, review_id)
-            if row is None:
+            row = session.get(RunRow, review_id)
+            if row is None or row.subject_kind != SUBJECT:
                 raise NotFound(f"no access review {review_id}")
-            return _review(row)
+            return _review(session, row)
 
     def latest_review(self, request_id: str) -> AccessReview | None:
         with self._session() as session:
             row = session.execute(
-                select(AccessReviewRow)
-                .where(AccessReviewRow.access_request_id == request_id)
-                .order_by(AccessReviewRow.id.desc())
+                select(RunRow)
+                .where(RunRow.subject_kind == SUBJECT, RunRow.subject_id == request_id)
+                .order_by(RunRow.id.desc())
                 .limit(1)
             ).scalar_one_or_none()
-            return _review(row) if row else None
+            return _review(session, row) if row else None
 
     # Dispatch outbox ------------------------------------------------------------------------
 
@@ -308,34 +331,33 @@ class AccessRequests:
             return list(
                 session.execute(
                     select(AccessRequestRow.id)
-                    .where(AccessRequestRow.dispatch_status == "pending")
+                    .join(OutboxRow, and_(*OUTBOX, OutboxRow.subject_id == AccessRequestRow.id))
+                    .where(OutboxRow.status == "pending")
                     .order_by(AccessRequestRow.received_at, AccessRequestRow.id)
                     .limit(limit)
                 ).scalars()
             )
 
     def delivery_of(self, request_id: str) -> str:
-        """The first delivery id of a request (the flow run's idempotency key)."""
+        """The delivery id that created a request (the flow run's idempotency key)."""
         with self._session() as session:
             return session.execute(
-                select(AccessDeliveryRow.id)
-                .where(AccessDeliveryRow.access_request_id == request_id)
-                .order_by(AccessDeliveryRow.received_at)
-                .limit(1)
+                select(OutboxRow.delivery_id).where(*OUTBOX, OutboxRow.subject_id == request_id).limit(1)
             ).scalar_one()
+
+    def _outbox(self, request_id: str, *where: Any, **values: Any) -> int:
+        with self._session() as session, session.begin():
+            changed = session.execute(
+                update(OutboxRow).where(*OUTBOX, OutboxRow.subject_id == request_id, *where).values(**values)
+            )
+            return cast("CursorResult[Any]", changed).rowcount
 
     def claim_dispatch(self, request_id: str) -> bool:
         """Take a pending dispatch (only one taker wins)."""
-        with self._session() as session, session.begin():
-            claimed = cast(
-                "CursorResult[Any]",
-                session.execute(
-                    update(AccessRequestRow)
-                    .where(AccessRequestRow.id == request_id, AccessRequestRow.dispatch_status == "pending")
-                    .values(dispatch_status="claimed", dispatch_attempts=AccessRequestRow.dispatch_attempts + 1)
-                ),
-            ).rowcount
-            return claimed == 1
+        return (
+            self._outbox(request_id, OutboxRow.status == "pending", status="claimed", attempts=OutboxRow.attempts + 1)
+            == 1
+        )
 
     def release_claims(self) -> int:
         """Return claimed in-process dispatches to pending (their process is gone); how many."""
@@ -343,30 +365,18 @@ class AccessRequests:
             return cast(
                 "CursorResult[Any]",
                 session.execute(
-                    update(AccessRequestRow)
-                    .where(AccessRequestRow.dispatch_status == "claimed")
-                    .values(dispatch_status="pending")
+                    update(OutboxRow).where(*OUTBOX, OutboxRow.status == "claimed").values(status="pending")
                 ),
             ).rowcount
 
     def dispatch_done(self, request_id: str, flow_run_id: str | None) -> None:
-        with self._session() as session, session.begin():
-            session.execute(
-                update(AccessRequestRow)
-                .where(AccessRequestRow.id == request_id)
-                .values(dispatch_status="dispatched", flow_run_id=flow_run_id, dispatch_error=None)
-            )
+        self._outbox(request_id, status="dispatched", flow_run_id=flow_run_id, dispatched_at=utcnow(), last_error=None)
 
     def dispatch_failed(self, request_id: str, error: str) -> None:
-        with self._session() as session, session.begin():
-            session.execute(
-                update(AccessRequestRow)
-                .where(AccessRequestRow.id == request_id)
-                .values(dispatch_status="pending", dispatch_error=error[:2000])
-            )
+        self._outbox(request_id, status="pending", last_error=error[:2000])
 
 
-def _stored(row: AccessRequestRow) -> StoredAccessRequest:
+def _stored(row: AccessRequestRow, flow_run_id: str | None) -> StoredAccessRequest:
     return StoredAccessRequest(
         id=row.id,
         request=AccessRequest.model_validate(row.payload),
@@ -375,35 +385,16 @@ def _stored(row: AccessRequestRow) -> StoredAccessRequest:
         received_at=row.received_at,
         decision_due_at=row.decision_due_at,
         decided_at=row.decided_at,
-        flow_run_id=row.flow_run_id,
+        flow_run_id=flow_run_id,
     )
 
 
-def _review(row: AccessReviewRow) -> AccessReview:
+def _review(session: Session, row: RunRow) -> AccessReview:
     return AccessReview(
         id=row.id,
         flow_run_id=row.flow_run_id,
         status=row.status,
         verdict=row.verdict,
-        results=[Result.model_validate(r) for r in row.results or []],
+        results=results_in(session, row.id),
         finished_at=row.finished_at,
     )
-
-
-def latest_submission_id(store: Store, slug: str) -> str:
-    """The id of the app's newest submission (highest version); NotFound for an unknown app."""
-    from partner_review.models.db import AppRow, SubmissionRow
-
-    if not slug or len(slug) > 100 or "\x00" in slug:  # no stored slug is like this (PostgreSQL refuses NUL)
-        raise NotFound(f"no app {slug[:100]!r}")
-    with store.session() as session:
-        found = session.execute(
-            select(SubmissionRow.id)
-            .join(AppRow, AppRow.id == SubmissionRow.app_id)
-            .where(AppRow.slug == slug)
-            .order_by(SubmissionRow.version.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-    if found is None:
-        raise NotFound(f"no app {slug[:100]!r}")
-    return found

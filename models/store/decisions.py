@@ -29,7 +29,7 @@ class DecisionStore(StoreBase):
             with self.session() as session, session.begin():
                 session.add(
                     DecisionRow(
-                        review_run_id=review_run_id,
+                        run_id=review_run_id,
                         submission_id=submission_id,
                         decision=decision,
                         reviewer=reviewer,
@@ -43,9 +43,7 @@ class DecisionStore(StoreBase):
 
     def decision_of(self, review_run_id: int) -> DecisionRow | None:
         with self.session() as session:
-            return session.execute(
-                select(DecisionRow).where(DecisionRow.review_run_id == review_run_id)
-            ).scalar_one_or_none()
+            return session.execute(select(DecisionRow).where(DecisionRow.run_id == review_run_id)).scalar_one_or_none()
 
     def add_waiver(self, slug: str, waiver: Waiver, *, submission_id: str | None) -> None:
         with self.session() as session, session.begin():

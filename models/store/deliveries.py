@@ -1,4 +1,4 @@
-"""Deliveries and their submissions, the submission lifecycle, and the dispatch outbox.
+"""Submissions: their deliveries, lifecycle and outbox rows (subject kind `submission`).
 
 The intake is the receiver's hot path: a handful of Core statements in one transaction, the
 app row locked first so that concurrent deliveries for one app (or copies of one delivery)
@@ -19,7 +19,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from partner_review.models.db import (
     AppRow,
     DeliveryRow,
-    DispatchRow,
+    OutboxRow,
     SubmissionRow,
     TransitionRow,
     utcnow,
@@ -80,33 +80,42 @@ class _IntakeStatements:
         )
         self.submission = insert(SubmissionRow)
         self.delivery = insert(DeliveryRow).values(
+            endpoint=ENDPOINT,
             id=bindparam("delivery_id"),
-            submission_id=bindparam("submission_id"),
+            subject_kind=SUBJECT,
+            subject_id=bindparam("submission_id"),
             body_sha256=bindparam("body_sha256"),
+            answer=None,
             received_at=bindparam("at"),
         )
         self.transition = insert(TransitionRow).values(
-            submission_id=bindparam("submission_id"),
+            subject_kind=SUBJECT,
+            subject_id=bindparam("submission_id"),
             from_state=None,
             to_state=bindparam("state"),
             actor="partner",
             reason=bindparam("reason"),
             at=bindparam("at"),
         )
-        self.dispatch = insert(DispatchRow).values(
+        self.dispatch = insert(OutboxRow).values(
+            subject_kind=SUBJECT,
+            subject_id=bindparam("submission_id"),
+            delivery_endpoint=ENDPOINT,
             delivery_id=bindparam("delivery_id"),
-            submission_id=bindparam("submission_id"),
             status="pending",
             attempts=0,
             created_at=bindparam("at"),
         )
 
 
+SUBJECT = "submission"
+ENDPOINT = "submissions"
 SEEN = (
     select(SubmissionRow.id, SubmissionRow.state, DeliveryRow.body_sha256)
-    .join(DeliveryRow, DeliveryRow.submission_id == SubmissionRow.id)
-    .where(DeliveryRow.id == bindparam("delivery_id"))
+    .join(DeliveryRow, DeliveryRow.subject_id == SubmissionRow.id)
+    .where(DeliveryRow.endpoint == ENDPOINT, DeliveryRow.id == bindparam("delivery_id"))
 )
+MINE = (OutboxRow.subject_kind == SUBJECT,)
 
 
 class DeliveryStore(ReceiptStore):
@@ -128,7 +137,7 @@ class DeliveryStore(ReceiptStore):
         nothing new; with another body it raises DeliveryReused. Another delivery of a version
         already submitted raises VersionConflict; a value the database refuses raises BadValue.
         """
-        receipt = receipt or Receipt.unsigned("submissions", delivery_id, body)
+        receipt = receipt or Receipt.unsigned(ENDPOINT, delivery_id, body)
         try:
             return self.write(lambda conn: self._intake(conn, receipt, submission, received_at, ack_due_at))
         except IntegrityError:
@@ -225,6 +234,22 @@ class DeliveryStore(ReceiptStore):
                 ack_on_time=row.ack_on_time,
             )
 
+    def latest_submission_id(self, slug: str) -> str:
+        """The id of the app's newest submission (highest version); NotFound for an unknown app."""
+        if not slug or len(slug) > 100 or "\x00" in slug:  # no stored slug is like this (PostgreSQL refuses NUL)
+            raise NotFound(f"no app {slug[:100]!r}")
+        with self.session() as session:
+            found = session.execute(
+                select(SubmissionRow.id)
+                .join(AppRow, AppRow.id == SubmissionRow.app_id)
+                .where(AppRow.slug == slug)
+                .order_by(SubmissionRow.version.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        if found is None:
+            raise NotFound(f"no app {slug[:100]!r}")
+        return found
+
     def transition(self, submission_id: str, target: State, *, actor: str, reason: str = "") -> bool:
         """Move a submission to `target`; False (and nothing written) when it is already there.
 
@@ -236,7 +261,14 @@ class DeliveryStore(ReceiptStore):
                 return False
             check_transition(row.state, target)
             session.add(
-                TransitionRow(submission_id=row.id, from_state=row.state, to_state=target, actor=actor, reason=reason)
+                TransitionRow(
+                    subject_kind=SUBJECT,
+                    subject_id=row.id,
+                    from_state=row.state,
+                    to_state=target,
+                    actor=actor,
+                    reason=reason,
+                )
             )
             row.state = target
             return True
@@ -245,7 +277,9 @@ class DeliveryStore(ReceiptStore):
         with self.session() as session:
             return list(
                 session.execute(
-                    select(TransitionRow).where(TransitionRow.submission_id == submission_id).order_by(TransitionRow.id)
+                    select(TransitionRow)
+                    .where(TransitionRow.subject_kind == SUBJECT, TransitionRow.subject_id == submission_id)
+                    .order_by(TransitionRow.id)
                 ).scalars()
             )
 
@@ -264,17 +298,17 @@ class DeliveryStore(ReceiptStore):
     def pending_dispatches(self, limit: int = 50) -> list[Dispatch]:
         with self.session() as session:
             rows = session.execute(
-                select(DispatchRow).where(DispatchRow.status == "pending").order_by(DispatchRow.id).limit(limit)
+                select(OutboxRow).where(*MINE, OutboxRow.status == "pending").order_by(OutboxRow.id).limit(limit)
             ).scalars()
-            return [Dispatch(r.id, r.delivery_id, r.submission_id, r.attempts) for r in rows]
+            return [Dispatch(r.id, r.delivery_id, r.subject_id, r.attempts) for r in rows]
 
     def claim_dispatch(self, dispatch_id: int) -> bool:
         """Take a pending dispatch for an in-process run (only one taker wins)."""
         with self.session() as session, session.begin():
             claimed = session.execute(
-                update(DispatchRow)
-                .where(DispatchRow.id == dispatch_id, DispatchRow.status == "pending")
-                .values(status="claimed", attempts=DispatchRow.attempts + 1)
+                update(OutboxRow)
+                .where(OutboxRow.id == dispatch_id, OutboxRow.status == "pending")
+                .values(status="claimed", attempts=OutboxRow.attempts + 1)
             )
             return cast("CursorResult[Any]", claimed).rowcount == 1
 
@@ -282,29 +316,29 @@ class DeliveryStore(ReceiptStore):
         """Return claimed in-process dispatches to pending (their process is gone); how many."""
         with self.session() as session, session.begin():
             released = session.execute(
-                update(DispatchRow).where(DispatchRow.status == "claimed").values(status="pending")
+                update(OutboxRow).where(*MINE, OutboxRow.status == "claimed").values(status="pending")
             )
             return cast("CursorResult[Any]", released).rowcount
 
     def dispatch_done(self, dispatch_id: int, flow_run_id: str | None) -> None:
         with self.session() as session, session.begin():
             session.execute(
-                update(DispatchRow)
-                .where(DispatchRow.id == dispatch_id)
+                update(OutboxRow)
+                .where(OutboxRow.id == dispatch_id)
                 .values(status="dispatched", flow_run_id=flow_run_id, dispatched_at=utcnow(), last_error=None)
             )
 
     def dispatch_failed(self, dispatch_id: int, error: str) -> None:
         with self.session() as session, session.begin():
             session.execute(
-                update(DispatchRow)
-                .where(DispatchRow.id == dispatch_id)
-                .values(status="pending", attempts=DispatchRow.attempts + 1, last_error=error[:2000])
+                update(OutboxRow)
+                .where(OutboxRow.id == dispatch_id)
+                .values(status="pending", attempts=OutboxRow.attempts + 1, last_error=error[:2000])
             )
 
-    def dispatches(self) -> list[DispatchRow]:
+    def dispatches(self) -> list[OutboxRow]:
         with self.session() as session:
-            return list(session.execute(select(DispatchRow).order_by(DispatchRow.id)).scalars())
+            return list(session.execute(select(OutboxRow).where(*MINE).order_by(OutboxRow.id)).scalars())
 
     def submissions_in(self, *states: State) -> list[str]:
         """Ids of the submissions now in any of `states`, oldest first."""

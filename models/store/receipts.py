@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
-from partner_review.models.db import SignatureRow, WebhookDeliveryRow, utcnow
+from partner_review.models.db import DeliveryRow, SignatureRow, utcnow
 from partner_review.models.store.base import DeliveryReused, SignatureReused, StoreBase
 
 PURGE_EVERY_SECONDS = 30.0
@@ -92,20 +92,20 @@ class ReceiptStore(StoreBase):
     def seen_answer(self, conn: Connection, receipt: Receipt) -> Answer | None:
         """The answer given to this delivery id before, if any; DeliveryReused when its body differs."""
         found = conn.execute(
-            select(WebhookDeliveryRow.body_sha256, WebhookDeliveryRow.answer).where(
-                WebhookDeliveryRow.endpoint == receipt.endpoint, WebhookDeliveryRow.id == receipt.delivery_id
+            select(DeliveryRow.body_sha256, DeliveryRow.answer).where(
+                DeliveryRow.endpoint == receipt.endpoint, DeliveryRow.id == receipt.delivery_id
             )
         ).first()
         if found is None:
             return None
         if found.body_sha256 != receipt.body_sha256:
             raise DeliveryReused(reused_message(receipt.delivery_id))
-        return Answer(found.answer, False)
+        return Answer(found.answer or {}, False)
 
     def keep_answer(self, conn: Connection, receipt: Receipt, body: dict[str, Any]) -> Answer:
         """Record the delivery with its answer; a copy that got there first keeps its own."""
         kept = conn.execute(
-            self.insert(WebhookDeliveryRow)
+            self.insert(DeliveryRow)
             .values(
                 endpoint=receipt.endpoint,
                 id=receipt.delivery_id,
@@ -114,7 +114,7 @@ class ReceiptStore(StoreBase):
                 received_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["endpoint", "id"])
-            .returning(WebhookDeliveryRow.id)
+            .returning(DeliveryRow.id)
         ).first()
         if kept is not None:
             return Answer(body, True)
@@ -131,7 +131,7 @@ class ReceiptStore(StoreBase):
         with self.begin() as conn:
             self.claim_signature(conn, receipt)
             reserved = conn.execute(
-                self.insert(WebhookDeliveryRow)
+                self.insert(DeliveryRow)
                 .values(
                     endpoint=receipt.endpoint,
                     id=receipt.delivery_id,
@@ -140,7 +140,7 @@ class ReceiptStore(StoreBase):
                     received_at=utcnow(),
                 )
                 .on_conflict_do_nothing(index_elements=["endpoint", "id"])
-                .returning(WebhookDeliveryRow.id)
+                .returning(DeliveryRow.id)
             ).first()
             if reserved is None:
                 seen = self.seen_answer(conn, receipt)
@@ -148,8 +148,8 @@ class ReceiptStore(StoreBase):
                     return seen
             body = persist(conn)
             conn.execute(
-                update(WebhookDeliveryRow)
-                .where(WebhookDeliveryRow.endpoint == receipt.endpoint, WebhookDeliveryRow.id == receipt.delivery_id)
+                update(DeliveryRow)
+                .where(DeliveryRow.endpoint == receipt.endpoint, DeliveryRow.id == receipt.delivery_id)
                 .values(answer=body)
             )
             return Answer(body, True)

@@ -39,7 +39,7 @@ def decision_problems(decision: AccessDecision, stored: StoredAccessRequest, res
 def apply_decision(store: Store, settings: Settings, request_id: str, decision: AccessDecision) -> StoredAccessRequest:
     """Record the decision as the request's transition and tell the partner, each once: a retried
     task finds the transition made and the message (keyed by request) already sent."""
-    repo = AccessRequests(store)
+    repo = store.access
     target = AccessState.approved if decision.decision == "approve" else AccessState.rejected
     try:
         stored = repo.decide(request_id, target, actor=decision.reviewer, reason=decision.comment)

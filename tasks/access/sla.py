@@ -9,7 +9,7 @@ from datetime import datetime
 from partner_review.models.access import AccessState
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
-from partner_review.models.store.access import AccessRequests, StoredAccessRequest
+from partner_review.models.store.access import StoredAccessRequest
 from partner_review.tasks.access import messages
 from partner_review.tasks.lifecycle.notify import Notifier
 
@@ -40,7 +40,7 @@ class OpenAccessSla:
 
 
 def open_access_slas(store: Store) -> list[OpenAccessSla]:
-    return [OpenAccessSla(s, s.decision_due_at) for s in AccessRequests(store).in_state(AccessState.requested)]
+    return [OpenAccessSla(s, s.decision_due_at) for s in store.access.in_state(AccessState.requested)]
 
 
 def escalate_access(store: Store, settings: Settings, items: list[OpenAccessSla], *, now: datetime) -> list[str]:

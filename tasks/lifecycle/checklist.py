@@ -267,9 +267,7 @@ def _run(store: Store, submission_id: str, kind: str) -> Run | None:
 
 def facts_of(store: Store, slug: str) -> AppFacts:
     """The facts of the app's latest submission; NotFound for an unknown slug."""
-    from partner_review.models.store.access import latest_submission_id
-
-    stored = store.get_submission(latest_submission_id(store, slug))
+    stored = store.get_submission(store.latest_submission_id(slug))
     review = _run(store, stored.id, "review")
     decided = None
     if review is not None and (row := store.decision_of(review.id)) is not None:

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from partner_review.models.access import AccessState
-from partner_review.models.store import iter_rows
 from partner_review.webhooks.server import running
 from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
@@ -37,13 +36,12 @@ def post(base, body: bytes, *, path="/webhooks/access-requests", delivery="a-1",
 
 
 def rows(store) -> int:
-    return sum(1 for _ in iter_rows(store))
+    return sum(1 for _ in store.rows())
 
 
 def repo(store):
-    from partner_review.models.store.access import AccessRequests
 
-    return AccessRequests(store)
+    return store.access
 
 
 def test_a_valid_request_is_persisted_then_answered_202_and_a_redelivery_200(receiver, store, access_example):

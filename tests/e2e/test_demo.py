@@ -81,7 +81,6 @@ def test_demo_approves_access_then_reviews_the_submission_runs_clean_and_leaves_
     from partner_review.models.access import AccessState
     from partner_review.models.settings import Settings
     from partner_review.models.store import Store
-    from partner_review.models.store.access import AccessRequests, latest_submission_id
     from partner_review.tasks.lifecycle.checklist import checklist_of
 
     env = clean_env(tmp_path, COLUMNS="200")  # rich wraps at the terminal width: one line per message
@@ -120,12 +119,12 @@ def test_demo_approves_access_then_reviews_the_submission_runs_clean_and_leaves_
     kept = tmp_path / "home" / ".local" / "share" / "partner-review" / "demo"
     store = Store(Settings(data_dir=kept, database_url=None, secret_key=None))
     try:
-        (approved,) = AccessRequests(store).in_state(AccessState.approved)
-        review = AccessRequests(store).latest_review(approved.id)
+        (approved,) = store.access.in_state(AccessState.approved)
+        review = store.access.latest_review(approved.id)
         assert review is not None and review.verdict == "pass" and approved.decided_at is not None
         assert approved.request.company.website.startswith("https://acme.example:")  # its own name, on loopback
         assert {r.check: r.outcome for r in review.results} == {f"ACC-00{n}": "pass" for n in range(1, 9)}
-        submission_id = latest_submission_id(store, "acme-analytics")
+        submission_id = store.latest_submission_id("acme-analytics")
         submission = store.get_submission(submission_id)
         latest = store.latest_review(submission_id)
         assert latest is not None

@@ -6,7 +6,6 @@ import time
 import httpx
 import pytest
 
-from partner_review.models.store import iter_rows
 from partner_review.webhooks.server import running
 from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
@@ -29,7 +28,7 @@ def post(base, body: bytes, *, delivery="d-1", secret="test-webhook-secret", tim
 
 
 def rows(store) -> int:
-    return sum(1 for _ in iter_rows(store))
+    return sum(1 for _ in store.rows())
 
 
 def test_valid_delivery_is_persisted_then_answered_202(receiver, store, example):

@@ -77,9 +77,10 @@ def counts(url: str) -> dict[str, int]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
+            tables = {"deliveries": "deliveries", "submissions": "submissions", "dispatches": "outbox"}
             return {
-                t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in ("deliveries", "submissions", "dispatches", "transitions")
+                name: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for name, t in {**tables, "transitions": "transitions"}.items()
             }
     finally:
         engine.dispose()

@@ -49,31 +49,24 @@ def access_example(shared_dir, site_fetcher) -> dict:
 
 
 def request_access(store, data, delivery="a-1", received_at=NOW):
-    from partner_review.models.store.access import AccessRequests
     from partner_review.tasks.access.domains import website_domain
 
-    return (
-        AccessRequests(store)
-        .record_delivery(
-            delivery,
-            b"b",
-            parse_access_request(data),
-            domain=website_domain(data["company"]["website"]),
-            received_at=received_at,
-            decision_due_at=received_at + timedelta(days=1),
-        )
-        .access_request_id
-    )
+    return store.access.record_delivery(
+        delivery,
+        b"b",
+        parse_access_request(data),
+        domain=website_domain(data["company"]["website"]),
+        received_at=received_at,
+        decision_due_at=received_at + timedelta(days=1),
+    ).access_request_id
 
 
 async def waiting_run(store, rid) -> str:
     """The flow run id once it waits for the reviewer."""
     from prefect.client.orchestration import get_client
 
-    from partner_review.models.store.access import AccessRequests
-
     for _ in range(600):
-        latest = AccessRequests(store).latest_review(rid)
+        latest = store.access.latest_review(rid)
         if latest and latest.flow_run_id:
             async with get_client() as client:
                 state = (await client.read_flow_run(latest.flow_run_id)).state
@@ -100,7 +93,6 @@ async def test_approval_welcomes_the_partner_once_and_every_transition_is_a_row(
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from partner_review.flows.access import review_access_request
-    from partner_review.models.store.access import AccessRequests
 
     rid = request_access(store, access_example)
     running = asyncio.create_task(review_access_request(rid))
@@ -108,7 +100,7 @@ async def test_approval_welcomes_the_partner_once_and_every_transition_is_a_row(
     outcome = await running
     assert outcome == {"access_request_id": rid, "verdict": "pass", "state": "approved"}
 
-    repo = AccessRequests(store)
+    repo = store.access
     review = repo.latest_review(rid)
     assert {r.check: r.outcome for r in review.results} == {f"ACC-00{i}": "pass" for i in range(1, 9)}
     assert [(t.from_state, t.to_state, t.actor, t.reason) for t in repo.transitions(rid)] == [
@@ -144,7 +136,6 @@ async def test_a_rejection_without_a_comment_is_asked_again(prefect_harness, sto
     from prefect.flow_runs import aresume_flow_run
 
     from partner_review.flows.access import review_access_request
-    from partner_review.models.store.access import AccessRequests
 
     access_example["contact"]["email"] = "dana@gmail.com"
     rid = request_access(store, access_example)
@@ -152,7 +143,7 @@ async def test_a_rejection_without_a_comment_is_asked_again(prefect_harness, sto
     flow_run_id = await decide(store, rid, running, decision="reject", reviewer="rita")
     await asyncio.sleep(1)
     assert await waiting_run(store, rid) == flow_run_id  # paused again for a new decision
-    assert AccessRequests(store).get(rid).state is AccessState.requested and outbox(store, rid) == []
+    assert store.access.get(rid).state is AccessState.requested and outbox(store, rid) == []
     await aresume_flow_run(flow_run_id, run_input={"decision": "approve", "reviewer": "rita"})  # blockers, no comment
     await asyncio.sleep(1)
     assert await waiting_run(store, rid) == flow_run_id
@@ -161,7 +152,7 @@ async def test_a_rejection_without_a_comment_is_asked_again(prefect_harness, sto
     )
     outcome = await running
     assert outcome["state"] == "rejected" and outcome["verdict"] == "fail"
-    failed = {r.check for r in AccessRequests(store).latest_review(rid).results if r.outcome == "fail"}
+    failed = {r.check for r in store.access.latest_review(rid).results if r.outcome == "fail"}
     assert failed == {"ACC-004", "ACC-005"}
 
 
@@ -208,7 +199,6 @@ async def test_end_to_end_a_signed_delivery_starts_the_review_and_the_decision_a
     import httpx
 
     from partner_review.models.settings import get_settings
-    from partner_review.models.store.access import AccessRequests
     from partner_review.webhooks.server import running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
 
@@ -230,7 +220,7 @@ async def test_end_to_end_a_signed_delivery_starts_the_review_and_the_decision_a
         assert answer.status_code == 202, answer.text
         rid = answer.json()["access_request_id"]
         await decide(store, rid, None, decision="approve", reviewer="rita", comment="Welcome aboard.")
-        repo = AccessRequests(store)
+        repo = store.access
         for _ in range(300):
             if repo.get(rid).flow_run_id and repo.get(rid).state is AccessState.approved:
                 break

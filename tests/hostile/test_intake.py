@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from partner_review.models.store import iter_rows
 from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, compute
 from tests.hostile.signed import activity, later, raw, signed
 
@@ -15,7 +14,7 @@ ENDPOINTS = ["/webhooks/submissions", "/webhooks/activity"]
 
 
 def rows(store) -> int:
-    return sum(1 for _ in iter_rows(store))
+    return sum(1 for _ in store.rows())
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)

@@ -30,10 +30,10 @@ def test_a_replay_under_another_delivery_id_is_refused(client, engine_store, see
     headers = signed(body, "first")
     first = client.post(path, content=body, headers=headers)
     assert first.status_code in (200, 202)
-    before = sum(1 for _ in __import__("partner_review.models.store", fromlist=["iter_rows"]).iter_rows(engine_store))
+    before = sum(1 for _ in engine_store.rows())
     replay = client.post(path, content=body, headers={**headers, DELIVERY_HEADER: "fresh-id"})
     assert replay.status_code == 401 and "already used" in replay.json()["error"]
-    after = sum(1 for _ in __import__("partner_review.models.store", fromlist=["iter_rows"]).iter_rows(engine_store))
+    after = sum(1 for _ in engine_store.rows())
     assert after == before
 
 

@@ -79,7 +79,6 @@ def test_no_secret_appears_anywhere_after_a_full_review(
 ):
     from partner_review.cli.demo import pointed_at
     from partner_review.models.settings import get_settings
-    from partner_review.models.store import iter_rows
     from partner_review.partners import running
     from partner_review.webhooks.server import running as receiver_running
     from partner_review.webhooks.signing import DELIVERY_HEADER, HEADER, sign
@@ -139,7 +138,7 @@ def test_no_secret_appears_anywhere_after_a_full_review(
     places = {
         "captured logs": [caplog.text] + [record.getMessage() for record in caplog.records],
         "Prefect runs, logs, artifacts": asyncio.run(prefect_records(run.flow_run_id)),
-        "store rows": [repr(row) for row in iter_rows(store)],
+        "store rows": [repr(row) for row in store.rows()],
         "notifications": [f"{n.subject}\n{n.body}\n{n.last_error}" for n in store.notifications()],
         "mails": [m.content.decode("utf-8", "replace") for m in authenticated_smtp.messages],
         "check --format json": [check.stdout, check.stderr],

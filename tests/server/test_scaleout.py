@@ -116,11 +116,15 @@ def test_twenty_submissions_each_reviewed_once_across_two_workers(stack, sample_
     # Each submission reviewed exactly once: one completed automated review run, one acknowledgment.
     from sqlalchemy import func, select
 
-    from partner_review.models.db import ReviewRunRow
+    from partner_review.models.db import RunRow
 
     with store.session() as session:
         review_runs = dict(
-            session.execute(select(ReviewRunRow.submission_id, func.count()).group_by(ReviewRunRow.submission_id)).all()
+            session.execute(
+                select(RunRow.subject_id, func.count())
+                .where(RunRow.subject_kind == "submission")
+                .group_by(RunRow.subject_id)
+            ).all()
         )
     assert review_runs == {sid: 1 for sid in submission_of.values()}
     for sid in submission_of.values():

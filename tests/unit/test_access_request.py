@@ -93,9 +93,8 @@ def test_any_json_either_parses_or_is_refused_with_problems(data):
 
 
 def record(store, data, delivery="a-1", domain="acme.example"):
-    from partner_review.models.store.access import AccessRequests
 
-    return AccessRequests(store).record_delivery(
+    return store.access.record_delivery(
         delivery,
         b"body",
         parse_access_request(data),
@@ -106,11 +105,10 @@ def record(store, data, delivery="a-1", domain="acme.example"):
 
 
 def test_intake_records_the_request_its_first_transition_and_a_pending_dispatch(store, request_data):
-    from partner_review.models.store.access import AccessRequests
 
     intake = record(store, request_data)
     assert intake.created and intake.status == "requested"
-    repo = AccessRequests(store)
+    repo = store.access
     stored = repo.get(intake.access_request_id)
     assert stored.state == AccessState.requested and stored.domain == "acme.example" and stored.received_at == NOW
     assert stored.request.contact.email == "dana.reyes@acme.example"
@@ -122,18 +120,16 @@ def test_intake_records_the_request_its_first_transition_and_a_pending_dispatch(
 
 
 def test_redelivery_returns_the_original_and_records_nothing(store, request_data):
-    from partner_review.models.store.access import AccessRequests
 
     first = record(store, request_data)
     again = record(store, request_data)
     assert again == type(first)(first.access_request_id, "requested", False)
-    assert len(AccessRequests(store).pending_dispatches()) == 1
+    assert len(store.access.pending_dispatches()) == 1
 
 
 def test_a_decision_is_a_transition_taken_once(store, request_data):
-    from partner_review.models.store.access import AccessRequests
 
-    repo = AccessRequests(store)
+    repo = store.access
     rid = record(store, request_data).access_request_id
     decided = repo.decide(rid, AccessState.approved, actor="rita", reason="Known company.")
     assert decided.state == AccessState.approved and decided.decided_at is not None
@@ -150,9 +146,8 @@ def test_a_decision_is_a_transition_taken_once(store, request_data):
 
 
 def test_check_runs_are_reused_by_a_retried_flow_run(store, request_data):
-    from partner_review.models.store.access import AccessRequests
 
-    repo = AccessRequests(store)
+    repo = store.access
     rid = record(store, request_data).access_request_id
     run = repo.start_review(rid, "flow-1")
     assert repo.start_review(rid, "flow-1") == run
@@ -166,9 +161,8 @@ def test_check_runs_are_reused_by_a_retried_flow_run(store, request_data):
 
 
 def test_dispatch_is_claimed_once(store, request_data):
-    from partner_review.models.store.access import AccessRequests
 
-    repo = AccessRequests(store)
+    repo = store.access
     rid = record(store, request_data).access_request_id
     assert repo.claim_dispatch(rid) and not repo.claim_dispatch(rid)
     repo.dispatch_failed(rid, "api down")

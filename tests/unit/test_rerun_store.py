@@ -3,8 +3,7 @@
 import pytest
 
 from partner_review.models.checks import verdict
-from partner_review.models.store import AlreadyDecided
-from partner_review.models.store.rerun import NotFinished, replace_stage_results
+from partner_review.models.store import AlreadyDecided, NotFinished
 from tests.flows.support import submit
 
 
@@ -22,14 +21,14 @@ def test_a_stage_is_replaced_in_place_and_the_run_judged_again(store, example):
     sid = submit(store, example)
     run_id = store.start_review_run(sid, None)
     with pytest.raises(NotFinished):
-        replace_stage_results(store, run_id, ["docs"], [doc.passed()], verdict)
+        store.replace_stage_results(run_id, ["docs"], [doc.passed()], verdict)
     store.save_results(run_id, [cat.passed(), doc.failed("broken"), upd.passed()], "fail")
 
-    merged = replace_stage_results(store, run_id, ["docs"], [doc.passed("fixed")], verdict)
+    merged = store.replace_stage_results(run_id, ["docs"], [doc.passed("fixed")], verdict)
     assert [(r.check, r.outcome) for r in merged] == [("CAT-002", "pass"), ("DOC-001", "pass"), ("UPD-001", "pass")]
     assert store.results_of(run_id) == merged and store.review_run(run_id).verdict == "pass"
 
     store.record_decision(run_id, sid, decision="approve", reviewer="rita", comment="")
     with pytest.raises(AlreadyDecided):
-        replace_stage_results(store, run_id, ["docs"], [doc.failed("again")], verdict)
+        store.replace_stage_results(run_id, ["docs"], [doc.failed("again")], verdict)
     assert store.results_of(run_id) == merged

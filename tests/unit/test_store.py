@@ -6,7 +6,7 @@ import pytest
 
 from partner_review.models.checks import Result
 from partner_review.models.lifecycle import IllegalTransition, State
-from partner_review.models.store import NotFound, VersionConflict, iter_rows
+from partner_review.models.store import NotFound, VersionConflict
 from partner_review.models.submission import parse_submission
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -46,7 +46,7 @@ def test_same_version_from_another_delivery_conflicts(store, example):
 
 def test_secrets_are_sealed_not_stored_in_plain_columns(store, example):
     intake = record(store, example)
-    blob = repr(list(iter_rows(store)))
+    blob = repr(list(store.rows()))
     assert "s3cret-for-reviewers" not in blob and "acme-api-key-for-review" not in blob
     stored = store.get_submission(intake.submission_id)
     assert stored.submission.destinations[0].auth.secret.get_secret_value() == "acme-api-key-for-review"
