@@ -19,8 +19,8 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from partner_review.cli.api import START_HINT
+from partner_review.cli.errors import fail
 
 if TYPE_CHECKING:
     from partner_review.models.store import Store
@@ -37,6 +38,7 @@ EXAMPLE = EXAMPLES / "submission.json"
 ACCESS_EXAMPLE = EXAMPLES / "access-request.json"
 # The partner's host names in the bundled files, served by the sample website.
 SITE_NAMES = ("acme.example", "app.acme.example")
+DEMO_SLUG = "acme-analytics"  # the bundled submission's app.slug
 
 
 def _environment(data_dir: Path) -> str:
@@ -161,13 +163,17 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
         with prefect_api() as (api_url, temporary):
             return _run(console, data_dir, decision, api_url, temporary)
     except ApiUnavailable as error:
-        print(f"partner-review demo: {error}", file=sys.stderr)
-        return 1
+        fail(str(error), 1)
     finally:
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
+            console.print(
+                "the demo's store was temporary and is removed; to look at the result afterwards, run "
+                "`partner-review demo --keep`, then the line it prints"
+            )
         else:
-            console.print(f"data kept in {data_dir} (store partner-review.db and its key)")
+            console.print(f"data kept in {data_dir} (store partner-review.db and its key); to look at it:")
+            console.print(f"  PARTNER_REVIEW_DATA_DIR={shlex.quote(str(data_dir))} partner-review status {DEMO_SLUG}")
 
 
 def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) -> int:
@@ -287,7 +293,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
                 wait_for(lambda: _decided(store, submission_id), "no decision recorded")
         latest = store.latest_review(submission_id)
         if latest is None:
-            raise SystemExit("partner-review demo: the review recorded no results")
+            fail("the review recorded no results", 1)
         run, results = latest
         stored = store.get_submission(submission_id)
         print_table(results, title=f"{stored.submission.app.name} v{stored.version}", console=console)
