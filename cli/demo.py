@@ -185,6 +185,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
 
     from partner_review.cli.render import print_checklist, print_table
     from partner_review.flows.access import artifact_key
+    from partner_review.flows.keys import review_key
     from partner_review.models.access import AccessDecision, AccessState
     from partner_review.models.decision import Decision
     from partner_review.models.settings import get_settings
@@ -306,7 +307,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
         )
         console.rule(f"5. The checklist (`partner-review status {stored.slug}`)")
         print_checklist(checklist_of(store, stored.slug), console=console)
-        artifacts = f"artifacts 'review-{stored.slug}', '-results' and '-tile'"
+        artifacts = f"artifacts '{review_key(stored.slug)}', '--results' and '--tile'"
         granted = f"artifacts '{artifact_key(approved.request.company.name)}' and '-decision'"
         if temporary:
             console.print(
