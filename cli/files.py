@@ -8,7 +8,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from partner_review.cli.errors import fail
 
@@ -21,23 +21,25 @@ def _limit() -> int:
     return get_settings().cli_max_file_bytes
 
 
-def open_bounded(path: Path):
-    """The file open for binary reading; a device, socket or directory is refused (a pipe is read
-    like a file, bounded the same way)."""
+def open_bounded(path: Path) -> BinaryIO:
+    """The file open for binary reading. A device, socket or directory is refused; a pipe is
+    read like a file, bounded the same way (opened without waiting for a writer: a pipe no one
+    writes to reads as empty instead of hanging)."""
     try:
-        mode = os.stat(path).st_mode
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         fail(f"{path}: no such file")
-    except OSError as error:
-        fail(f"{path}: cannot be read ({error.strerror or error})")
-    if stat.S_ISDIR(mode):
+    except IsADirectoryError:
         fail(f"{path}: is a directory, not a file")
-    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-        fail(f"{path}: is a device or socket, not a file (give a regular file)")
-    try:
-        return open(path, "rb")  # noqa: SIM115  the caller closes it
     except OSError as error:
         fail(f"{path}: cannot be read ({error.strerror or error})")
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        os.close(fd)
+        what = "a directory" if stat.S_ISDIR(mode) else "a device or socket"
+        fail(f"{path}: is {what}, not a file (give a regular file)")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
 
 
 def read_bounded(path: Path, *, limit: int | None = None, allow_empty: bool = False, cut: bool = False) -> bytes:

@@ -96,16 +96,16 @@ def test_the_bundled_examples_pass_the_intake_rules():
             assert slug_problem(parse_submission(data).app.slug) is None, path
 
 
-def test_the_notifier_refuses_an_address_with_a_line_break(store):
+def test_the_notifier_refuses_an_address_with_a_line_break(engine_store):
     from partner_review.models.settings import get_settings
     from partner_review.tasks.lifecycle.notify import Notifier, UnsendableAddress
 
-    notifier = Notifier(store, get_settings())
+    notifier = Notifier(engine_store, get_settings())
     with pytest.raises(UnsendableAddress, match="control character"):
         notifier.send(
             "ack:x", submission_id=None, kind="ack", recipient="a@acme.example\r\nBcc: b@x", subject="s", body="b"
         )
-    assert not [n for n in store.notifications() if n.key == "ack:x"]
+    assert not [n for n in engine_store.notifications() if n.key == "ack:x"]
 
 
 # --- the HTTP server's own limits (webhooks/protocol.py) ----------------------------------------
