@@ -172,8 +172,11 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
                 "`partner-review demo --keep`, then the line it prints"
             )
         else:
-            console.print(f"data kept in {data_dir} (store partner-review.db and its key); to look at it:")
-            console.print(f"  PARTNER_REVIEW_DATA_DIR={shlex.quote(str(data_dir))} partner-review status {DEMO_SLUG}")
+            console.print(
+                f"data kept in {data_dir} (store partner-review.db and its key); to look at it:", soft_wrap=True
+            )
+            look = f"  PARTNER_REVIEW_DATA_DIR={shlex.quote(str(data_dir))} partner-review status {DEMO_SLUG}"
+            console.print(look, soft_wrap=True, markup=False, highlight=False)
 
 
 def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) -> int:

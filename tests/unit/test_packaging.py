@@ -11,6 +11,7 @@ import zipfile
 from tests.conftest import ROOT
 
 TOP = ("cli", "deployments", "flows", "migrations", "models", "partners", "tasks", "webhooks")
+DATA = {"partner_review.examples", "partner_review.examples.docs", "partner_review.examples.invalid"}  # folders of package data only (no __init__.py)
 
 
 def test_every_package_folder_is_listed_under_the_namespace():
@@ -20,7 +21,7 @@ def test_every_package_folder_is_listed_under_the_namespace():
         for top in TOP
         for init in (ROOT / top).rglob("__init__.py")
     }
-    assert folders == listed
+    assert folders | DATA == listed
 
 
 def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
@@ -40,6 +41,8 @@ def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
     assert tops == {"partner_review"}
     assert "partner_review/migrations/alembic.ini" in names
     assert "partner_review/webhooks/app.py" in names
+    assert {"partner_review/examples/submission.json", "partner_review/examples/access-request.json"} <= set(names)
+    assert "partner_review/examples/docs/acme-analytics-destination.md" in names
 
 
 def test_the_contracts_asgi_name_still_loads_from_the_project_root():
