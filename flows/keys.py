@@ -20,9 +20,16 @@ def review_key(slug: str, suffix: str = "") -> str:
     """The artifact key of the review of `slug`, with one of SUFFIXES or none."""
     if suffix and suffix not in SUFFIXES:
         raise ValueError(f"unknown artifact suffix {suffix!r}")
+    return f"review-{_subject(slug)}" + (f"--{suffix}" if suffix else "")
+
+
+def checklist_key(slug: str) -> str:
+    """The key of the app's Public Beta checklist artifact."""
+    return f"checklist-{_subject(slug)}"
+
+
+def _subject(slug: str) -> str:
     low, high = SLUG_LENGTHS
     if low <= len(slug) <= high and SLUG.match(slug):
-        subject = slug
-    else:
-        subject = "-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-    return f"review-{subject}" + (f"--{suffix}" if suffix else "")
+        return slug
+    return "-" + hashlib.sha256(slug.encode("utf-8", "surrogatepass")).hexdigest()[:40]

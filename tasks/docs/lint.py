@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from partner_review.models.checks import Check, NotRun, Result, register
+from partner_review.models.checks import Check, Result, register
 from partner_review.models.settings import Settings, get_settings
 from partner_review.models.submission import Submission
 from partner_review.tasks import offload
@@ -122,7 +122,7 @@ async def lint_documentation(
     if offline:
         # Data-dependent, so not the runner's call: only a doc page given as a URL needs the network.
         reason = offline_reason(f"fetches the doc page at {url}")
-        return [PROVIDED.passed(url=url)] + _unlinted(reason, CHECKS[1:], submission, None, "offline", url=url)
+        return [PROVIDED.passed(url=url)] + [check.skipped(reason, because="offline", url=url) for check in CHECKS[1:]]
     try:
         data, charset = await fetch_markdown(url)
     except FetchFailed as error:
@@ -270,7 +270,6 @@ def _unlinted(
     checks: Sequence[Check],
     submission: Submission | None,
     path: str | None,
-    because: NotRun = "not-verified",
     **evidence: Any,
 ) -> list[Result]:
     """The checks of a page that could not be linted: not verified, but for the source-only check
@@ -279,7 +278,7 @@ def _unlinted(
     return [
         docs_rules.SOURCE_TABLES.not_applicable(f"Not a source page ({KIND_NAMES[kind]}).")
         if check is docs_rules.SOURCE_TABLES and kind != "source"
-        else check.skipped(reason, because=because, **evidence)
+        else check.skipped(reason, **evidence)
         for check in checks
     ]
 

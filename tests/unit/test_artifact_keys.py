@@ -10,7 +10,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from partner_review.flows.keys import SUFFIXES, review_key
+from partner_review.flows.keys import SUFFIXES, checklist_key, review_key
 
 PREFECT_KEY = re.compile(r"^[a-z0-9-]{1,100}$")
 KINDS = ("", *SUFFIXES)
@@ -32,6 +32,8 @@ def test_every_subject_and_suffix_has_its_own_key():
             key = review_key(subject, kind)
             assert PREFECT_KEY.match(key), key
             assert seen.setdefault(key, (subject, kind)) == (subject, kind), (key, seen[key], (subject, kind))
+        key = checklist_key(subject)
+        assert PREFECT_KEY.match(key) and seen.setdefault(key, (subject, "checklist")) == (subject, "checklist")
 
 
 def test_the_cases_of_the_issue_get_different_keys():
