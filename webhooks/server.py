@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 
-
 # The receiver's HTTP protocol: uvicorn's h11 with a head timeout and a chunk bound (webhooks/protocol.py).
 PROTOCOL = "partner_review.webhooks.protocol:GuardedH11Protocol"
 

@@ -11,7 +11,11 @@ import zipfile
 from tests.conftest import ROOT
 
 TOP = ("cli", "deployments", "flows", "migrations", "models", "partners", "tasks", "webhooks")
-DATA = {"partner_review.examples", "partner_review.examples.docs", "partner_review.examples.invalid"}  # folders of package data only (no __init__.py)
+DATA = {
+    "partner_review.examples",
+    "partner_review.examples.docs",
+    "partner_review.examples.invalid",
+}  # folders of package data only (no __init__.py)
 
 
 def test_every_package_folder_is_listed_under_the_namespace():
