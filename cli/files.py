@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from partner_review.cli.errors import fail
 
+T = TypeVar("T")
 JSON_KINDS = {list: "a JSON list", str: "a JSON string", bool: "a JSON boolean", type(None): "JSON null"}
 
 
@@ -81,22 +82,22 @@ def load_submission_file(path: Path):
     """A submission validated against the contract's schema."""
     from partner_review.models.submission import InvalidSubmission, parse_submission
 
-    data = load_object(path, "submission")
-    try:
-        return parse_submission(data)
-    except InvalidSubmission as error:
-        fail(f"{path}: not a valid submission: {error}")
+    return _validated(path, "submission", parse_submission, InvalidSubmission)
 
 
 def load_access_request_file(path: Path):
     """An access request validated against contract section 7."""
     from partner_review.models.access import InvalidAccessRequest, parse_access_request
 
-    data = load_object(path, "access request")
+    return _validated(path, "access request", parse_access_request, InvalidAccessRequest)
+
+
+def _validated(path: Path, what: str, parse: Callable[[Any], T], invalid: type[Exception]) -> T:
+    data = load_object(path, what)
     try:
-        return parse_access_request(data)
-    except InvalidAccessRequest as error:
-        fail(f"{path}: not a valid access request: {error}")
+        return parse(data)
+    except invalid as error:
+        fail(f"{path}: not a valid {what}: {error}")
 
 
 def text_lines(path: Path, *, max_line_bytes: int) -> Iterator[tuple[int, str]]:

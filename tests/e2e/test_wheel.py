@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.unit.test_packaging import build_wheel
 
 pytestmark = pytest.mark.wheel
 
@@ -25,17 +24,7 @@ pytestmark = pytest.mark.wheel
 def installed(tmp_path_factory) -> Path:
     """The `bin` folder of a fresh virtual environment holding only the wheel and its dependencies."""
     tmp = tmp_path_factory.mktemp("wheel")
-    source = tmp / "src"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "tests"))
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp), str(source)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert built.returncode == 0, built.stderr
-    (wheel,) = tmp.glob("partner_review-*.whl")
-    shutil.rmtree(source)
+    wheel, _ = build_wheel(tmp)
     env_dir = tmp / "venv"
     venv.create(env_dir, with_pip=True)
     bin_dir = env_dir / "bin"

@@ -5,23 +5,10 @@ apply, `lint` counts unverified blockers apart from failed ones, the platform's 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from partner_review.models.checks import unverified
-from tests.conftest import EXAMPLES, ROOT
-
-
-def run(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "partner_review.cli.main", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **env},
-    )
+from tests.conftest import EXAMPLES
+from tests.unit.test_cli import run
 
 
 def test_spec_018_does_not_apply_to_a_source_without_events_url_even_offline():
@@ -67,7 +54,7 @@ def test_an_unreachable_platform_page_is_reported_as_not_yet_reachable():
 def test_checks_fits_80_columns_and_lists_every_check_as_json():
     from partner_review.tasks.registry import all_checks
 
-    text = run("checks", COLUMNS="80").stdout
+    text = run("checks", env={"COLUMNS": "80"}).stdout
     assert text and max(len(line) for line in text.splitlines()) <= 80
     listed = json.loads(run("checks", "--format", "json").stdout)
     assert [c["id"] for c in listed] == [c.id for c in all_checks()]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -28,18 +29,26 @@ def test_every_package_folder_is_listed_under_the_namespace():
     assert folders | DATA == listed
 
 
-def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
-    source = tmp_path / "src"  # a copy: setuptools builds in the source tree and leaves build/ there
+def build_wheel(into: Path) -> tuple[Path, str]:
+    """The wheel built from a copy of the checkout (setuptools builds in the source tree and
+    leaves build/ there), and what pip said on stderr."""
+    source = into / "src"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "tests"))
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(source)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(into), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "warning" not in done.stderr.lower().replace("warning: location", ""), done.stderr
-    (wheel,) = tmp_path.glob("partner_review-*.whl")
+    shutil.rmtree(source)
+    (wheel,) = into.glob("partner_review-*.whl")
+    return wheel, done.stderr
+
+
+def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
+    wheel, said = build_wheel(tmp_path)
+    assert "warning" not in said.lower().replace("warning: location", ""), said
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"partner_review"}
