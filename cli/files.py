@@ -29,11 +29,11 @@ def open_bounded(path: Path) -> BinaryIO:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
-        fail(f"{path}: no such file")
+        fail(f"cannot read {path}: no such file")
     except IsADirectoryError:
         fail(f"{path}: is a directory, not a file")
     except OSError as error:
-        fail(f"{path}: cannot be read ({error.strerror or error})")
+        fail(f"cannot read {path}: {error.strerror or error}")
     mode = os.fstat(fd).st_mode
     if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
         os.close(fd)
@@ -51,7 +51,7 @@ def read_bounded(path: Path, *, limit: int | None = None, allow_empty: bool = Fa
         try:
             data = file.read(limit + 1)
         except OSError as error:
-            fail(f"{path}: cannot be read ({error.strerror or error})")
+            fail(f"cannot read {path}: {error.strerror or error}")
     if len(data) > limit and not cut:
         fail(f"{path}: larger than {limit} bytes (the limit PARTNER_REVIEW_CLI_MAX_FILE_BYTES)")
     if not allow_empty and not data.strip():
@@ -67,11 +67,11 @@ def load_object(path: Path, what: str) -> dict[str, Any]:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        fail(f"{path}: not valid JSON (not UTF-8 text: {error.reason} at byte {error.start})")
+        fail(f"{path} is not JSON (not valid JSON: not UTF-8 text, {error.reason} at byte {error.start})")
     try:
         data = decode(raw)
     except NotJson as error:
-        fail(f"{path}: not valid JSON ({error})")
+        fail(f"{path} is not JSON (not valid JSON: {error})")
     if not isinstance(data, dict):
         kind = JSON_KINDS.get(type(data), "a JSON number")
         fail(f"{path}: not a valid {what}: the file holds {kind}, where a JSON object {{...}} is expected")
@@ -109,7 +109,7 @@ def text_lines(path: Path, *, max_line_bytes: int) -> Iterator[tuple[int, str]]:
             try:
                 raw = file.readline(max_line_bytes + 1)
             except OSError as error:
-                fail(f"{path}: cannot be read ({error.strerror or error})")
+                fail(f"cannot read {path}: {error.strerror or error}")
             if not raw:
                 return
             number += 1

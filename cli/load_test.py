@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from partner_review.cli.errors import fail
+from partner_review.cli.errors import CommandError, fail, report
 from partner_review.models.settings import get_settings
 from partner_review.tasks.volume.load import load_test
 from partner_review.tasks.volume.plan import VolumeRefused, target, vetted_url
@@ -26,10 +26,17 @@ async def _vet(submission: Any) -> None:
             raise VolumeRefused(f"{destination.name}: {destination.endpoint}: {exc}") from None
 
 
-def run_cli(submission_path: Path, rate: float | None = None, duration: float | None = None) -> int:
+def run_cli(submission_path: Path | str, rate: float | None = None, duration: float | None = None) -> int:
     """`partner-review load-test SUBMISSION.json --rate R --duration S`: a progress bar, then the
     results. Exit status 0 when no blocker failed, 1 when one did, 2 for a usage error or a target
     refused before any traffic (out-of-range rate or duration, an address the network guard refuses)."""
+    try:
+        return _run(Path(submission_path), rate, duration)
+    except CommandError as error:
+        return report("load-test", str(error), error.status)
+
+
+def _run(submission_path: Path, rate: float | None, duration: float | None) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
@@ -43,7 +50,7 @@ def run_cli(submission_path: Path, rate: float | None = None, duration: float | 
         chosen = target(get_settings(), rate, duration, None)
         asyncio.run(_vet(submission))
     except VolumeRefused as exc:
-        fail(f"refused: {exc}")
+        fail(f"load test refused: {exc}")
 
     console = Console()
     columns = (
@@ -67,7 +74,7 @@ def run_cli(submission_path: Path, rate: float | None = None, duration: float | 
         try:
             results = asyncio.run(load_test(submission, rate=chosen.rate, duration=chosen.duration, on_progress=show))
         except VolumeRefused as exc:
-            fail(f"refused: {exc}")
+            fail(f"load test refused: {exc}")
 
     table = Table("check", "outcome", "message", show_lines=False)
     colours = {"pass": "green", "warn": "yellow", "skip": "dim", "fail": "red", "error": "red"}

@@ -162,7 +162,7 @@ def test_usage_errors_are_one_line_with_exit_2(env, capsys, tokens, words):
 
 def test_load_test_refuses_a_loopback_target_with_exit_2(env, capsys):
     status = run(["load-test", str(EXAMPLES / "submission.json"), "--rate", "1", "--duration", "1"])
-    one_line(capsys, status, 2, "load-test", "refused")
+    one_line(capsys, status, 2, "load-test", "load test refused")
 
 
 def test_sample_partner_help_and_refusal_name_the_same_behaviours(capsys):
