@@ -174,10 +174,20 @@ def test_a_request_head_that_never_completes_is_closed_after_the_timeout(port):
 
 
 def test_a_kept_alive_connection_still_serves_requests_in_time(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
         for _ in range(3):
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            sock.settimeout(5)
-            answer = sock.recv(65536)
-            assert answer.startswith(b"HTTP/1.1 "), answer
-            time.sleep(0.5)
+            connection.request("GET", "/healthz")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 200 and not answer.will_close
+            sock = connection.sock
+            time.sleep(0.5)  # under the head timeout (1 s): the next request comes on the same connection
+            connection.request("GET", "/healthz")
+            again = connection.getresponse()
+            again.read()
+            assert again.status == 200 and connection.sock is sock
+    finally:
+        connection.close()
