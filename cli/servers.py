@@ -33,7 +33,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000) -> int:
     valid_port(port)
     url = configured_api_url()
     if not url:
-        fail(f"needs a running Prefect API: {START_HINT}", 1)
+        fail(f"partner-review serve needs a running Prefect API: {START_HINT}", 1)
     try:
         check_reachable(url)
     except ApiUnavailable as error:
