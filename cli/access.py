@@ -1,43 +1,22 @@
-"""`partner-review check-access` and `partner-review status`: an access request checked locally,
-and an app's Public Beta checklist from the store. Neither imports Prefect."""
+"""Commands on an access request and an app's launch: `check-access` (checked locally),
+`decide-access` (resumes the waiting review) and `status` (the Public Beta checklist from the
+store). Only `decide-access` imports Prefect."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from cyclopts import Parameter
+
+from partner_review.cli.app import app
+from partner_review.cli.errors import fail
+from partner_review.cli.files import load_access_request_file
 
 if TYPE_CHECKING:
     from partner_review.models.access import AccessDecision
-
-
-def _fail(message: str) -> int:
-    print(f"partner-review: {message}", file=sys.stderr)
-    return 2
-
-
-def load_access_request_file(path: Path):
-    """Read and validate an access request file, or raise SystemExit(2) with a one-line reason."""
-    from partner_review.models.access import InvalidAccessRequest, parse_access_request
-
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SystemExit(_fail(f"{path}: no such file")) from None
-    except OSError as error:
-        raise SystemExit(_fail(f"{path}: cannot be read ({error.strerror or error})")) from None
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SystemExit(_fail(f"{path}: not valid JSON ({error})")) from None
-    except RecursionError:
-        raise SystemExit(_fail(f"{path}: not valid JSON (nested too deeply)")) from None
-    try:
-        return parse_access_request(data)
-    except InvalidAccessRequest as error:
-        raise SystemExit(_fail(f"{path}: not a valid access request: {error}")) from None
 
 
 def check_access_file(path: Path, *, format: str, offline: bool) -> int:
@@ -65,9 +44,9 @@ def status_of(slug: str, *, format: str) -> int:
     try:
         checklist = checklist_of(get_store(), slug)
     except NotFound as error:
-        return _fail(str(error))
+        fail(str(error))
     except StoreError as error:
-        return _fail(f"the store is unavailable: {error}")
+        fail(f"the store is unavailable: {error}")
     data: dict[str, Any] = checklist.as_json()
     if format == "json":
         print(json.dumps(data, indent=2))
@@ -105,7 +84,7 @@ def resume_access(request_id: str, decision: AccessDecision) -> str:
     return flow_run_id
 
 
-def decide_access(request_id: str, *, decision: str, comment: str, reviewer: str) -> int:
+def run_decide_access(request_id: str, *, decision: str, comment: str, reviewer: str) -> int:
     from pydantic import ValidationError
 
     from partner_review.models.access import AccessDecision
@@ -114,10 +93,85 @@ def decide_access(request_id: str, *, decision: str, comment: str, reviewer: str
     try:
         chosen = AccessDecision(decision=decision, comment=comment, reviewer=reviewer)
     except ValidationError as error:
-        return _fail("; ".join(field_problems(error)))
+        fail("; ".join(field_problems(error)))
     try:
         flow_run_id = resume_access(request_id, chosen)
     except AccessDecisionRefused as error:
-        return _fail(str(error))
+        fail(str(error))
     print(f"resumed flow run {flow_run_id} with decision '{chosen.decision}'")
     return 0
+
+
+@app.command(name="check-access")
+def check_access(
+    file: Path,
+    *,
+    format: Annotated[Literal["table", "json"], Parameter(name="--format")] = "table",
+    offline: bool = False,
+) -> int:
+    """Run the access checks (ACC-*) on an access request file, without any server.
+
+    Exit status: 0 no blocker failed, 1 a blocker failed, 2 usage error or invalid file.
+
+    Parameters
+    ----------
+    file
+        The access request JSON file (contract section 7).
+    format
+        `table` for people, `json` for programs (the same shape as `check`).
+    offline
+        Skip the checks that fetch the website (each skipped result says so).
+    """
+    return check_access_file(file, format=format, offline=offline)
+
+
+@app.command
+def status(slug: str, *, format: Annotated[Literal["table", "json"], Parameter(name="--format")] = "table") -> int:
+    """Print an app's Public Beta checklist: each launch requirement met, unmet or unknown, and why.
+
+    Exit status: 0 printed, 2 unknown app or usage error.
+
+    Parameters
+    ----------
+    slug
+        The app's slug.
+    format
+        `table` for people, `json` for programs (contract section 8).
+    """
+    return status_of(slug, format=format)
+
+
+@app.command(name="decide-access")
+def decide_access(
+    access_request_id: str,
+    *,
+    approve: bool = False,
+    reject: bool = False,
+    comment: str = "",
+    reviewer: str | None = None,
+) -> int:
+    """Decide an access request waiting in Prefect: resumes its flow run with the decision.
+
+    Parameters
+    ----------
+    access_request_id
+        The access request to decide.
+    approve
+        Approve: the partner is welcomed and may build.
+    reject
+        Reject (a comment saying why is required).
+    comment
+        Sent to the partner with the decision.
+    reviewer
+        Who decides (default: $USER).
+    """
+    import os
+
+    if approve == reject:
+        fail("give exactly one of --approve, --reject")
+    return run_decide_access(
+        access_request_id,
+        decision="approve" if approve else "reject",
+        comment=comment,
+        reviewer=reviewer or os.environ.get("USER") or "reviewer",
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from uuid import UUID
 
 from pydantic import BaseModel
 
+from partner_review.cli.errors import fail
 from partner_review.models.decision import Decision
 
 
@@ -90,7 +90,6 @@ def main(submission_id: str, decision: Decision) -> int:
     try:
         flow_run_id = resume(submission_id, decision)
     except DecisionRefused as error:
-        print(f"partner-review: {error}", file=sys.stderr)
-        return 2
+        fail(str(error))
     print(f"resumed flow run {flow_run_id} with decision '{decision.decision}'")
     return 0

@@ -19,8 +19,8 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from partner_review.cli.api import START_HINT
+from partner_review.cli.errors import fail
 
 if TYPE_CHECKING:
     from partner_review.models.store import Store
@@ -37,6 +38,7 @@ EXAMPLE = EXAMPLES / "submission.json"
 ACCESS_EXAMPLE = EXAMPLES / "access-request.json"
 # The partner's host names in the bundled files, served by the sample website.
 SITE_NAMES = ("acme.example", "app.acme.example")
+DEMO_SLUG = "acme-analytics"  # the bundled submission's app.slug
 
 
 def _environment(data_dir: Path) -> str:
@@ -161,13 +163,20 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
         with prefect_api() as (api_url, temporary):
             return _run(console, data_dir, decision, api_url, temporary)
     except ApiUnavailable as error:
-        print(f"partner-review demo: {error}", file=sys.stderr)
-        return 1
+        fail(str(error), 1)
     finally:
         if not keep:
             shutil.rmtree(data_dir, ignore_errors=True)
+            console.print(
+                "the demo's store was temporary and is removed; to look at the result afterwards, run "
+                "`partner-review demo --keep`, then the line it prints"
+            )
         else:
-            console.print(f"data kept in {data_dir} (store partner-review.db and its key)")
+            console.print(
+                f"data kept in {data_dir} (store partner-review.db and its key); to look at it:", soft_wrap=True
+            )
+            look = f"  PARTNER_REVIEW_DATA_DIR={shlex.quote(str(data_dir))} partner-review status {DEMO_SLUG}"
+            console.print(look, soft_wrap=True, markup=False, highlight=False)
 
 
 def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) -> int:
@@ -179,11 +188,11 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
 
     from partner_review.cli.render import print_checklist, print_table
     from partner_review.flows.access import artifact_key
+    from partner_review.flows.keys import review_key
     from partner_review.models.access import AccessDecision, AccessState
     from partner_review.models.decision import Decision
     from partner_review.models.settings import get_settings
     from partner_review.models.store import get_store
-    from partner_review.models.store.access import AccessRequests
     from partner_review.partners import running as partner_running
     from partner_review.partners import site_running
     from partner_review.tasks.lifecycle.checklist import checklist_of
@@ -208,7 +217,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
     where = "Prefect's temporary API (started for this demo)" if temporary else f"the Prefect API at {api_url}"
     console.print(f"[bold]partner-review demo[/]  store: {data_dir / 'partner-review.db'}; runs on {where}")
     store = get_store()
-    access = AccessRequests(store)
+    access = store.access
     try:
         with site_running(server_name=SITE_NAMES[0], aliases=SITE_NAMES[1:]) as site:
             # The review trusts the site's private CA (verification stays on) and finds the partner's
@@ -287,7 +296,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
                 wait_for(lambda: _decided(store, submission_id), "no decision recorded")
         latest = store.latest_review(submission_id)
         if latest is None:
-            raise SystemExit("partner-review demo: the review recorded no results")
+            fail("the review recorded no results", 1)
         run, results = latest
         stored = store.get_submission(submission_id)
         print_table(results, title=f"{stored.submission.app.name} v{stored.version}", console=console)
@@ -300,7 +309,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
         )
         console.rule(f"5. The checklist (`partner-review status {stored.slug}`)")
         print_checklist(checklist_of(store, stored.slug), console=console)
-        artifacts = f"artifacts 'review-{stored.slug}', '-results' and '-tile'"
+        artifacts = f"artifacts '{review_key(stored.slug)}', '--results' and '--tile'"
         granted = f"artifacts '{artifact_key(approved.request.company.name)}' and '-decision'"
         if temporary:
             console.print(

@@ -3,44 +3,54 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from pathlib import Path
 from typing import Any
 
+from partner_review.cli.errors import CommandError, fail, report
 from partner_review.models.settings import get_settings
 from partner_review.tasks.volume.load import load_test
-from partner_review.tasks.volume.plan import VolumeRefused, target
+from partner_review.tasks.volume.plan import VolumeRefused, target, vetted_url
 
 
-def run_cli(submission_path: str, rate: float | None = None, duration: float | None = None) -> int:
+async def _vet(submission: Any) -> None:
+    """Each destination's endpoint through the outbound guard before any traffic: a loopback or
+    private target is a refused target (exit 2), not a failed check."""
+    import httpx
+
+    from partner_review.tasks.net import client as outbound
+
+    for destination in submission.destinations:
+        try:
+            await vetted_url(destination.endpoint, get_settings())
+        except (outbound.OutboundError, httpx.InvalidURL) as exc:
+            raise VolumeRefused(f"{destination.name}: {destination.endpoint}: {exc}") from None
+
+
+def run_cli(submission_path: Path | str, rate: float | None = None, duration: float | None = None) -> int:
     """`partner-review load-test SUBMISSION.json --rate R --duration S`: a progress bar, then the
-    results. Exit status 0 when no blocker failed, 1 when one did, 2 for a usage error."""
-    from pathlib import Path
+    results. Exit status 0 when no blocker failed, 1 when one did, 2 for a usage error or a target
+    refused before any traffic (out-of-range rate or duration, an address the network guard refuses)."""
+    try:
+        return _run(Path(submission_path), rate, duration)
+    except CommandError as error:
+        return report("load-test", str(error), error.status)
 
+
+def _run(submission_path: Path, rate: float | None, duration: float | None) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
     from rich.table import Table
     from rich.text import Text
 
-    from partner_review.models.submission import InvalidSubmission, parse_submission
+    from partner_review.cli.files import load_submission_file
 
-    err = Console(stderr=True)
+    submission = load_submission_file(submission_path)
     try:
-        submission = parse_submission(json.loads(Path(submission_path).read_text(encoding="utf-8")))
         chosen = target(get_settings(), rate, duration, None)
-    except OSError as exc:
-        err.print(f"cannot read {submission_path}: {exc.strerror or exc}", markup=False)
-        return 2
-    except (ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, InvalidSubmission):
-            err.print(f"{submission_path} is not a valid submission:", markup=False)
-            for problem in exc.problems:
-                err.print(f"  {problem}", markup=False)
-        elif isinstance(exc, VolumeRefused):
-            err.print(f"load test refused: {exc}", markup=False)
-        else:
-            err.print(f"{submission_path} is not JSON: {exc}", markup=False)
-        return 2
+        asyncio.run(_vet(submission))
+    except VolumeRefused as exc:
+        fail(f"load test refused: {exc}")
 
     console = Console()
     columns = (
@@ -64,8 +74,7 @@ def run_cli(submission_path: str, rate: float | None = None, duration: float | N
         try:
             results = asyncio.run(load_test(submission, rate=chosen.rate, duration=chosen.duration, on_progress=show))
         except VolumeRefused as exc:
-            err.print(f"load test refused: {exc}", markup=False)
-            return 2
+            fail(f"load test refused: {exc}")
 
     table = Table("check", "outcome", "message", show_lines=False)
     colours = {"pass": "green", "warn": "yellow", "skip": "dim", "fail": "red", "error": "red"}

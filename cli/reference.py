@@ -1,11 +1,18 @@
-"""The check reference, generated from the registry (docs/checks.md is its markdown)."""
+"""`checks`, `settings` and `deployments`: the references, generated from their declarations
+(docs/checks.md and docs/settings.md are their markdown)."""
 
 from __future__ import annotations
 
-from partner_review.tasks.registry import all_checks
+from typing import Annotated, Literal
+
+from cyclopts import Parameter
+
+from partner_review.cli.app import app
 
 
 def reference_markdown() -> str:
+    from partner_review.tasks.registry import all_checks
+
     lines = [
         "# Check reference",
         "",
@@ -42,19 +49,48 @@ def _close_tables(lines: list[str]) -> list[str]:
     return out
 
 
-def reference_table() -> None:
-    from rich.console import Console
-    from rich.table import Table
+def reference_text(width: int = 80) -> str:
+    """The reference in `width` columns: a heading per stage, then per check its id, severity and
+    title on one line and what it needs and its remedy wrapped and indented below."""
+    import textwrap
 
-    grid = Table(title="partner-review checks")
-    for column in ("id", "stage", "severity", "title", "applies to", "phase", "network", "remedy"):
-        grid.add_column(column, overflow="fold")
+    from partner_review.tasks.registry import all_checks
+
+    lines: list[str] = []
+    current = None
     for check in all_checks():
-        network = "yes" if check.network else "no"
-        grid.add_row(
-            check.id, check.stage, check.severity, check.title, check.applies_to, check.phase, network, check.remedy
+        if check.stage != current:
+            current = check.stage
+            lines += ([""] if lines else []) + [f"stage {current}"]
+        network = ", network" if check.network else ""
+        lines += textwrap.wrap(
+            f"{check.id} {check.severity}: {check.title}", width, initial_indent="  ", subsequent_indent="      "
         )
-    Console().print(grid)
+        lines += textwrap.wrap(
+            f"applies to {check.applies_to}, {check.phase}{network}. {check.remedy}",
+            width,
+            initial_indent="      ",
+            subsequent_indent="      ",
+        )
+    return "\n".join(lines) + "\n"
+
+
+def reference_json() -> list[dict[str, object]]:
+    from partner_review.tasks.registry import all_checks
+
+    return [
+        {
+            "id": c.id,
+            "stage": c.stage,
+            "severity": c.severity,
+            "title": c.title,
+            "applies_to": c.applies_to,
+            "phase": c.phase,
+            "network": c.network,
+            "remedy": c.remedy,
+        }
+        for c in all_checks()
+    ]
 
 
 def settings_markdown() -> str:
@@ -96,3 +132,65 @@ def settings_table() -> None:
         value = getattr(current, name)
         grid.add_row(f"PARTNER_REVIEW_{name.upper()}", "(unset)" if value is None else str(value))
     Console().print(grid)
+
+
+@app.command
+def checks(
+    *,
+    markdown: bool = False,
+    format: Annotated[Literal["text", "json"], Parameter(name="--format")] = "text",
+) -> int:
+    """Print the check reference (every check's id, stage, severity, title and remedy).
+
+    Parameters
+    ----------
+    markdown
+        Print the markdown that docs/checks.md holds.
+    format
+        `text` for people (fits the terminal, 80 columns at least), `json` for programs.
+    """
+    import json
+    import shutil
+
+    if markdown:
+        print(reference_markdown(), end="")
+    elif format == "json":
+        print(json.dumps(reference_json(), indent=2))
+    else:
+        print(reference_text(max(60, min(shutil.get_terminal_size().columns, 120))), end="")
+    return 0
+
+
+@app.command
+def settings(*, markdown: bool = False) -> int:
+    """Print the settings in force (secrets masked).
+
+    Parameters
+    ----------
+    markdown
+        Print the reference that docs/settings.md holds instead.
+    """
+    if markdown:
+        print(settings_markdown(), end="")
+    else:
+        settings_table()
+    return 0
+
+
+@app.command
+def deployments(*, yaml: bool = False) -> int:
+    """List the deployments (`serve` serves them; prefect.yaml declares them for a work pool).
+
+    Parameters
+    ----------
+    yaml
+        Print the prefect.yaml generated from them instead.
+    """
+    from partner_review.deployments.definitions import DEFINITIONS, prefect_yaml
+
+    if yaml:
+        print(prefect_yaml(), end="")
+    else:
+        for d in DEFINITIONS:
+            print(f"{d.name:20} {d.cron or '(on demand)':12} {d.entrypoint:42} {d.description}")
+    return 0

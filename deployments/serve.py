@@ -29,7 +29,10 @@ def serve_all(*, host: str, port: int) -> int:
     from prefect import serve
 
     os.environ.setdefault("PARTNER_REVIEW_DISPATCH", "deployment")
-    server = uvicorn.Server(uvicorn.Config("partner_review.webhooks.app:app", host=host, port=port, log_level="info"))
+    # The receiver's protocol: uvicorn's h11 with a head timeout and a chunk bound (webhooks/protocol.py).
+    protocol = "partner_review.webhooks.protocol:GuardedH11Protocol"
+    config = uvicorn.Config("partner_review.webhooks.app:app", host=host, port=port, log_level="info", http=protocol)
+    server = uvicorn.Server(config)
     threading.Thread(target=server.run, name="receiver", daemon=True).start()
     try:
         serve(*deployments(), pause_on_shutdown=False)

@@ -3,17 +3,12 @@ by the review and graduation flows whenever a run changes what the checklist say
 
 from __future__ import annotations
 
-import re
 
 from prefect.artifacts import acreate_markdown_artifact
 
+from partner_review.flows.keys import checklist_key
 from partner_review.models.store import get_store
 from partner_review.tasks.lifecycle.checklist import checklist_of, markdown
-
-
-def checklist_key(slug: str) -> str:
-    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
-    return re.sub(r"[^a-z0-9-]+", "-", f"checklist-{slug}".lower()).strip("-")[:100]
 
 
 async def publish_checklist(slug: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from prefect.input.actions import acreate_flow_run_input, aread_flow_run_input
 from prefect.settings import get_current_settings
 
 from partner_review.flows.checklist import publish_checklist
+from partner_review.flows.keys import review_key
 from partner_review.flows.stages import as_task, blocking
 from partner_review.models.checks import Result, verdict
 from partner_review.models.decision import Decision
@@ -57,8 +57,8 @@ BRIEFED_BLOCKERS = 5
 
 
 def artifact_key(slug: str, suffix: str = "") -> str:
-    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
-    return re.sub(r"[^a-z0-9-]+", "-", f"review-{slug}{suffix}".lower()).strip("-")[:100]
+    """The review's artifact key (flows/keys.py: two subjects never share one); `suffix` e.g. "-tile"."""
+    return review_key(slug, suffix.lstrip("-"))
 
 
 def now() -> datetime:

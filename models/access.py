@@ -14,18 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from partner_review.models.submission import field_problems
+from partner_review.models.submission import field_problems, no_controls
 
-# C0 and C1 control characters, DEL, and the Unicode line/paragraph separators: never part of a
-# name or an address. Survey answers may hold line breaks and tabs.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_BUT_SPACING = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-
-
-def _no_controls(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("control characters are not allowed here")
-    return value
 
 
 def _no_controls_but_spacing(value: str) -> str:
@@ -34,9 +25,9 @@ def _no_controls_but_spacing(value: str) -> str:
     return value
 
 
-Line = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_controls)]
-Url = Annotated[str, Field(min_length=1, max_length=2048), AfterValidator(_no_controls)]
-Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_no_controls)]
+Line = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(no_controls)]
+Url = Annotated[str, Field(min_length=1, max_length=2048), AfterValidator(no_controls)]
+Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(no_controls)]
 Answer = Annotated[str, Field(max_length=5000), AfterValidator(_no_controls_but_spacing)]
 
 

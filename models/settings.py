@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     webhook_max_concurrent_bodies: int = Field(
         64, ge=1, description="Webhook bodies read at once per receiver process; more wait (within the deadline)."
     )
+    webhook_head_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection whose request head has not arrived within this time is closed."
+    )
     api_token: SecretStr | None = Field(None, description="Bearer token for GET /submissions/{id}.")
     dispatch: str = Field(
         "deployment",
@@ -143,6 +146,14 @@ class Settings(BaseSettings):
     )
     catalog_url_prefix: str = Field(
         "https://segment.com/catalog/integrations/", description="The catalog listing URL is this plus the slug."
+    )
+
+    # Command line
+    cli_max_file_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest file a command reads (submission, access request, ...)."
+    )
+    cli_max_line_bytes: int = Field(
+        64 * 1024, ge=256, description="Longest line or CSV row `activity import` reads (the file itself streams)."
     )
 
     # Documentation linter (REVIEW_RULES section 3)

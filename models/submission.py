@@ -7,6 +7,7 @@ Unknown fields are refused. Secrets are `SecretStr` and never print.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -16,7 +17,32 @@ from partner_review.models.jsonbody import MAX_FREE_FORM_DEPTH, depth
 # One line of text: control characters (NUL, newlines, escapes) have no place in a name and
 # NUL cannot be stored on PostgreSQL.
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
-Url = Annotated[str, Field(max_length=2048)]
+# C0 and C1 control characters, DEL, and the Unicode line/paragraph separators: never part of a
+# name or an address (a CR or LF in an e-mail address would inject headers into a message).
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The catalog's slug: lower-case ASCII letters and digits joined by single hyphens, 2 to 64 characters.
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_LENGTHS = (2, 64)
+SLUG_RULE = "lower-case ASCII letters and digits joined by single hyphens, 2 to 64 characters (e.g. acme-analytics)"
+
+
+def no_controls(value: str) -> str:
+    if CONTROL.search(value):
+        raise ValueError("control characters (such as CR, LF or NUL) are not allowed here")
+    return value
+
+
+def slug_problem(slug: str) -> str | None:
+    """Why `slug` is not a catalog slug (SLUG_RULE), or None. Checked where a submission enters
+    (the receiver); `check` reports it as CAT-002 with the other catalog findings."""
+    low, high = SLUG_LENGTHS
+    if low <= len(slug) <= high and SLUG.match(slug):
+        return None
+    return f"must be {SLUG_RULE}"
+
+
+Url = Annotated[str, Field(max_length=2048), AfterValidator(no_controls)]
+Email = Annotated[str, Field(max_length=320), AfterValidator(no_controls)]
 Text = Annotated[str, Field(max_length=10_000)]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_CONTROL)]
 MAX_VERSION = 2**31 - 1
@@ -64,7 +90,7 @@ class App(Strict):
     logo_url: Url | None = None
     mark_svg: Svg | None = None
     mark_url: Url | None = None
-    support_email: Annotated[str, Field(max_length=320)] | None = None
+    support_email: Email | None = None
     screenshots: Annotated[list[Url], Field(max_length=50)] = []
     docs: Docs = Docs()
     partner_page_url: Url | None = None

@@ -84,6 +84,11 @@ def applies(checks: Sequence[Check], scope: Scope) -> bool:
     return any(why_not(check, scope) is None for check in checks)
 
 
+def _all_not_applicable(results: Sequence[Result], check_id: str) -> bool:
+    mine = [r for r in results if r.check == check_id]
+    return bool(mine) and all(r.not_run == "not-applicable" for r in mine)
+
+
 def stage(
     checks: Sequence[Check],
     *,
@@ -105,7 +110,11 @@ def stage(
                 return (results, nothing()) if nothing is not None else results
             outcome = await fn(submission, *args, offline=offline, **kwargs)
             found, more = (outcome[0], outcome[1:]) if isinstance(outcome, tuple) else (outcome, None)
-            results = [r for r in found if r.check not in skipped] + list(skipped.values())
+            # A check the runner skips stays the stage's own where the stage found it does not apply
+            # at all (SPEC-018 for a source without events_url): not applicable says more than offline.
+            moot = {c for c in skipped if _all_not_applicable(found, c)}
+            results = [r for r in found if r.check not in skipped or r.check in moot]
+            results += [r for c, r in skipped.items() if c not in moot]
             return (results, *more) if more is not None else results
 
         return run  # type: ignore[return-value]

@@ -23,7 +23,7 @@ from partner_review.models.activity import Activity, UnknownApp
 from partner_review.models.calendar import add_business_days
 from partner_review.models.settings import get_settings
 from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
-from partner_review.models.submission import InvalidSubmission, Submission, parse_submission
+from partner_review.models.submission import InvalidSubmission, Submission, parse_submission, slug_problem
 from partner_review.tasks import collector
 from partner_review.tasks.graduation.adoption import BadActivity, parse_records
 from partner_review.webhooks import access
@@ -79,6 +79,8 @@ def _submission(data: Any) -> Submission:
         submission = parse_submission(data)
     except InvalidSubmission as error:
         raise Refused(422, "the submission does not match the schema", fields=error.problems) from None
+    if problem := slug_problem(submission.app.slug):
+        raise Refused(422, "the submission does not match the schema", fields=[f"app.slug: {problem}"])
     access.require_approved_partner(submission)  # 403 when the gate is on and no approved partner owns it
     return submission
 

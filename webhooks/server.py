@@ -8,6 +8,9 @@ import threading
 import time
 from collections.abc import Iterator
 
+# The receiver's HTTP protocol: uvicorn's h11 with a head timeout and a chunk bound (webhooks/protocol.py).
+PROTOCOL = "partner_review.webhooks.protocol:GuardedH11Protocol"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -22,7 +25,9 @@ def running(port: int | None = None) -> Iterator[str]:
 
     port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config("partner_review.webhooks.app:app", host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            "partner_review.webhooks.app:app", host="127.0.0.1", port=port, log_level="warning", http=PROTOCOL
+        )
     )
     thread = threading.Thread(target=server.run, name="receiver", daemon=True)
     thread.start()

@@ -21,7 +21,9 @@ No Prefect here (the linter must stay fast); the @task wrapper lives in flows/.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Sequence
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 from partner_review.models.checks import Check, Result, register
@@ -31,7 +33,7 @@ from partner_review.tasks import offload
 from partner_review.tasks.docs import match as docs_match
 from partner_review.tasks.docs import rules as docs_rules
 from partner_review.tasks.docs import style as docs_style
-from partner_review.tasks.docs.context import Finding, Kind, PageContext, RuleOutput
+from partner_review.tasks.docs.context import KIND_NAMES, Finding, Kind, PageContext, RuleOutput
 from partner_review.tasks.docs.document import (
     HTML_URL,
     Document,
@@ -116,7 +118,7 @@ async def lint_documentation(
                 excerpt="",
                 field="app.docs.segment_markdown",
             )
-        ] + [check.skipped("No doc page to lint.") for check in CHECKS[1:]]
+        ] + _unlinted("No doc page to lint.", CHECKS[1:], submission, None)
     if offline:
         # Data-dependent, so not the runner's call: only a doc page given as a URL needs the network.
         reason = offline_reason(f"fetches the doc page at {url}")
@@ -125,7 +127,7 @@ async def lint_documentation(
         data, charset = await fetch_markdown(url)
     except FetchFailed as error:
         return [PROVIDED.passed(url=url), READABLE.failed(str(error), line=1, column=1, excerpt=url, url=url)] + [
-            check.skipped("The doc page could not be fetched (see DOC-002).", url=url) for check in CHECKS[2:]
+            *_unlinted("The doc page could not be fetched (see DOC-002).", CHECKS[2:], submission, None, url=url)
         ]
     return await offload.run(
         _lint, data, charset, submission.without_sample_events(), accepted_calls, urlsplit(url).path
@@ -263,6 +265,24 @@ def detect_kind(document: Document, submission: Submission | None = None, path: 
 # Linting --------------------------------------------------------------------------------------
 
 
+def _unlinted(
+    reason: str,
+    checks: Sequence[Check],
+    submission: Submission | None,
+    path: str | None,
+    **evidence: Any,
+) -> list[Result]:
+    """The checks of a page that could not be linted: not verified, but for the source-only check
+    on a page that is not a source page (it does not apply whatever the page holds)."""
+    kind = detect_kind(parse("", max_nesting=4), submission, path)
+    return [
+        docs_rules.SOURCE_TABLES.not_applicable(f"Not a source page ({KIND_NAMES[kind]}).")
+        if check is docs_rules.SOURCE_TABLES and kind != "source"
+        else check.skipped(reason, **evidence)
+        for check in checks
+    ]
+
+
 def _lint(
     markdown: str | bytes,
     charset: str | None,
@@ -302,7 +322,7 @@ def _lint(
                     markdown[:80] if isinstance(markdown, str) else bytes(markdown[:80]).decode("utf-8", "replace")
                 ),
             ),
-        ] + [check.skipped("The page is too large to lint (see DOC-002).") for check in CHECKS[2:]]
+        ] + _unlinted("The page is too large to lint (see DOC-002).", CHECKS[2:], submission, path)
     if not isinstance(markdown, str):
         markdown, problem, line, column = decode(bytes(markdown), charset)
         if problem:
@@ -312,7 +332,7 @@ def _lint(
             PROVIDED.failed(
                 "The Segment doc page is empty.", line=1, column=1, excerpt="", field="app.docs.segment_markdown"
             )
-        ] + [check.skipped("No doc page to lint.") for check in CHECKS[1:]]
+        ] + _unlinted("No doc page to lint.", CHECKS[1:], submission, path)
     document = parse(markdown, max_nesting=settings.docs_max_nesting)
     if document.nesting_line:
         problems.append(

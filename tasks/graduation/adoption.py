@@ -7,14 +7,15 @@ at least `active_min_days` distinct days of the trailing `active_window_days` da
 from __future__ import annotations
 
 import csv
-import io
-import json
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from pydantic import ValidationError
 
 from partner_review.models.activity import Activity
+from partner_review.models.jsonbody import NotJson, decode
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
 from partner_review.models.submission import field_problems
@@ -55,17 +56,51 @@ def parse_records(items: list[tuple[str, object]]) -> list[Activity]:
 
 def read_file(text: str, *, name: str) -> list[Activity]:
     """CSV (header: app,workspace_id,day,events_delivered,events_failed) or JSON lines."""
-    if name.endswith(".csv") or text.lstrip().startswith("app,"):
-        rows = list(csv.DictReader(io.StringIO(text)))
-        return parse_records(
-            [(f"line {i + 2}", {k: v for k, v in row.items() if v not in (None, "")}) for i, row in enumerate(rows)]
-        )
+    return read_lines(enumerate(text.splitlines(keepends=True), start=1), name=name)
+
+
+def read_lines(lines: Iterable[tuple[int, str]], *, name: str) -> list[Activity]:
+    """The records of (line number, text) pairs read one at a time (a large file streams). Every
+    way a line can be wrong is a BadActivity naming the line: a CSV field longer than the csv
+    module holds, more values than the header has columns, JSON that is not an object, nested
+    too deeply or with an integer too long to convert."""
+    lines = iter(lines)
+    first = next(lines, None)
+    if first is None:
+        return []
+    rest = itertools.chain([first], lines)
+    if name.endswith(".csv") or first[1].lstrip().startswith("app,"):
+        return parse_records(list(_csv_rows(rest)))
     items: list[tuple[str, object]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in rest:
         if not line.strip():
             continue
         try:
-            items.append((f"line {number}", json.loads(line)))
-        except json.JSONDecodeError as error:
-            raise BadActivity([f"line {number}: not valid JSON ({error.msg})"]) from None
+            value = decode(line.encode())
+        except NotJson as error:
+            raise BadActivity([f"line {number}: not valid JSON ({error})"]) from None
+        if not isinstance(value, dict):
+            raise BadActivity([f"line {number}: a JSON object {{...}} is expected, not {type(value).__name__}"])
+        items.append((f"line {number}", value))
     return parse_records(items)
+
+
+def _csv_rows(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[str, object]]:
+    numbers: list[int] = []
+
+    def text() -> Iterator[str]:
+        for number, line in lines:
+            numbers.append(number)
+            yield line
+
+    reader = csv.DictReader(text())
+    try:
+        for row in reader:
+            where = f"line {numbers[-1]}"
+            if None in row:
+                raise BadActivity(
+                    [f"{where}: more values than the header has columns ({', '.join(reader.fieldnames or [])})"]
+                )
+            yield where, {k: v for k, v in row.items() if v not in (None, "")}
+    except csv.Error as error:
+        raise BadActivity([f"line {numbers[-1] if numbers else 1}: not a CSV row ({error})"]) from None

@@ -18,8 +18,14 @@ from email.message import EmailMessage
 
 from partner_review.models.settings import Settings
 from partner_review.models.store import Notification, Store
+from partner_review.models.submission import CONTROL
 
 log = logging.getLogger("partner_review.notify")
+
+
+class UnsendableAddress(ValueError):
+    """A recipient no message may go to: a control character (CR, LF, NUL...) in an address would
+    add headers to the mail. The receiver refuses such addresses; this guards what is stored."""
 
 
 class Notifier:
@@ -63,6 +69,8 @@ class Notifier:
     def _mail(
         self, key: str, *, submission_id: str | None, kind: str, recipient: str, subject: str, body: str
     ) -> Notification:
+        if CONTROL.search(recipient):  # before the store: PostgreSQL cannot even hold a NUL
+            raise UnsendableAddress(f"{key}: recipient address {recipient!r} holds a control character; not sent")
         note = self.store.enqueue_notification(
             key,
             submission_id=submission_id,

@@ -159,6 +159,14 @@ def _judge(link: Link, fetched: Fetched, accepted) -> Result:
     if link.lines:
         evidence["lines"] = link.lines
     where = f" ({', '.join(link.places)})"
+    if check is PLATFORM_PAGE and (fetched.error or fetched.status not in accepted):
+        # Information only (README): the platform's pages go live when the integration is published.
+        reason = fetched.error or f"answered {fetched.status}"
+        return check.failed(
+            f"{link.url}{where}: the platform's page is not yet reachable ({reason}); it goes live when the "
+            "integration is published",
+            **evidence,
+        )
     if fetched.error:
         return check.failed(f"{link.url}{where}: {fetched.error}", **evidence)
     if fetched.status in accepted:

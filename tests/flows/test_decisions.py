@@ -191,14 +191,14 @@ async def test_the_form_briefs_the_reviewer_and_each_refusal_is_reported_once(
     decisions = [
         a.data
         for a in sorted(
-            await flow_run_artifacts(run.flow_run_id, "review-acme-analytics-decision"), key=lambda a: a.created
+            await flow_run_artifacts(run.flow_run_id, "review-acme-analytics--decision"), key=lambda a: a.created
         )
     ]
     assert [d.splitlines()[0] for d in decisions] == [
         "# Decision refused, please decide again",
         "# Decision on Acme Analytics v1: request_changes",
     ]
-    (tile,) = await flow_run_artifacts(run.flow_run_id, "review-acme-analytics-tile")
+    (tile,) = await flow_run_artifacts(run.flow_run_id, "review-acme-analytics--tile")
     assert tile.type == "image" and tile.data.startswith("data:image/png;base64,")
     logs = await flow_run_logs(run.flow_run_id)
     assert sum("decision 1 refused" in m for m in logs) == 1, logs
@@ -223,7 +223,7 @@ async def test_a_replayed_attempt_reports_nothing_again(prefect_harness, store, 
         return runtime.flow_run.id
 
     flow_run_id = await replay()
-    assert len(await flow_run_artifacts(flow_run_id, "review-acme-analytics-decision")) == 1
+    assert len(await flow_run_artifacts(flow_run_id, "review-acme-analytics--decision")) == 1
     logs = await flow_run_logs(flow_run_id)
     assert sum("refused" in m for m in logs) == 1 and sum("waiting for a reviewer" in m for m in logs) == 1
 

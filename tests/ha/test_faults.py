@@ -117,8 +117,6 @@ class Watch:
 
     def finished_at(self, delivery: Delivery) -> datetime | None:
         """When the delivery's review run completed, or None while it has not (or the store is down)."""
-        from partner_review.models.store.access import AccessRequests
-
         if delivery.subject_id is None:
             return None
         try:
@@ -126,7 +124,7 @@ class Watch:
                 latest = self.store.latest_review(delivery.subject_id)
                 run = latest[0] if latest else None
             else:
-                run = AccessRequests(self.store).latest_review(delivery.subject_id)
+                run = self.store.access.latest_review(delivery.subject_id)
         except Exception:  # the store restarting: not finished as far as we can tell
             return None
         return run.finished_at if run is not None and run.status == "completed" else None
@@ -314,25 +312,28 @@ def _history(api, deployment_id: str) -> str:
 
 
 def _assert_store_counts(store, submissions, requests) -> None:
-    from sqlalchemy import func, select
+    """From the one schema: one delivery row per delivery id, one run per subject, one message of
+    each kind per subject."""
+    from sqlalchemy import select
 
-    from partner_review.models.db import AccessReviewRow, DeliveryRow, ReviewRunRow
-    from partner_review.models.store.access import AccessRequests
+    from partner_review.models.db import DeliveryRow, RunRow
 
     with store.session() as session:
-        deliveries = dict(session.execute(select(DeliveryRow.id, DeliveryRow.submission_id)).all())
+        deliveries = {
+            (endpoint, delivery): subject
+            for endpoint, delivery, subject in session.execute(
+                select(DeliveryRow.endpoint, DeliveryRow.id, DeliveryRow.subject_id).where(
+                    DeliveryRow.endpoint.in_(["submissions", "access-requests"])
+                )
+            )
+        }
         runs = Counter(
-            session.execute(select(ReviewRunRow.submission_id).where(ReviewRunRow.kind == "review")).scalars()
+            session.execute(select(RunRow.subject_id).where(RunRow.kind.in_(["review", "access"]))).scalars()
         )
-        assert session.execute(select(func.count()).select_from(DeliveryRow)).scalar_one() == len(submissions)
-    assert deliveries == {d.id: d.subject_id for d in submissions}
-    assert runs == {d.subject_id: 1 for d in submissions}, "a submission reviewed more than once"
+    assert deliveries == {(d.endpoint, d.id): d.subject_id for d in submissions + requests}
+    assert runs == {d.subject_id: 1 for d in submissions + requests}, "a subject reviewed more than once"
     notifications = Counter((n.submission_id, n.kind) for n in store.notifications())
     assert all(count == 1 for count in notifications.values()), f"a notification sent twice: {notifications}"
     assert all(notifications[(d.subject_id, "acknowledgment")] == 1 for d in submissions)
-    with store.session() as session:
-        access_runs = Counter(session.execute(select(AccessReviewRow.access_request_id)).scalars())
-    assert access_runs == {d.subject_id: 1 for d in requests}, "an access request reviewed more than once"
-    access = AccessRequests(store)
-    assert all(access.latest_review(d.subject_id).status == "completed" for d in requests)
+    assert all(store.access.latest_review(d.subject_id).status == "completed" for d in requests)
     assert all(s.state == "in_review" for s in (store.get_submission(d.subject_id) for d in submissions))

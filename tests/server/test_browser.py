@@ -185,7 +185,7 @@ def test_reviewer_reads_report_and_tile_and_decides_in_the_default_ui(stack, bro
         page.goto(f"{ui}{prefix}/runs/flow-run/{flow_run['id']}?tab=Artifacts")
         if not prefix:
             page.get_by_text("Artifacts", exact=True).first.click()
-        page.get_by_text(f"review-{slug}-tile", exact=True).click()
+        page.get_by_text(f"review-{slug}--tile", exact=True).click()
         tile = page.locator("img[src^='data:image/png']").first
         expect(tile).to_be_visible()
         assert tile.evaluate("img => img.complete && img.naturalWidth") == 720
@@ -223,7 +223,7 @@ def test_reviewer_reads_report_and_tile_and_decides_in_the_default_ui(stack, bro
     assert [n.kind for n in notices].count("approve") == 1, [(n.kind, n.subject) for n in notices]
     runs = stack.api.flow_runs(stack.api.deployment(REVIEW_DEPLOYMENT)["id"])
     assert [r["id"] for r in runs] == [flow_run["id"]], "the resumes reran the same flow run, no new one"
-    decisions = stack.api.artifacts(f"review-{slug}-decision")
+    decisions = stack.api.artifacts(f"review-{slug}--decision")
     assert sum("Decision refused" in a["data"] for a in decisions) == 1, "a refusal was reported again on resume"
     assert any(f"Decision on {name} v1: approve" in a["data"] for a in decisions)
     logs = stack.api.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}})

@@ -63,7 +63,7 @@ def test_check_usage_error_exits_2():
 
 def test_check_path_does_not_import_prefect():
     code = (
-        "import sys, asyncio, json; from partner_review.cli.main import load_submission_file; from pathlib import Path; "
+        "import sys, asyncio, json; from partner_review.cli.files import load_submission_file; from pathlib import Path; "
         "from partner_review.tasks.pipeline import run_checks; from partner_review.tasks.lifecycle import report; "
         f"s = load_submission_file(Path({str(EXAMPLES / 'submission.json')!r})); "
         "asyncio.run(run_checks(s, offline=True)); "

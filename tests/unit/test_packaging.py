@@ -7,10 +7,16 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from pathlib import Path
 
 from tests.conftest import ROOT
 
 TOP = ("cli", "deployments", "flows", "migrations", "models", "partners", "tasks", "webhooks")
+DATA = {
+    "partner_review.examples",
+    "partner_review.examples.docs",
+    "partner_review.examples.invalid",
+}  # folders of package data only (no __init__.py)
 
 
 def test_every_package_folder_is_listed_under_the_namespace():
@@ -20,26 +26,36 @@ def test_every_package_folder_is_listed_under_the_namespace():
         for top in TOP
         for init in (ROOT / top).rglob("__init__.py")
     }
-    assert folders == listed
+    assert folders | DATA == listed
 
 
-def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
-    source = tmp_path / "src"  # a copy: setuptools builds in the source tree and leaves build/ there
+def build_wheel(into: Path) -> tuple[Path, str]:
+    """The wheel built from a copy of the checkout (setuptools builds in the source tree and
+    leaves build/ there), and what pip said on stderr."""
+    source = into / "src"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "tests"))
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(source)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(into), str(source)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "warning" not in done.stderr.lower().replace("warning: location", ""), done.stderr
-    (wheel,) = tmp_path.glob("partner_review-*.whl")
+    shutil.rmtree(source)
+    (wheel,) = into.glob("partner_review-*.whl")
+    return wheel, done.stderr
+
+
+def test_the_wheel_holds_only_the_partner_review_namespace(tmp_path):
+    wheel, said = build_wheel(tmp_path)
+    assert "warning" not in said.lower().replace("warning: location", ""), said
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert tops == {"partner_review"}
     assert "partner_review/migrations/alembic.ini" in names
     assert "partner_review/webhooks/app.py" in names
+    assert {"partner_review/examples/submission.json", "partner_review/examples/access-request.json"} <= set(names)
+    assert "partner_review/examples/docs/acme-analytics-destination.md" in names
 
 
 def test_the_contracts_asgi_name_still_loads_from_the_project_root():
