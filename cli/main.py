@@ -19,6 +19,8 @@ db = App(name="db", help="Database schema commands.")
 app.command(db)
 activity = App(name="activity", help="Customer activity (adoption) commands.")
 app.command(activity)
+app.command("partner_review.cli.health:health")
+app.command("partner_review.cli.health:check_health", name="check-health")
 
 
 def fail(message: str) -> int:

@@ -10,11 +10,11 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pydantic import ValidationError
 
-from partner_review.models.activity import Activity
+from partner_review.models.activity import Activity, batch_problems
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
 from partner_review.models.submission import field_problems
@@ -40,25 +40,30 @@ class BadActivity(ValueError):
         super().__init__("; ".join(problems[:20]) + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""))
 
 
-def parse_records(items: list[tuple[str, object]]) -> list[Activity]:
-    """Validate (where, raw record) pairs; BadActivity names every bad one."""
+def parse_records(items: list[tuple[str, object]], *, today: date | None = None) -> list[Activity]:
+    """Validate (where, raw record) pairs; BadActivity names every bad one. With `today` (a file),
+    also the records taken together: future days, an app, workspace and day twice."""
     records, problems = [], []
     for where, raw in items:
         try:
-            records.append(Activity.model_validate(raw))
+            records.append((where, Activity.model_validate(raw)))
         except ValidationError as error:
             problems += [f"{where}: {p}" for p in field_problems(error)]
+    if today is not None:
+        problems += batch_problems(records, today=today)
     if problems:
         raise BadActivity(problems)
-    return records
+    return [r for _, r in records]
 
 
-def read_file(text: str, *, name: str) -> list[Activity]:
+def read_file(text: str, *, name: str, today: date | None = None) -> list[Activity]:
     """CSV (header: app,workspace_id,day,events_delivered,events_failed) or JSON lines."""
+    today = today or datetime.now(UTC).date()
     if name.endswith(".csv") or text.lstrip().startswith("app,"):
         rows = list(csv.DictReader(io.StringIO(text)))
         return parse_records(
-            [(f"line {i + 2}", {k: v for k, v in row.items() if v not in (None, "")}) for i, row in enumerate(rows)]
+            [(f"line {i + 2}", {k: v for k, v in row.items() if v not in (None, "")}) for i, row in enumerate(rows)],
+            today=today,
         )
     items: list[tuple[str, object]] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -68,4 +73,4 @@ def read_file(text: str, *, name: str) -> list[Activity]:
             items.append((f"line {number}", json.loads(line)))
         except json.JSONDecodeError as error:
             raise BadActivity([f"line {number}: not valid JSON ({error.msg})"]) from None
-    return parse_records(items)
+    return parse_records(items, today=today)
