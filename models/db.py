@@ -87,6 +87,7 @@ class DispatchRow(Base):
 
 class ReviewRunRow(Base):
     __tablename__ = "review_runs"
+    __table_args__ = (Index("ix_review_runs_started_at", "started_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
     flow_run_id: Mapped[str | None] = mapped_column(String(36), unique=True)
@@ -172,7 +173,10 @@ class ActivityRow(Base):
     """One workspace's deliveries through an app on one day (idempotent per app, workspace, day)."""
 
     __tablename__ = "activity"
-    __table_args__ = (UniqueConstraint("app_id", "workspace_id", "day"),)
+    __table_args__ = (
+        UniqueConstraint("app_id", "workspace_id", "day"),
+        Index("ix_activity_app_day", "app_id", "day", "workspace_id", "events_delivered", "events_failed"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"), index=True)
     workspace_id: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,26 @@
+"""health: indexes for an app's activity over a window and the results since a date (issue 26)
+
+Revision ID: 0008
+Revises: 0006
+Create Date: 2026-12-06 22:00:00
+"""
+
+from alembic import op
+
+revision = "0008"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Covering: `health` and the watch read only these columns of one app's days (bench/health.py).
+    op.create_index(
+        "ix_activity_app_day", "activity", ["app_id", "day", "workspace_id", "events_delivered", "events_failed"]
+    )
+    op.create_index("ix_review_runs_started_at", "review_runs", ["started_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_review_runs_started_at", table_name="review_runs")
+    op.drop_index("ix_activity_app_day", table_name="activity")
