@@ -8,10 +8,10 @@ activity and `ix_review_runs_started_at` for the results since a date.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from partner_review.models.db import (
     ActivityRow,
@@ -27,17 +27,16 @@ HEALTH_KINDS = ("health-breach", "health-recovery")
 
 
 @dataclass(frozen=True)
-class CheckRun:
-    """One result of one check, with the run and submission version it belongs to."""
+class CheckFigures:
+    """One check's counts over the results: runs (skips excluded), failing ones, pairs of
+    consecutive runs on one submission version and, of them, the pairs whose outcome changed."""
 
     check: str
     stage: str
-    outcome: str
-    app_id: int
-    submission_id: str
-    version: int
-    run_id: int
-    started_at: datetime
+    runs: int
+    failing: int
+    pairs: int
+    flips: int
 
 
 class HealthQueries:
@@ -109,29 +108,81 @@ class HealthQueries:
         with self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
-    def check_runs(self, since: datetime | None) -> list[CheckRun]:
-        """Every completed run's results (since a time), ordered by check, app and run."""
+    def _results(self, since: datetime | None) -> Any:
+        """Completed runs' results other than skips, with their run, version and whether they failed."""
+        failing = case((CheckResultRow.outcome.in_(("fail", "error")), 1), else_=0)
         query = (
             select(
                 CheckResultRow.check_id,
                 CheckResultRow.stage,
                 CheckResultRow.outcome,
-                SubmissionRow.app_id,
-                SubmissionRow.id,
-                SubmissionRow.version,
-                ReviewRunRow.id,
+                failing.label("failing"),
+                ReviewRunRow.id.label("run_id"),
+                ReviewRunRow.submission_id,
                 ReviewRunRow.started_at,
+                SubmissionRow.app_id,
+                SubmissionRow.version,
             )
             .join(ReviewRunRow, ReviewRunRow.id == CheckResultRow.review_run_id)
             .join(SubmissionRow, SubmissionRow.id == ReviewRunRow.submission_id)
-            .where(ReviewRunRow.status == "completed")
+            .where(ReviewRunRow.status == "completed", CheckResultRow.outcome != "skip")
         )
         if since is not None:
             query = query.where(ReviewRunRow.started_at >= since)
+        return query.subquery()
+
+    def check_figures(self, since: datetime | None) -> list[CheckFigures]:
+        """Per check, counted in the database (a window over each version's runs finds the flips)."""
+        r = self._results(since)
+        previous = func.lag(r.c.outcome).over(partition_by=(r.c.check_id, r.c.submission_id), order_by=r.c.run_id)
+        w = select(r.c.check_id, r.c.stage, r.c.outcome, r.c.failing, previous.label("previous")).subquery()
+        query = select(
+            w.c.check_id,
+            func.max(w.c.stage),
+            func.count(),
+            func.sum(w.c.failing),
+            func.count(w.c.previous),
+            func.sum(case((w.c.previous != w.c.outcome, 1), else_=0)),
+        ).group_by(w.c.check_id)
         with self.engine.connect() as conn:
-            rows = [CheckRun(*row) for row in conn.execute(query)]
-        rows.sort(key=lambda r: (r.check, r.app_id, r.run_id))
-        return rows
+            return [CheckFigures(c, st, int(n), int(f), int(p), int(x)) for c, st, n, f, p, x in conn.execute(query)]
+
+    def fixes(self, since: datetime | None) -> list[tuple[str, datetime, datetime]]:
+        """(check, first failing run's start, fixing run's start) for each failure of a check on an
+        app that a later version passed: the run right after the failing streak, on a later version
+        than the streak's last. Streaks are numbered by the passes before them (gaps and islands)."""
+        r = self._results(since)
+        streak = func.sum(1 - r.c.failing).over(
+            partition_by=(r.c.check_id, r.c.app_id), order_by=r.c.run_id, rows=(None, 0)
+        )
+        s = select(
+            r.c.check_id, r.c.app_id, r.c.failing, r.c.version, r.c.started_at, streak.label("streak")
+        ).subquery()
+        failed = (
+            select(
+                s.c.check_id,
+                s.c.app_id,
+                s.c.streak,
+                func.min(s.c.started_at).label("since"),
+                func.max(s.c.version).label("version"),
+            )
+            .where(s.c.failing == 1)
+            .group_by(s.c.check_id, s.c.app_id, s.c.streak)
+            .subquery()
+        )
+        passed = s.alias("passed")
+        query = select(failed.c.check_id, failed.c.since, passed.c.started_at).join(
+            passed,
+            and_(
+                passed.c.check_id == failed.c.check_id,
+                passed.c.app_id == failed.c.app_id,
+                passed.c.streak == failed.c.streak + 1,
+                passed.c.failing == 0,
+                passed.c.version > failed.c.version,
+            ),
+        )
+        with self.engine.connect() as conn:
+            return [(c, _aware(a), _aware(b)) for c, a, b in conn.execute(query)]
 
     def waivers_granted(self, since: datetime | None) -> dict[str, int]:
         """Per check, the waivers reviewers granted (since a time)."""
@@ -140,3 +191,10 @@ class HealthQueries:
             query = query.where(WaiverRow.created_at >= since)
         with self.engine.connect() as conn:
             return {check: int(n) for check, n in conn.execute(query)}
+
+
+def _aware(value: Any) -> datetime:
+    """An aggregate's datetime as a UTC-aware one (SQLite hands back text, PostgreSQL a datetime)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

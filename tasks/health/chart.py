@@ -56,7 +56,9 @@ def svg(slug: str, series: list[Day], *, threshold: float) -> str:
     for seg in segments:
         parts.append(f'<polyline points="{" ".join(seg)}" fill="none" stroke="#1f4e9c" stroke-width="2"/>')
     for rate in (low, (low + 1) / 2, 1.0):  # left scale: success rate
-        parts.append(f'<text x="{LEFT - 6}" y="{y_rate(rate) + 4:.1f}" font-size="11" text-anchor="end">{rate:.0%}</text>')
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y_rate(rate) + 4:.1f}" font-size="11" text-anchor="end">{rate:.0%}</text>'
+        )
     parts += [
         f'<line x1="{LEFT}" y1="{BOTTOM}" x2="{RIGHT}" y2="{BOTTOM}" stroke="#444"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{BOTTOM}" stroke="#444"/>',

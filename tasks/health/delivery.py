@@ -38,16 +38,16 @@ class Health:
         return f"{rate} over {self.window_days} days, {self.active_customers} active customers: {state}"
 
 
-def judge(
-    slug: str, settings: Settings, *, window_days: int, delivered: int, failed: int, active: int
-) -> Health:
+def judge(slug: str, settings: Settings, *, window_days: int, delivered: int, failed: int, active: int) -> Health:
     """The verdict on the figures (pure)."""
     threshold, need = settings.health_min_success_rate, settings.graduation_min_customers
     total = delivered + failed
     rate = delivered / total if total else None
     reasons = []
     if rate is None:
-        reasons.append(f"no events were delivered or failed in the last {window_days} days, so there is no success rate")
+        reasons.append(
+            f"no events were delivered or failed in the last {window_days} days, so there is no success rate"
+        )
     elif rate < threshold:
         reasons.append(
             f"success rate {rate:.2%} is below {threshold:.0%}: {failed:,} of {total:,} events failed "
@@ -59,7 +59,9 @@ def judge(
             f"delivered on at least {settings.active_min_days} days of the window)"
         )
     healthy = rate is not None and rate >= threshold and active >= need
-    return Health(slug, window_days, delivered, failed, None if rate is None else round(rate, 4), active, healthy, reasons)
+    return Health(
+        slug, window_days, delivered, failed, None if rate is None else round(rate, 4), active, healthy, reasons
+    )
 
 
 def health_of(store: Store, settings: Settings, slug: str, *, today: date, days: int | None = None) -> Health:

@@ -56,7 +56,9 @@ def message(stored: StoredSubmission, change: Change, health: Health) -> tuple[s
     )
 
 
-def notify(store: Store, settings: Settings, stored: StoredSubmission, change: Change, number: int, health: Health) -> list[str]:
+def notify(
+    store: Store, settings: Settings, stored: StoredSubmission, change: Change, number: int, health: Health
+) -> list[str]:
     """Tell the partner and the reviewers (each once); the keys of the two notices."""
     subject, body = message(stored, change, health)
     notifier = Notifier(store, settings)
