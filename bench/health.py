@@ -88,7 +88,13 @@ def build(store, args) -> str:
         with engine.begin() as conn:
             conn.execute(
                 statement,
-                {"app": app_id, "first": first.isoformat(), "days": args.days, "workspaces": args.workspaces, "now": now},
+                {
+                    "app": app_id,
+                    "first": first.isoformat(),
+                    "days": args.days,
+                    "workspaces": args.workspaces,
+                    "now": now,
+                },
             )
     rows = args.apps * args.workspaces * args.days
     log(f"  activity: {rows:,} rows in {time.perf_counter() - start:.1f} s")
@@ -117,8 +123,10 @@ def build(store, args) -> str:
     span = timedelta(days=args.days)
     for i in range(runs):
         s = submissions[(i // per_submission) % len(submissions)]
-        at = now - span + span * ((s["version"] - 1) * per_submission + i % per_submission) / (
-            versions_per_app * per_submission
+        at = (
+            now
+            - span
+            + span * ((s["version"] - 1) * per_submission + i % per_submission) / (versions_per_app * per_submission)
         )
         run_rows.append(
             {"submission_id": s["id"], "kind": "review", "status": "completed", "verdict": "pass", "started_at": at}

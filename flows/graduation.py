@@ -67,7 +67,9 @@ async def graduation_check(at: datetime | None = None) -> dict:
         cells[-1] = report.escape(next(r for r in results if r.check == graduation.HEALTHY_DELIVERIES.id).message, 300)
         lines.append(f"| {report.escape(slug, 100)} | " + " | ".join(cells) + f" | {outcome} |")
         if outcome != "graduated":
-            why += [f"- {report.escape(slug, 100)}: {r.check} {report.escape(r.message, 500)}" for r in results if r.blocks]
+            why += [
+                f"- {report.escape(slug, 100)}: {r.check} {report.escape(r.message, 500)}" for r in results if r.blocks
+            ]
     if not outcomes:
         lines.append("| (no Public Beta apps) | | | | | |")
     if why:

@@ -43,7 +43,8 @@ def svg(slug: str, series: list[Day], *, threshold: float) -> str:
         'stroke-dasharray="6 4"/>'
     )
     parts.append(f'<text x="{RIGHT + 4}" y="{ty + 4:.1f}" font-size="11" fill="#d62728">{threshold:.0%}</text>')
-    points, segments = [], []
+    points: list[str] = []
+    segments: list[list[str]] = []
     for i, day in enumerate(series):
         if day.success_rate is None:
             if points:

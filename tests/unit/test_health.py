@@ -85,7 +85,9 @@ def test_no_events_and_too_few_customers_are_named(store, app_in_store):
     assert "no events were delivered or failed in the last 30 days" in empty.reasons[0]
     store.record_activity(month(1.0, workspaces=2))
     two = health_of(store, get_settings(), "acme-analytics", today=TODAY, days=7)
-    assert two.window_days == 7 and two.success_rate == 1.0 and two.reasons[0].startswith("2 active customers, 3 needed")
+    assert (
+        two.window_days == 7 and two.success_rate == 1.0 and two.reasons[0].startswith("2 active customers, 3 needed")
+    )
 
 
 def test_the_window_ends_today_and_counts_its_days_only(store, app_in_store):
