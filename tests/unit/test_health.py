@@ -99,8 +99,17 @@ def test_the_window_ends_today_and_counts_its_days_only(store, app_in_store):
     assert found.success_rate == 1.0 and found.healthy
 
 
-def test_health_command_exit_status_and_json(store, app_in_store):
-    store.record_activity(month(0.99))
+def csv_of(records) -> str:
+    rows = [f"{r.app},{r.workspace_id},{r.day},{r.events_delivered},{r.events_failed}" for r in records]
+    return "app,workspace_id,day,events_delivered,events_failed\n" + "\n".join(rows) + "\n"
+
+
+def test_health_command_exit_status_and_json(store, app_in_store, tmp_path):
+    """The issue's acceptance: 28 days x 3 workspaces imported at 99%, then the same days at 70%."""
+    (tmp_path / "good.csv").write_text(csv_of(month(0.99)))
+    (tmp_path / "bad.csv").write_text(csv_of(month(0.70)))
+    imported = run_cli(store, "activity", "import", str(tmp_path / "good.csv"))
+    assert imported.returncode == 0 and "84 new" in imported.stdout, imported.stderr
     healthy = run_cli(store, "health", "acme-analytics", "--format", "json")
     assert healthy.returncode == 0, healthy.stderr
     data = json.loads(healthy.stdout)
@@ -115,7 +124,7 @@ def test_health_command_exit_status_and_json(store, app_in_store):
         "reasons",
     ]
     assert (data["success_rate"], data["active_customers"], data["healthy"]) == (0.99, 3, True)
-    store.record_activity(month(0.70))
+    assert "84 corrected" in run_cli(store, "activity", "import", str(tmp_path / "bad.csv")).stdout
     unhealthy = run_cli(store, "health", "acme-analytics")
     assert unhealthy.returncode == 1 and "NOT healthy" in unhealthy.stdout and "below 95%" in unhealthy.stdout
     for args, words in (
