@@ -155,9 +155,10 @@ class HealthQueries:
         streak = func.sum(1 - r.c.failing).over(
             partition_by=(r.c.check_id, r.c.app_id), order_by=r.c.run_id, rows=(None, 0)
         )
-        s = select(
-            r.c.check_id, r.c.app_id, r.c.failing, r.c.version, r.c.started_at, streak.label("streak")
-        ).subquery()
+        # Read twice below: a CTE, so the window runs once.
+        s = select(r.c.check_id, r.c.app_id, r.c.failing, r.c.version, r.c.started_at, streak.label("streak")).cte(
+            "streaks"
+        )
         failed = (
             select(
                 s.c.check_id,
