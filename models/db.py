@@ -102,6 +102,7 @@ class ReviewRunRow(Base):
 
 class CheckResultRow(Base):
     __tablename__ = "check_results"
+    __table_args__ = (Index("ix_check_results_run_check", "review_run_id", "check_id", "outcome", "stage"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     review_run_id: Mapped[int] = mapped_column(ForeignKey("review_runs.id"), index=True)
     check_id: Mapped[str] = mapped_column(String(32))

@@ -19,8 +19,11 @@ def upgrade() -> None:
         "ix_activity_app_day", "activity", ["app_id", "day", "workspace_id", "events_delivered", "events_failed"]
     )
     op.create_index("ix_review_runs_started_at", "review_runs", ["started_at"])
+    # Covering: `check-health` reads these columns of every result, never the message or evidence.
+    op.create_index("ix_check_results_run_check", "check_results", ["review_run_id", "check_id", "outcome", "stage"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_check_results_run_check", table_name="check_results")
     op.drop_index("ix_review_runs_started_at", table_name="review_runs")
     op.drop_index("ix_activity_app_day", table_name="activity")

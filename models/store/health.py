@@ -2,7 +2,8 @@
 
 SQLAlchemy Core over the ORM tables, on the store's engine: read-only, no session state. The
 indexes they rely on (migration 0008) are `ix_activity_app_day` for a window of one app's
-activity and `ix_review_runs_started_at` for the results since a date.
+activity, `ix_review_runs_started_at` for the results since a date and `ix_check_results_run_check`
+for reading every result without its message and evidence.
 """
 
 from __future__ import annotations
