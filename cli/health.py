@@ -38,7 +38,7 @@ def health(
         `table` for people, `json` for programs.
     """
     from partner_review.models.settings import get_settings
-    from partner_review.models.store import NotFound, get_store
+    from partner_review.models.store import NotFound, StoreError, get_store
     from partner_review.tasks.health.delivery import health_of
 
     if days is not None and not 1 <= days <= MAX_DAYS:
@@ -47,6 +47,8 @@ def health(
         found = health_of(get_store(), get_settings(), slug, today=datetime.now(UTC).date(), days=days)
     except NotFound as error:
         return _fail(str(error))
+    except StoreError as error:
+        return _fail(f"the store is unavailable: {error}")
     if format == "json":
         print(json.dumps(found.as_json(), indent=2))
     else:
@@ -77,7 +79,7 @@ def check_health(
         `table` for people, `json` for programs.
     """
     from partner_review.models.settings import get_settings
-    from partner_review.models.store import get_store
+    from partner_review.models.store import StoreError, get_store
     from partner_review.tasks.health.quality import check_health as rows_of
 
     start = None
@@ -86,7 +88,10 @@ def check_health(
             start = datetime.combine(date.fromisoformat(since), time(), tzinfo=UTC)
         except ValueError:
             return _fail(f"--since must be a day as YYYY-MM-DD, not {since[:40]!r}")
-    rows = rows_of(get_store(), get_settings(), since=start)
+    try:
+        rows = rows_of(get_store(), get_settings(), since=start)
+    except StoreError as error:
+        return _fail(f"the store is unavailable: {error}")
     if format == "json":
         print(json.dumps([q.as_json() for q in rows], indent=2))
         return 0

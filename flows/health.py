@@ -65,14 +65,15 @@ async def health_watch(at: datetime | None = None) -> dict[str, str | None]:
 
 
 @flow(name="check-health")
-async def check_health_report(since_days: int = 90) -> list[dict]:
-    """Weekly: the checks' own quality over the last `since_days` days, flaky checks first."""
-    since = datetime.now(UTC) - timedelta(days=since_days)
+async def check_health_report(since_days: int | None = None) -> list[dict]:
+    """Weekly: what `partner-review check-health` prints (every run, or the last `since_days`
+    days), flaky checks first."""
+    since = None if since_days is None else datetime.now(UTC) - timedelta(days=since_days)
     rows = quality.check_health(get_store(), get_settings(), since=since)
     await acreate_table_artifact(
         key="check-health",
         table=[q.as_json() for q in rows],
-        description=f"The checks' own quality since {since:%Y-%m-%d}, flaky checks first",
+        description=f"The checks' own quality{f' since {since:%Y-%m-%d}' if since else ''}, flaky checks first",
     )
     await acreate_markdown_artifact(key="check-health-summary", markdown=quality.markdown(rows, since=since))
     return [q.as_json() for q in rows]
