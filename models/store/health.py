@@ -149,42 +149,34 @@ class HealthQueries:
             return [CheckFigures(c, st, int(n), int(f), int(p), int(x)) for c, st, n, f, p, x in conn.execute(query)]
 
     def fixes(self, since: datetime | None) -> list[tuple[str, datetime, datetime]]:
-        """(check, first failing run's start, fixing run's start) for each failure of a check on an
-        app that a later version passed: the run right after the failing streak, on a later version
-        than the streak's last. Streaks are numbered by the passes before them (gaps and islands)."""
+        """(check, first failing run's start, fixing run's start) for each failing streak of a check
+        on an app that ended with a pass on a later version than the streak's last. The database
+        returns only the runs where the outcome turned (a streak's first and the run after it)."""
         r = self._results(since)
-        streak = func.sum(1 - r.c.failing).over(
-            partition_by=(r.c.check_id, r.c.app_id), order_by=r.c.run_id, rows=(None, 0)
+        window = {"partition_by": (r.c.check_id, r.c.app_id), "order_by": r.c.run_id}
+        w = select(
+            r.c.check_id,
+            r.c.app_id,
+            r.c.run_id,
+            r.c.failing,
+            r.c.version,
+            r.c.started_at,
+            func.lag(r.c.failing).over(**window).label("before"),
+            func.lag(r.c.version).over(**window).label("before_version"),
+        ).subquery()
+        query = (
+            select(w.c.check_id, w.c.app_id, w.c.failing, w.c.version, w.c.before_version, w.c.started_at)
+            .where(w.c.failing != func.coalesce(w.c.before, 0))
+            .order_by(w.c.check_id, w.c.app_id, w.c.run_id)
         )
-        # Read twice below: a CTE, so the window runs once.
-        s = select(r.c.check_id, r.c.app_id, r.c.failing, r.c.version, r.c.started_at, streak.label("streak")).cte(
-            "streaks"
-        )
-        failed = (
-            select(
-                s.c.check_id,
-                s.c.app_id,
-                s.c.streak,
-                func.min(s.c.started_at).label("since"),
-                func.max(s.c.version).label("version"),
-            )
-            .where(s.c.failing == 1)
-            .group_by(s.c.check_id, s.c.app_id, s.c.streak)
-            .subquery()
-        )
-        passed = s.alias("passed")
-        query = select(failed.c.check_id, failed.c.since, passed.c.started_at).join(
-            passed,
-            and_(
-                passed.c.check_id == failed.c.check_id,
-                passed.c.app_id == failed.c.app_id,
-                passed.c.streak == failed.c.streak + 1,
-                passed.c.failing == 0,
-                passed.c.version > failed.c.version,
-            ),
-        )
+        found, began = [], {}
         with self.engine.connect() as conn:
-            return [(c, _aware(a), _aware(b)) for c, a, b in conn.execute(query)]
+            for check, app_id, failing, version, before_version, at in conn.execute(query):
+                if failing:
+                    began[(check, app_id)] = _aware(at)
+                elif (start := began.pop((check, app_id), None)) is not None and version > before_version:
+                    found.append((check, start, _aware(at)))
+        return found
 
     def waivers_granted(self, since: datetime | None) -> dict[str, int]:
         """Per check, the waivers reviewers granted (since a time)."""
