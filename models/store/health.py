@@ -8,11 +8,13 @@ for reading every result without its message and evidence.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Connection, and_, case, func, select
 
 from partner_review.models.db import (
     ActivityRow,
@@ -25,6 +27,7 @@ from partner_review.models.db import (
 )
 
 HEALTH_KINDS = ("health-breach", "health-recovery")
+SORT_MEMORY = "64MB"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,15 @@ class HealthQueries:
 
     def __init__(self, store: Any):
         self.engine = store.engine
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A connection for a query that sorts every result: on PostgreSQL with the memory to sort
+        them in RAM (the default 4 MB spilled 100,000 results to disk: 0.8 s of 1.5 s)."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
+            yield conn
 
     def app_id(self, slug: str) -> int | None:
         with self.engine.connect() as conn:
@@ -119,7 +131,6 @@ class HealthQueries:
                 CheckResultRow.outcome,
                 failing.label("failing"),
                 ReviewRunRow.id.label("run_id"),
-                ReviewRunRow.submission_id,
                 ReviewRunRow.started_at,
                 SubmissionRow.app_id,
                 SubmissionRow.version,
@@ -133,19 +144,29 @@ class HealthQueries:
         return query.subquery()
 
     def check_figures(self, since: datetime | None) -> list[CheckFigures]:
-        """Per check, counted in the database (a window over each version's runs finds the flips)."""
+        """Per check, counted in the database: a window over each app's runs of the check pairs
+        each run with the one before it; a pair on the same version is a chance to flip."""
         r = self._results(since)
-        previous = func.lag(r.c.outcome).over(partition_by=(r.c.check_id, r.c.submission_id), order_by=r.c.run_id)
-        w = select(r.c.check_id, r.c.stage, r.c.outcome, r.c.failing, previous.label("previous")).subquery()
+        window = {"partition_by": (r.c.check_id, r.c.app_id), "order_by": r.c.run_id}
+        w = select(
+            r.c.check_id,
+            r.c.stage,
+            r.c.outcome,
+            r.c.failing,
+            r.c.version,
+            func.lag(r.c.outcome).over(**window).label("before"),
+            func.lag(r.c.version).over(**window).label("before_version"),
+        ).subquery()
+        same_version = w.c.before_version == w.c.version
         query = select(
             w.c.check_id,
             func.max(w.c.stage),
             func.count(),
             func.sum(w.c.failing),
-            func.count(w.c.previous),
-            func.sum(case((w.c.previous != w.c.outcome, 1), else_=0)),
+            func.sum(case((same_version, 1), else_=0)),
+            func.sum(case((and_(same_version, w.c.before != w.c.outcome), 1), else_=0)),
         ).group_by(w.c.check_id)
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             return [CheckFigures(c, st, int(n), int(f), int(p), int(x)) for c, st, n, f, p, x in conn.execute(query)]
 
     def fixes(self, since: datetime | None) -> list[tuple[str, datetime, datetime]]:
@@ -170,7 +191,7 @@ class HealthQueries:
             .order_by(w.c.check_id, w.c.app_id, w.c.run_id)
         )
         found, began = [], {}
-        with self.engine.connect() as conn:
+        with self._reading() as conn:
             for check, app_id, failing, version, before_version, at in conn.execute(query):
                 if failing:
                     began[(check, app_id)] = _aware(at)

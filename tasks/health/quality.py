@@ -2,8 +2,9 @@
 failed, was waived, flipped on an unchanged version, and how long a failure took to be fixed.
 
 - `fail_rate`: the share of its results that were `fail` or `error` (skips are not runs).
-- `flip_rate`: of the consecutive pairs of runs on one submission version (an unchanged app), the
-  share whose outcome changed; `flaky` when it reaches `flaky_flip_rate`.
+- `flip_rate`: of the pairs of consecutive runs of the check on an app that are both on the
+  same submission version (an unchanged app), the share whose outcome changed; `flaky` when it
+  reaches `flaky_flip_rate`.
 - `median_time_to_fix`: hours from the first failing run of a streak to the run right after it,
   when that run passed (or warned) on a later version of the app than the streak's last; null
   when no failure was fixed yet. A failure that passes again on the same version was a flip, not
