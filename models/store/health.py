@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import Connection, and_, case, func, literal, null, select, union_all
 
 from partner_review.models.db import (
     ActivityRow,
@@ -143,9 +143,11 @@ class HealthQueries:
             query = query.where(ReviewRunRow.started_at >= since)
         return query.subquery()
 
-    def check_figures(self, since: datetime | None) -> list[CheckFigures]:
-        """Per check, counted in the database: a window over each app's runs of the check pairs
-        each run with the one before it; a pair on the same version is a chance to flip."""
+    def check_history(self, since: datetime | None) -> tuple[list[CheckFigures], list[tuple[str, datetime, datetime]]]:
+        """Per check, its counts; and for each failing streak of a check on an app that ended with a
+        pass on a later version than the streak's last, (check, the streak's first start, the
+        fixing run's start). One window (each app's runs of a check, in order, each beside the one
+        before it), read twice in one statement: the counts, and the runs where the outcome turned."""
         r = self._results(since)
         window = {"partition_by": (r.c.check_id, r.c.app_id), "order_by": r.c.run_id}
         w = select(
@@ -153,51 +155,51 @@ class HealthQueries:
             r.c.stage,
             r.c.outcome,
             r.c.failing,
+            r.c.app_id,
+            r.c.run_id,
             r.c.version,
+            r.c.started_at,
             func.lag(r.c.outcome).over(**window).label("before"),
             func.lag(r.c.version).over(**window).label("before_version"),
-        ).subquery()
+        ).cte("turns")
+        before_failing = case((w.c.before.in_(("fail", "error")), 1), else_=0)
         same_version = w.c.before_version == w.c.version
-        query = select(
+        turned = select(
+            literal(1).label("kind"),
+            w.c.check_id,
+            w.c.stage,
+            w.c.failing,
+            w.c.app_id,
+            w.c.run_id,
+            w.c.version,
+            w.c.before_version,
+            w.c.started_at,
+        ).where(w.c.failing != before_failing)
+        counted = select(
+            literal(0),
             w.c.check_id,
             func.max(w.c.stage),
             func.count(),
             func.sum(w.c.failing),
             func.sum(case((same_version, 1), else_=0)),
             func.sum(case((and_(same_version, w.c.before != w.c.outcome), 1), else_=0)),
+            null(),
+            null(),
         ).group_by(w.c.check_id)
+        figures, turns = [], []
         with self._reading() as conn:
-            return [CheckFigures(c, st, int(n), int(f), int(p), int(x)) for c, st, n, f, p, x in conn.execute(query)]
-
-    def fixes(self, since: datetime | None) -> list[tuple[str, datetime, datetime]]:
-        """(check, first failing run's start, fixing run's start) for each failing streak of a check
-        on an app that ended with a pass on a later version than the streak's last. The database
-        returns only the runs where the outcome turned (a streak's first and the run after it)."""
-        r = self._results(since)
-        window = {"partition_by": (r.c.check_id, r.c.app_id), "order_by": r.c.run_id}
-        w = select(
-            r.c.check_id,
-            r.c.app_id,
-            r.c.run_id,
-            r.c.failing,
-            r.c.version,
-            r.c.started_at,
-            func.lag(r.c.failing).over(**window).label("before"),
-            func.lag(r.c.version).over(**window).label("before_version"),
-        ).subquery()
-        query = (
-            select(w.c.check_id, w.c.app_id, w.c.failing, w.c.version, w.c.before_version, w.c.started_at)
-            .where(w.c.failing != func.coalesce(w.c.before, 0))
-            .order_by(w.c.check_id, w.c.app_id, w.c.run_id)
-        )
+            for kind, check, stage, a, b, c, d, e, at in conn.execute(union_all(turned, counted)):
+                if kind == 0:
+                    figures.append(CheckFigures(check, stage, int(a), int(b), int(c), int(d)))
+                else:
+                    turns.append((check, b, c, a, d, e, at))
         found, began = [], {}
-        with self._reading() as conn:
-            for check, app_id, failing, version, before_version, at in conn.execute(query):
-                if failing:
-                    began[(check, app_id)] = _aware(at)
-                elif (start := began.pop((check, app_id), None)) is not None and version > before_version:
-                    found.append((check, start, _aware(at)))
-        return found
+        for check, app_id, _, failing, version, before_version, at in sorted(turns, key=lambda t: t[:3]):
+            if failing:
+                began[(check, app_id)] = _aware(at)
+            elif (start := began.pop((check, app_id), None)) is not None and version > before_version:
+                found.append((check, start, _aware(at)))
+        return figures, found
 
     def waivers_granted(self, since: datetime | None) -> dict[str, int]:
         """Per check, the waivers reviewers granted (since a time)."""

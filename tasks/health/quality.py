@@ -70,7 +70,8 @@ def quality(
 def check_health(store: Any, settings: Settings, *, since: datetime | None = None) -> list[CheckQuality]:
     """Every check that ran (since a time), flaky ones first, then by check id."""
     queries = HealthQueries(store)
-    found = quality(queries.check_figures(since), queries.fixes(since), queries.waivers_granted(since), settings)
+    figures, fixes = queries.check_history(since)
+    found = quality(figures, fixes, queries.waivers_granted(since), settings)
     return sorted(found, key=lambda q: (not q.flaky, q.check))
 
 
