@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "partner_review.cli.servers",
     "partner_review.cli.data",
     "partner_review.cli.lint",
+    "partner_review.cli.health",
 )
 
 for _module in COMMAND_MODULES:

@@ -60,6 +60,18 @@ DEFINITIONS = [
         "Live apps' pages, links and docs checked again; regressions go to the reviewers.",
         cron="0 7 * * 1",
     ),
+    Definition(
+        "health-watch",
+        "flows/health.py:health_watch",
+        "Live apps' delivery health; a breach and its recovery are told once to the partner and the reviewers.",
+        cron="30 6 * * *",
+    ),
+    Definition(
+        "check-health",
+        "flows/health.py:check_health_report",
+        "The checks' own quality (fail, waiver and flip rates, time to fix), flaky checks first.",
+        cron="0 8 * * 1",
+    ),
 ]
 
 

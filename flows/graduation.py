@@ -1,4 +1,4 @@
-"""graduation_check: every Public Beta app, checked for OAuth and adoption; graduates or reports the gap."""
+"""graduation_check: every Public Beta app, checked for OAuth, adoption and delivery health; graduates or reports the gap."""
 
 from __future__ import annotations
 
@@ -52,10 +52,10 @@ async def graduation_check(at: datetime | None = None) -> dict:
     lines = [
         "# Public Beta apps and their distance to Public",
         "",
-        "| app | OAuth | button page | active customers | outcome |",
-        "|---|---|---|---|---|",
+        "| app | OAuth | button page | active customers | delivery health | outcome |",
+        "|---|---|---|---|---|---|",
     ]
-    outcomes = {}
+    outcomes, why = {}, []
     for sid in await public_beta_apps():
         slug, results = await check_app(sid, today)
         await record_graduation(sid, results)
@@ -63,9 +63,16 @@ async def graduation_check(at: datetime | None = None) -> dict:
         outcomes[slug] = outcome
         await publish_checklist(slug)
         cells = [report.escape(r.message, 200) if r.outcome != "pass" else "ok" for r in results]
+        cells[-1] = report.escape(next(r for r in results if r.check == graduation.HEALTHY_DELIVERIES.id).message, 300)
         lines.append(f"| {report.escape(slug, 100)} | " + " | ".join(cells) + f" | {outcome} |")
+        if outcome != "graduated":
+            why += [
+                f"- {report.escape(slug, 100)}: {r.check} {report.escape(r.message, 500)}" for r in results if r.blocks
+            ]
     if not outcomes:
-        lines.append("| (no Public Beta apps) | | | | |")
+        lines.append("| (no Public Beta apps) | | | | | |")
+    if why:
+        lines += ["", "## Why they did not graduate", "", *why]
     await acreate_markdown_artifact(
         key="graduation", markdown="\n".join(lines) + "\n", description=f"Graduation check of {today}"
     )

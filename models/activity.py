@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -31,3 +32,23 @@ class Activity(BaseModel):
 
 class UnknownApp(ValueError):
     """Activity for an app the catalog does not have."""
+
+
+def batch_problems(items: Iterable[tuple[str, Activity]], *, today: date) -> list[str]:
+    """What is wrong with one file's records taken together, each named by where it is: a day after
+    tomorrow (no counts exist yet; tomorrow is allowed for senders ahead of UTC) and an app, workspace
+    and day given twice (which one was meant is unknowable)."""
+    problems: list[str] = []
+    first: dict[tuple[str, str, date], str] = {}
+    for where, r in items:
+        if r.day > today + timedelta(days=1):
+            problems.append(f"{where}: day {r.day} is in the future (today is {today})")
+        key = (r.app, r.workspace_id, r.day)
+        if key in first:
+            problems.append(
+                f"{where}: repeats {first[key]} (app {r.app}, workspace {r.workspace_id[:50]}, day {r.day}); "
+                "give each app, workspace and day once"
+            )
+        else:
+            first[key] = where
+    return problems

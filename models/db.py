@@ -120,7 +120,7 @@ class RunRow(Base):
     """One pass of checks over a subject (a retried flow run reuses its row)."""
 
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_subject", "subject_kind", "subject_id"),)
+    __table_args__ = (Index("ix_runs_subject", "subject_kind", "subject_id"), Index("ix_runs_started_at", "started_at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_kind: Mapped[str] = mapped_column(String(16))
     subject_id: Mapped[str] = mapped_column(String(36))
@@ -140,7 +140,11 @@ class ResultRow(Base):
     """One check's outcome in one run."""
 
     __tablename__ = "results"
-    __table_args__ = (Index("ix_results_check_id", "check_id"),)
+    __table_args__ = (
+        Index("ix_results_check_id", "check_id"),
+        # Covering: `check-health` reads these columns of every result, never the message or evidence.
+        Index("ix_results_run_check", "run_id", "check_id", "outcome", "stage"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     check_id: Mapped[str] = mapped_column(String(32))
@@ -220,7 +224,10 @@ class ActivityRow(Base):
     """One workspace's deliveries through an app on one day (idempotent per app, workspace, day)."""
 
     __tablename__ = "activity"
-    __table_args__ = (UniqueConstraint("app_id", "workspace_id", "day"),)
+    __table_args__ = (
+        UniqueConstraint("app_id", "workspace_id", "day"),
+        Index("ix_activity_app_day", "app_id", "day", "workspace_id", "events_delivered", "events_failed"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"), index=True)
     workspace_id: Mapped[str] = mapped_column(String(200))

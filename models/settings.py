@@ -120,6 +120,18 @@ class Settings(BaseSettings):
     graduation_min_customers: int = Field(3, ge=1, description="Active customers needed to graduate to Public.")
     max_activity_records: int = Field(10_000, ge=1, description="Records accepted in one activity webhook body.")
 
+    # Delivery health of live apps and the quality of the checks (issue 26)
+    health_window_days: int = Field(30, ge=1, le=366, description="Days `health` and the health watch look back.")
+    health_min_success_rate: float = Field(
+        0.95, ge=0, le=1, description="Share of events delivered (of delivered + failed) a healthy app keeps."
+    )
+    flaky_flip_rate: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="A check whose outcome changes on this share of consecutive runs of one version is flaky.",
+    )
+
     # Partner access requests (REVIEW_RULES section 6)
     access_decision_business_days: int = Field(
         1, ge=0, description="Business days within which an access request is approved or rejected."

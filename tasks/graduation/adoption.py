@@ -10,11 +10,11 @@ import csv
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pydantic import ValidationError
 
-from partner_review.models.activity import Activity
+from partner_review.models.activity import Activity, batch_problems
 from partner_review.models.jsonbody import NotJson, decode
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
@@ -41,36 +41,40 @@ class BadActivity(ValueError):
         super().__init__("; ".join(problems[:20]) + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""))
 
 
-def parse_records(items: list[tuple[str, object]]) -> list[Activity]:
-    """Validate (where, raw record) pairs; BadActivity names every bad one."""
+def parse_records(items: list[tuple[str, object]], *, today: date | None = None) -> list[Activity]:
+    """Validate (where, raw record) pairs; BadActivity names every bad one. With `today` (a file),
+    also the records taken together: future days, an app, workspace and day twice."""
     records, problems = [], []
     for where, raw in items:
         try:
-            records.append(Activity.model_validate(raw))
+            records.append((where, Activity.model_validate(raw)))
         except ValidationError as error:
             problems += [f"{where}: {p}" for p in field_problems(error)]
+    if today is not None:
+        problems += batch_problems(records, today=today)
     if problems:
         raise BadActivity(problems)
-    return records
+    return [r for _, r in records]
 
 
-def read_file(text: str, *, name: str) -> list[Activity]:
+def read_file(text: str, *, name: str, today: date | None = None) -> list[Activity]:
     """CSV (header: app,workspace_id,day,events_delivered,events_failed) or JSON lines."""
-    return read_lines(enumerate(text.splitlines(keepends=True), start=1), name=name)
+    return read_lines(enumerate(text.splitlines(keepends=True), start=1), name=name, today=today)
 
 
-def read_lines(lines: Iterable[tuple[int, str]], *, name: str) -> list[Activity]:
+def read_lines(lines: Iterable[tuple[int, str]], *, name: str, today: date | None = None) -> list[Activity]:
     """The records of (line number, text) pairs read one at a time (a large file streams). Every
     way a line can be wrong is a BadActivity naming the line: a CSV field longer than the csv
     module holds, more values than the header has columns, JSON that is not an object, nested
     too deeply or with an integer too long to convert."""
+    today = today or datetime.now(UTC).date()
     lines = iter(lines)
     first = next(lines, None)
     if first is None:
         return []
     rest = itertools.chain([first], lines)
     if name.endswith(".csv") or first[1].lstrip().startswith("app,"):
-        return parse_records(list(_csv_rows(rest)))
+        return parse_records(list(_csv_rows(rest)), today=today)
     items: list[tuple[str, object]] = []
     for number, line in rest:
         if not line.strip():
@@ -82,7 +86,7 @@ def read_lines(lines: Iterable[tuple[int, str]], *, name: str) -> list[Activity]
         if not isinstance(value, dict):
             raise BadActivity([f"line {number}: a JSON object {{...}} is expected, not {type(value).__name__}"])
         items.append((f"line {number}", value))
-    return parse_records(items)
+    return parse_records(items, today=today)
 
 
 def _csv_rows(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[str, object]]:

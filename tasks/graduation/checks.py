@@ -1,4 +1,4 @@
-"""Graduation from Public Beta to Public: OAuth button live and enough active customers."""
+"""Graduation from Public Beta to Public: OAuth button live, enough active customers, healthy deliveries."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from partner_review.models.settings import Settings
 from partner_review.models.store import Store, StoredSubmission
 from partner_review.tasks.catalog.fields import https_problem
 from partner_review.tasks.graduation.adoption import count_active
+from partner_review.tasks.health.delivery import health_of
 from partner_review.tasks.lifecycle import messages
 from partner_review.tasks.lifecycle.notify import Notifier
 from partner_review.tasks.runner import Scope, skip
@@ -37,6 +38,14 @@ ACTIVE_CUSTOMERS = register(
     stage="graduation",
     severity="blocker",
     remedy="Graduation waits until enough workspaces deliver events on enough days; nothing to change in the submission.",
+)
+
+HEALTHY_DELIVERIES = register(
+    "GRD-004",
+    "Deliveries are healthy: enough events succeed across enough active customers",
+    stage="graduation",
+    severity="blocker",
+    remedy="Fix the failing deliveries (see `partner-review health SLUG`); graduation waits for a healthy window.",
 )
 
 
@@ -115,7 +124,13 @@ async def graduation_results(
         if len(adoption.active) >= need
         else ACTIVE_CUSTOMERS.failed(f"{len(adoption.active)} of {need} active customers", **evidence)
     )
-    return [oauth, await check_button(stored, offline=offline), customers]
+    health = await asyncio.to_thread(health_of, store, settings, stored.slug, today=today)
+    delivery = (
+        HEALTHY_DELIVERIES.passed(health.summary(), **health.as_json())
+        if health.healthy
+        else HEALTHY_DELIVERIES.failed("; ".join(health.reasons), **health.as_json())
+    )
+    return [oauth, await check_button(stored, offline=offline), customers, delivery]
 
 
 def settle(store: Store, settings: Settings, stored: StoredSubmission, results: list[Result]) -> str:

@@ -72,6 +72,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "graduation",
         checks=("GRD-003",),
     ),
+    Requirement(
+        "health",
+        "Deliveries healthy over the window (after launch; `partner-review health`)",
+        "graduation",
+        checks=("GRD-004",),
+    ),
 )
 
 
@@ -164,7 +170,8 @@ def _judge(requirement: Requirement, run: Run | None, waivers: list[Waiver], now
     mine = [r for r in shown if requirement.covers(r)]
     blocking = [r.check for r in mine if r.blocks]
     if blocking:
-        return Line(requirement, "unmet", sorted(set(blocking)), run, "blocking checks failed or could not run")
+        why = "; ".join(r.message for r in mine if r.blocks) if requirement.id == "health" else ""
+        return Line(requirement, "unmet", sorted(set(blocking)), run, why or "blocking checks failed or could not run")
     ran = [r for r in mine if r.outcome != "skip"]
     if not ran:
         skipped = sorted({r.check for r in mine})
@@ -173,6 +180,8 @@ def _judge(requirement: Requirement, run: Run | None, waivers: list[Waiver], now
         )
     warned = sorted({r.check for r in ran if r.outcome == "warn"})
     note = f"met with warnings ({', '.join(warned)})" if warned else "every check passed"
+    if requirement.id == "health":  # its figures, as `health` prints them
+        note = "; ".join(r.message for r in ran)
     return Line(requirement, "met", sorted({r.check for r in ran}), run, note)
 
 
@@ -205,7 +214,7 @@ def next_promise(facts: AppFacts, settings: Settings) -> dict[str, Any] | None:
             "promise": "graduation",
             "due_at": None,
             "note": "graduates to Public once the OAuth button works and "
-            f"{settings.graduation_min_customers} customers are active (checked daily by graduation-check)",
+            f"{settings.graduation_min_customers} customers are active with healthy deliveries (checked daily by graduation-check)",
         }
     return None
 
