@@ -3,7 +3,6 @@ by the review and graduation flows whenever a run changes what the checklist say
 
 from __future__ import annotations
 
-
 from prefect.artifacts import acreate_markdown_artifact
 
 from partner_review.flows.keys import checklist_key
