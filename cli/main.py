@@ -14,11 +14,14 @@ from typing import Annotated, Literal
 
 from cyclopts import App, Parameter
 
+from partner_review.cli.records import register as register_records
+
 app = App(name="partner-review", help="Review pipeline for third-party integrations, on Prefect 3.")
 db = App(name="db", help="Database schema commands.")
 app.command(db)
 activity = App(name="activity", help="Customer activity (adoption) commands.")
 app.command(activity)
+register_records(app)
 
 
 def fail(message: str) -> int:
