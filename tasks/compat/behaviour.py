@@ -70,6 +70,7 @@ CHECKS = (KEPT, AUTH_KEPT, SAME_ANSWERS)
 
 OLD_EVENT_AGE = timedelta(days=7)
 DETAIL_CHARS = 200
+SHAPE_CHARS = 300
 Credential = Literal["given", "none", "wrong"]
 Verdict = Literal["accepted", "declined", "refused", "no answer"]
 
@@ -102,14 +103,21 @@ def traffic(factory: EventFactory, *, now: datetime) -> list[Probe]:
     return probes
 
 
-def shape(value: Any, depth: int = 0) -> str:
-    """The shape of JSON: keys and types, not values (lists by their first item)."""
+def shape(value: Any) -> str:
+    """The shape of JSON: keys and types, not values (lists by their first item), at most SHAPE_CHARS."""
+    found = _shape(value)
+    return found if len(found) <= SHAPE_CHARS else found[: SHAPE_CHARS - 1] + "…"
+
+
+def _shape(value: Any, depth: int = 0) -> str:
     if isinstance(value, dict):
         if depth >= 3:
             return "{…}"
-        return "{" + ",".join(f"{k}:{shape(v, depth + 1)}" for k, v in sorted(value.items())) + "}"
+        return "{" + ",".join(f"{k}:{_shape(v, depth + 1)}" for k, v in sorted(value.items())[:50]) + "}"
     if isinstance(value, list):
-        return f"[{shape(value[0], depth + 1)}]" if value else "[]"
+        if depth >= 3:
+            return "[…]"
+        return f"[{_shape(value[0], depth + 1)}]" if value else "[]"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, (int, float)):

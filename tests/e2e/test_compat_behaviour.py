@@ -228,3 +228,25 @@ async def test_the_reviewer_report_shows_both_answers_side_by_side(example):
     line = next(x for x in text.splitlines() if x.startswith("| event 7 days old"))
     assert "accepted 200" in line and "refused 400" in line and "the live version accepts it" in line
     assert text.count("beside new v2") == 1  # one table, not one per CMP check
+
+
+async def test_hostile_answers_are_compared_without_harm(example):
+    """A live side answering JSON nested past the parser's limit, a new side answering 5,000 keys:
+    both compared, the shapes bounded."""
+    from tests.e2e.sites import Site, page
+
+    deep = "[" * 100_000 + "]" * 100_000
+    wide = json.dumps({f"k{i:05d}": i for i in range(5000)})
+    async with Site() as live, Site() as new:
+        for path in ("/v1/events", "/v1/batch"):
+            live.route(path, page(deep, content_type="application/json"))
+            new.route(path, page(wide, content_type="application/json"))
+        results = await behaviour.compare_behaviour(
+            *versions(example, live.url("").rstrip("/"), new.url("").rstrip("/"))
+        )
+    by_id = {r.check: r for r in results}
+    row = by_id["CMP-003"].evidence["requests"][0]
+    assert row["live"]["shape"] == "text" and row["new"]["shape"].startswith("{k00000:number,")
+    assert len(row["new"]["shape"]) <= behaviour.SHAPE_CHARS
+    assert by_id["CMP-003"].outcome == "warn" and by_id["CMP-001"].outcome == "pass"
+    assert by_id["CMP-002"].outcome == "pass"  # the live side took requests without credentials too
