@@ -250,3 +250,4 @@ async def test_hostile_answers_are_compared_without_harm(example):
     assert len(row["new"]["shape"]) <= behaviour.SHAPE_CHARS
     assert by_id["CMP-003"].outcome == "warn" and by_id["CMP-001"].outcome == "pass"
     assert by_id["CMP-002"].outcome == "pass"  # the live side took requests without credentials too
+    assert "did not require credentials either" in by_id["CMP-002"].message
