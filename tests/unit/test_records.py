@@ -3,6 +3,7 @@ decision path on both engines, and `record`/`verify`/`public-key` as a partner o
 
 import asyncio
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -332,3 +333,31 @@ def test_record_and_verify_usage_errors_exit_2_with_one_line(env, tmp_path):
     for done in (unknown, missing, junk, badkey):
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert cli("verify", data_dir=data).returncode == 2
+
+
+def test_the_reference_dsse_implementation_agrees_both_ways(env, settings):
+    """securesystemslib (the DSSE reference in Python) verifies our envelope and refuses a tampered
+    one; an envelope it signs with an Ed25519 key is one `check` accepts."""
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.exceptions import VerificationError
+    from securesystemslib.signer import CryptoSigner, SSlibKey
+
+    key = signing_key(settings)
+    kid = keyid(key.public_key())
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "a@1", "digest": {"sha256": "0" * 64}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {"verdict": "pass"},
+    }
+    ours = dsse.sign("application/vnd.in-toto+json", canonical(statement), key, kid).as_json()
+    public = SSlibKey.from_crypto(key.public_key(), keyid=kid)
+    assert Envelope.from_dict(copy.deepcopy(ours)).verify([public], 1) == {kid: public}  # from_dict edits its input
+    altered = reencode(ours, payload=canonical({**statement, "predicate": {"verdict": "fail"}}))
+    tampered = Envelope.from_dict(copy.deepcopy(altered))
+    with pytest.raises(VerificationError):
+        tampered.verify([public], 1)
+
+    theirs = Envelope(payload=canonical(statement), payload_type="application/vnd.in-toto+json", signatures={})
+    theirs.sign(CryptoSigner(key, public))
+    assert check(theirs.to_dict(), key.public_key()).statement == statement
