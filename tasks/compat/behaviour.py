@@ -13,8 +13,10 @@ status class and the shape of its body (keys and types, not values).
   are no longer required.
 - CMP-003 (warning): any other difference (status within a class, class, body shape).
 
-A live side that does not answer leaves the comparison unmade: `error`, never a pass. Each
-request is bounded by the e2e answer deadline, the whole comparison by `cap_seconds`.
+A live side that does not answer leaves the comparison unmade: `error`, never a pass. A refusal by
+the new version that may not last (no answer, 429, 5xx) is sent once more before it counts as a
+blocker; accepted then, it is a warning. Each request is bounded by the e2e answer deadline, each
+round of the comparison by `cap_seconds`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from partner_review.models.submission import Destination, Submission
 from partner_review.tasks.e2e.checks import WRONG_SECRET
 from partner_review.tasks.e2e.exchange import Endpoint, Exchange, auth_headers
 from partner_review.tasks.net.client import client
+from partner_review.tasks.net.retry_after import retry_after_seconds
 from partner_review.tasks.runner import stage
 
 KEPT = register(
@@ -137,7 +140,7 @@ def answer(ex: Exchange | None, endpoint: Endpoint | None, *, missing: str = "")
     body = ex.json()
     form = "empty" if not ex.body.strip() else "html" if ex.html else shape(body) if body is not None else "text"
     text = " ".join(ex.body[:DETAIL_CHARS].decode("utf-8", errors="replace").split())
-    return {
+    out = {
         "answer": verdict,
         "status": status,
         "class": f"{status // 100}xx",
@@ -145,6 +148,9 @@ def answer(ex: Exchange | None, endpoint: Endpoint | None, *, missing: str = "")
         "detail": endpoint.redact.text(text),
         "latency_ms": round(ex.latency_ms, 1),
     }
+    return out | (
+        {"retry_after": endpoint.redact.text(ex.retry_after[:100])} if status == 429 and ex.retry_after else {}
+    )
 
 
 def difference(probe: Probe, live: dict[str, Any], new: dict[str, Any]) -> tuple[str, str] | None:
@@ -198,6 +204,33 @@ class Side:
         return out
 
 
+def transient(answer: dict[str, Any]) -> bool:
+    """An answer that may not last: no answer, 429 or a 5xx."""
+    status = answer["status"]
+    return answer["answer"] == "no answer" or status == 429 or (status is not None and status >= 500)
+
+
+async def confirm(
+    probes: list[Probe], live: list[dict[str, Any]], new: list[dict[str, Any]], side: Side, settings: Settings
+) -> None:
+    """Send once more to the new version what it refused, where the live version accepted it, when the
+    refusal may not last (see `transient`); one accepted the second time is kept as
+    `new[i]["first"]` beside the second answer (a warning, not a blocker)."""
+    again = [
+        i
+        for i, (p, was, now) in enumerate(zip(probes, live, new))
+        if not p.auth and was["answer"] == "accepted" and now["answer"] != "accepted" and transient(now)
+    ]
+    if not again:
+        return
+    waits = [retry_after_seconds(new[i].get("retry_after")) or 1.0 for i in again if new[i]["status"] == 429]
+    if waits:
+        await asyncio.sleep(min(max(waits), settings.e2e_timeout_seconds))
+    second = await side.answers([probes[i] for i in again], cap_seconds(settings, len(again)))
+    for i, answered in zip(again, second):
+        new[i] = answered | {"first": new[i]} if answered["answer"] == "accepted" else new[i] | {"again": answered}
+
+
 def cap_seconds(settings: Settings, requests: int) -> float:
     """The longest the comparison may take: every request's deadline (and its connection retries), in
     rounds of the e2e concurrency, plus one round."""
@@ -222,6 +255,11 @@ def judge(
         elif probe.auth and now["answer"] == "no answer":
             unanswered[AUTH_KEPT.id].append(f"{probe.name}: the new version did not answer ({now['detail']})")
             row["difference"] = "not compared: the new version did not answer"
+        elif "first" in now:
+            first = now["first"]
+            said = f"refused the first time ({first['status'] or first['detail']}), accepted when sent again"
+            found[SAME_ANSWERS.id].append(f"{probe.name}: {said}")
+            row["difference"], row["finding"] = said, SAME_ANSWERS.id
         elif (diff := difference(probe, was, now)) is not None:
             found[diff[0]].append(f"{probe.name}: {diff[1]}")
             row["difference"] = diff[1]
@@ -269,6 +307,7 @@ async def compare_destination(
     cap = cap_seconds(settings, len(probes))
     sides = [Side(d, Endpoint(http, d, settings)) for d in (live, new)]
     was, then = await asyncio.gather(*(side.answers(probes, cap) for side in sides))
+    await confirm(probes, was, then, sides[1], settings)
     urls = {"live_endpoint": live.endpoint, "new_endpoint": new.endpoint}
     return judge(probes, was, then, versions={**versions, **urls, "component": new.name}, label=label)
 

@@ -92,6 +92,19 @@ async def test_a_version_answering_500_to_batches_is_a_blocker(example):
     assert row["new"]["class"] == "5xx" and row["live"]["shape"] != row["new"]["shape"]
 
 
+async def test_a_refusal_that_does_not_last_is_sent_again_and_only_warns(example):
+    with partners.running("conformant") as live_base, partners.running("flaky", fail_every=7) as new_base:
+        results = await behaviour.compare_behaviour(*versions(example, live_base, new_base))
+    by_id = {r.check: r for r in results}
+    assert by_id["CMP-001"].outcome == "pass", by_id["CMP-001"].message
+    warned = by_id["CMP-003"]
+    assert warned.outcome == "warn"
+    (row,) = rows(warned, "CMP-003")  # the 7th request drew a 500 or 503
+    assert row["new"].get("first", row["new"])["class"] == "5xx"
+    if "first" in row["new"]:
+        assert "accepted when sent again" in row["difference"] and row["new"]["answer"] == "accepted"
+
+
 async def test_a_dropped_batch_endpoint_is_a_blocker_and_other_differences_warn(example):
     by_id, _ = await compare(example, "conformant", "lenient", batch=False)
     (row,) = rows(by_id["CMP-001"], "CMP-001")
