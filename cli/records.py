@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 from cyclopts import App, Parameter
+
+MAX_RECORD_BYTES = 16 * 2**20  # a record of 100 checks is about 30 KB
 
 
 def _fail(message: str) -> int:
@@ -85,18 +86,22 @@ def verify(file: Path, *, public_key: Annotated[Path | None, Parameter(name="--p
     public_key
         The signer's public key (PEM, as `partner-review public-key` prints it); default: this installation's key.
     """
+    from partner_review.models.jsonbody import NotJson, decode
     from partner_review.models.settings import get_settings
     from partner_review.tasks.records.keys import KeyProblem, load_public, signing_key
     from partner_review.tasks.records.record import RecordInvalid, check
 
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_RECORD_BYTES + 1)
     except OSError as error:
         return _fail(f"{file}: cannot be read ({error.strerror or error})")
+    if len(raw) > MAX_RECORD_BYTES:
+        return _fail(f"{file}: over {MAX_RECORD_BYTES // 2**20} MiB, so not a record")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _fail(f"{file}: not a JSON file, so not a record")
+        data = decode(raw)
+    except NotJson as error:
+        return _fail(f"{file}: not a JSON file ({error}), so not a record")
     try:
         if public_key is None:
             public = signing_key(get_settings(), create=False).public_key()

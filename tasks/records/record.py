@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from partner_review.models.jsonbody import NotJson, decode
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
 from partner_review.tasks.records import dsse
@@ -56,24 +56,34 @@ class Verified:
     keyid: str
 
     def summary(self) -> list[str]:
+        """What the record says, in lines (fields of a shape we did not write show as None)."""
         subject = self.statement["subject"][0]
         predicate = self.statement["predicate"]
-        outcomes = Counter(c.get("outcome") for c in predicate.get("checks", []))
-        decision = predicate.get("decision", {})
-        times = predicate.get("timestamps", {})
-        counted = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items(), key=lambda i: str(i[0])))
+        checks = _dicts(predicate.get("checks"))
+        outcomes = Counter(str(c.get("outcome")) for c in checks)
+        decision = _dict(predicate.get("decision"))
+        times = _dict(predicate.get("timestamps"))
+        software = _dict(predicate.get("software"))
+        counted = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items()))
         lines = [
             f"record holds: signed by key {self.keyid}",
             f"subject: {subject.get('name')} sha256:{subject['digest']['sha256']}",
             f"decision: {decision.get('decision')} by {decision.get('reviewer')} at {times.get('decided_at')}",
-            f"verdict: {predicate.get('verdict')}; {len(predicate.get('checks', []))} checks ({counted})",
+            f"verdict: {predicate.get('verdict')}; {len(checks)} checks ({counted})",
         ]
         lines += [
             f"waiver: {w.get('check_id')} by {w.get('owner')} until {w.get('expires_at')}"
-            for w in predicate.get("waivers", [])
+            for w in _dicts(predicate.get("waivers"))
         ]
-        software = predicate.get("software", {})
         return [*lines, f"software: {software.get('name')} {software.get('version')}"]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def check(data: Any, public: Ed25519PublicKey) -> Verified:
@@ -86,8 +96,8 @@ def check(data: Any, public: Ed25519PublicKey) -> Verified:
     if payload_type != PAYLOAD_TYPE:
         raise RecordInvalid("payload", f"signed, but the payload type is {payload_type!r}, not an in-toto statement")
     try:
-        found = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+        found = decode(payload)
+    except NotJson:
         raise RecordInvalid("payload", "signed, but the payload is not JSON") from None
     if not isinstance(found, dict) or found.get("_type") != STATEMENT_TYPE:
         raise RecordInvalid("payload", "signed, but the payload is not an in-toto Statement v1")

@@ -210,6 +210,17 @@ def test_a_signed_payload_that_is_no_review_record_is_refused(env, settings):
     envelope = dsse.sign("application/vnd.in-toto+json", b'{"_type": "x"}', key, keyid(key.public_key())).as_json()
     with pytest.raises(RecordInvalid, match="not an in-toto Statement v1"):
         check(envelope, key.public_key())
+    odd = canonical(
+        {
+            "_type": "https://in-toto.io/Statement/v1",
+            "predicateType": PREDICATE_TYPE,
+            "subject": [{"name": "a@1", "digest": {"sha256": "0" * 64}}],
+            "predicate": {"checks": "many", "decision": [1], "waivers": [3, {"check_id": "X"}]},
+        }
+    )
+    envelope = dsse.sign("application/vnd.in-toto+json", odd, key, keyid(key.public_key())).as_json()
+    summary = check(envelope, key.public_key()).summary()  # odd fields of a signed record: shown, no crash
+    assert "0 checks ()" in summary[3] and summary[4].startswith("waiver: X by None")
 
 
 def test_the_key_is_created_once_with_mode_0600_or_taken_from_the_setting(env, settings, tmp_path, monkeypatch):
@@ -330,7 +341,10 @@ def test_record_and_verify_usage_errors_exit_2_with_one_line(env, tmp_path):
     (tmp_path / "ok.json").write_text("{}")
     badkey = cli("verify", str(tmp_path / "ok.json"), "--public-key", str(tmp_path / "bad.pem"), data_dir=data)
     assert badkey.returncode == 2 and "not a PEM public key" in badkey.stderr
-    for done in (unknown, missing, junk, badkey):
+    (tmp_path / "deep.json").write_text("[" * 200_000)
+    deep = cli("verify", str(tmp_path / "deep.json"), data_dir=data)
+    assert deep.returncode == 2 and "nested too deeply" in deep.stderr
+    for done in (unknown, missing, junk, badkey, deep):
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert cli("verify", data_dir=data).returncode == 2
 
