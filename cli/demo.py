@@ -309,7 +309,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
         )
         console.rule(f"5. The checklist (`partner-review status {stored.slug}`)")
         print_checklist(checklist_of(store, stored.slug), console=console)
-        artifacts = f"artifacts '{review_key(stored.slug)}', '--results' and '--tile'"
+        artifacts = f"artifacts '{review_key(stored.slug)}', '--results', '--tile' and '--record'"
         granted = f"artifacts '{artifact_key(approved.request.company.name)}' and '-decision'"
         if temporary:
             console.print(

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "partner_review.cli.data",
     "partner_review.cli.lint",
     "partner_review.cli.health",
+    "partner_review.cli.records",
 )
 
 for _module in COMMAND_MODULES:

@@ -13,7 +13,7 @@ import hashlib
 
 from partner_review.models.submission import SLUG, SLUG_LENGTHS
 
-SUFFIXES = ("results", "tile", "decision")
+SUFFIXES = ("results", "tile", "decision", "record")
 
 
 def review_key(slug: str, suffix: str = "") -> str:

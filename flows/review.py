@@ -19,6 +19,7 @@ from prefect.settings import get_current_settings
 
 from partner_review.flows.checklist import publish_checklist
 from partner_review.flows.keys import review_key
+from partner_review.flows.records import publish_record
 from partner_review.flows.stages import as_task, blocking
 from partner_review.models.checks import Result, verdict
 from partner_review.models.decision import Decision
@@ -337,6 +338,7 @@ async def review_submission(submission_id: str) -> dict:
         f"- Comment: {report.escape(decision.comment, 2000)}\n- Verdict with waivers: {outcome}\n",
     )
     await publish_checklist(stored.slug)
+    await publish_record(stored.slug, stored.version, artifact_key(stored.slug, "-record"))
     return {
         "submission_id": submission_id,
         "verdict": outcome,

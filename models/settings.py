@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="Fernet key sealing stored secrets; generated into data_dir when unset."
     )
+    record_key_file: Path | None = Field(
+        None,
+        description="Ed25519 private key (PEM, PKCS#8, mode 0600) that signs review records; "
+        "`record-signing-key.pem` in data_dir, created on first use, when unset.",
+    )
 
     # Webhook receiver
     webhook_secret: SecretStr = Field(SecretStr(""), description="Shared HMAC key for signed webhooks.")

@@ -135,6 +135,8 @@ class SamplePartner:
         )
 
     async def _batch(self, payload: Any, size: int, send: Send) -> None:
+        if self.behaviour.fails_batches:
+            return await self._answer(send, 500, {"error": "internal error"})
         if not self.behaviour.validates:
             for event in payload.get("batch", []) if isinstance(payload, dict) else []:
                 if isinstance(event, dict):

@@ -18,6 +18,7 @@ class Behaviour:
     html: bool = False  # answers with an HTML page labelled text/html
     max_age: float = 0.0  # seconds: an event whose timestamp is older is refused with 400 (0: any age)
     reorders: bool = False  # read-back by userId in arrival order instead of timestamp order
+    fails_batches: bool = False  # every batch request answers 500
 
 
 BEHAVIOURS: dict[str, Behaviour] = {
@@ -55,6 +56,11 @@ BEHAVIOURS: dict[str, Behaviour] = {
             "Conformant, but answers 400 to an event whose timestamp is more than 24 hours old "
             "(a batch holding one is refused whole), so a replay of history fails.",
             max_age=24 * 3600.0,
+        ),
+        Behaviour(
+            "fails-batches",
+            "Conformant for single events, but answers 500 to every batch request.",
+            fails_batches=True,
         ),
         Behaviour(
             "reorders",

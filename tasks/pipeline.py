@@ -7,10 +7,11 @@ stages run in the same order:
     catalog ─┐
     spec ────┤
     links ───┤  (at once; the doc page's links and anchors come from the page itself)
-    compat ──┤  (a pure comparison with the released version of a live app, when there is one)
     e2e ─────┴─▶ docs   (compared with what the endpoint really accepted)
-                 replay ─▶ volume (after e2e, so the load skews neither e2e latencies nor replay's answers)
-    compat (a new version against the one already live, when there is one)
+                 compat ─▶ replay ─▶ volume (after e2e, so the load skews neither e2e latencies nor
+                                             replay's answers)
+    compat: a new version against the one already live, when there is one: its fields, and the same
+    traffic sent to both versions (after e2e: no other traffic of ours meets the comparison)
 
 Each stage skips what does not apply (offline, no destination or source component) through the
 one runner (`tasks/runner.py`), so every skipped check still has a result that says why.
@@ -33,6 +34,7 @@ from partner_review.tasks import offload
 from partner_review.tasks.catalog import fields as catalog
 from partner_review.tasks.catalog import render as tile
 from partner_review.tasks.catalog.remote import RemoteSvg, fetch_svgs
+from partner_review.tasks.compat.behaviour import compare_behaviour
 from partner_review.tasks.compat.gate import check_compat
 from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.replay import check_replay
@@ -60,8 +62,12 @@ def judge_catalog(submission: Submission, remote: dict[str, RemoteSvg]) -> list[
     return catalog.verify_catalog_fields(submission, remote=remote) + tile.verify_rendering(submission)
 
 
-async def check_update(submission: Submission, released: Submission | None, *, reason: str = "") -> list[Result]:
-    return check_compat(submission, released, reason=reason)
+async def check_update(
+    submission: Submission, released: Submission | None, *, reason: str = "", offline: bool = False
+) -> list[Result]:
+    """The update gate on the fields, then the same traffic to the live and the new version compared."""
+    fields = check_compat(submission, released, reason=reason)
+    return fields + await compare_behaviour(submission, released, reason=reason, offline=offline)
 
 
 async def direct(stage: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
@@ -89,7 +95,7 @@ async def run_checks(
     async def run(name: Stage, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> list[Result]:
         return list(await call(fn, *args, **kwargs)) if chosen.runs(name) else []
 
-    async def destination_side() -> list[Result]:
+    async def destination_side() -> tuple[list[Result], list[Result]]:
         e2e_results: list[Result] = []
         calls: set[str] | None = None
         if chosen.runs("e2e"):
@@ -97,15 +103,17 @@ async def run_checks(
             tested = any(r.outcome != "skip" for r in e2e_results)  # else there is nothing to compare the docs with
             calls = set(accepted) if tested else None
 
-        async def replay_then_volume() -> tuple[list[Result], list[Result]]:
+        async def replay_then_volume() -> tuple[list[Result], list[Result], list[Result]]:
+            # compat sends traffic to the endpoint too: after e2e, before replay and the load, never beside them.
+            compat = await run("compat", check_update, submission, released, reason=released_reason, offline=offline)
             replay_results = await run("replay", check_replay, submission, accepted_calls=calls, offline=offline)
-            return replay_results, await run("volume", load_test, submission, offline=offline)
+            return compat, replay_results, await run("volume", load_test, submission, offline=offline)
 
-        docs_results, (replay_results, volume_results) = await asyncio.gather(
+        docs_results, (compat_results, replay_results, volume_results) = await asyncio.gather(
             run("docs", lint_documentation, submission, accepted_calls=calls, offline=offline),
             replay_then_volume(),
         )
-        return list(e2e_results) + replay_results + docs_results + volume_results
+        return list(e2e_results) + replay_results + docs_results + volume_results, compat_results
 
     if chosen.called & CPU_STAGES:
         offload.warm()  # the worker processes start now, not in the middle of e2e's or the load's timing
@@ -114,12 +122,11 @@ async def run_checks(
     doc_anchors: set[str] = set()
     if markdown and chosen.runs("links"):
         doc_links, doc_anchors = await offload.run(links_and_anchors, markdown)
-    catalog_results, spec_results, link_results, destination_results, compat_results = await asyncio.gather(
+    catalog_results, spec_results, link_results, (destination_results, compat_results) = await asyncio.gather(
         run("catalog", verify_catalog, submission, offline=offline),
         run("spec", check_sources, submission, offline=offline),
         run("links", check_links, submission, doc_links=doc_links, doc_anchors=doc_anchors, offline=offline),
         destination_side(),
-        run("compat", check_update, submission, released, reason=released_reason),
     )
     results = catalog_results + destination_results + spec_results + link_results + compat_results
     return results if only is None else [r for r in results if only.keeps(r)]

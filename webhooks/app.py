@@ -26,7 +26,7 @@ from partner_review.models.store import Answer, NotFound, Receipt, Store, get_st
 from partner_review.models.submission import InvalidSubmission, Submission, parse_submission, slug_problem
 from partner_review.tasks import collector
 from partner_review.tasks.graduation.adoption import BadActivity, parse_records
-from partner_review.webhooks import access, health
+from partner_review.webhooks import access, health, records
 from partner_review.webhooks.dispatch import Dispatcher
 from partner_review.webhooks.intake import REFUSALS, STORE_ERRORS, Bodies, Refused, SignedIntake, bearer
 
@@ -68,6 +68,7 @@ app = FastAPI(
 
 app.include_router(access.router)
 app.include_router(health.router)
+app.include_router(records.router)
 
 
 @app.exception_handler(Refused)

@@ -81,7 +81,7 @@ class Exchange:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: a body nested too deeply
             return None
 
     @property

@@ -135,9 +135,41 @@ def markdown(title: str, results: list[Result], *, facts: Iterable[str] = ()) ->
     if warnings:  # one line each: the evidence is in the results table and the contract JSON
         lines += ["", f"## Warnings ({len(warnings)})", ""]
         lines += [f"- **{r.check}** ({r.stage}) {escape(r.message, 400)}" for r in warnings]
+    lines += side_by_side(results)
     if not blockers:
         lines += ["", "No blockers: every blocking check passed."]
     return "\n".join(lines) + "\n"
+
+
+def _answer_cell(answer: Any) -> str:
+    if not isinstance(answer, dict):
+        return ""
+    status = answer.get("status")
+    return escape(f"{answer.get('answer', '')}{f' {status}' if status else ''} {answer.get('shape', '')}", 120)
+
+
+def side_by_side(results: list[Result]) -> list[str]:
+    """Results comparing two versions request by request (evidence `requests` rows with `live` and
+    `new` answers, the compat stage's CMP checks) as one two-column table per component."""
+    lines: list[str] = []
+    shown: set[tuple[Any, ...]] = set()
+    for r in results:
+        rows = r.evidence.get("requests")
+        if not isinstance(rows, list) or not rows or not all(isinstance(x, dict) and "live" in x for x in rows):
+            continue
+        key = (r.evidence.get("component"), r.evidence.get("live_version"), r.evidence.get("new_version"))
+        if key in shown:
+            continue
+        shown.add(key)
+        live, new = r.evidence.get("live_version"), r.evidence.get("new_version")
+        lines += ["", f"## Live v{escape(live, 12)} beside new v{escape(new, 12)}: {escape(key[0], 100)}", ""]
+        lines += [f"| request | live v{escape(live, 12)} | new v{escape(new, 12)} | difference |", "|---|---|---|---|"]
+        lines += [
+            f"| {escape(row.get('request'), 80)} | {_answer_cell(row.get('live'))} | {_answer_cell(row.get('new'))} "
+            f"| {escape(row.get('difference', ''), 200)} |"
+            for row in rows
+        ]
+    return lines
 
 
 def table(results: list[Result]) -> list[dict[str, str]]:

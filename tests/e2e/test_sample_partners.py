@@ -47,6 +47,7 @@ def test_contract_behaviours_are_offered():
         "wrong-content-type",
         "rejects-old-events",
         "reorders",
+        "fails-batches",
     }
     with pytest.raises(ValueError, match="unknown behaviour"):
         partners.app("sluggish")

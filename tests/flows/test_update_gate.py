@@ -32,3 +32,6 @@ async def test_an_update_of_a_live_app_is_gated_against_its_released_version(pre
     assert "source 'Acme Analytics Events'" in by_id["UPD-003"].message
     assert by_id["UPD-004"].outcome == "pass"
     assert "Update\\-compatibility \\(UPD\\) checks flipped since v1\\: none" in await report_of("acme-analytics")
+    # The same traffic to the live v1 and to v2 (one sample partner behind both): the same answers.
+    assert {by_id[c].outcome for c in ("CMP-001", "CMP-002", "CMP-003")} == {"pass"}
+    assert "beside new v2" in await report_of("acme-analytics")
