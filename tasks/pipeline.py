@@ -8,6 +8,7 @@ stages run in the same order:
     spec ────┤
     links ───┤  (at once; the doc page's links and anchors come from the page itself)
     compat ──┤  (a pure comparison with the released version of a live app, when there is one)
+    security ┤  (TLS versions, certificates, HSTS, security.txt, credentials of the partner's hosts)
     e2e ─────┴─▶ docs   (compared with what the endpoint really accepted)
                  replay ─▶ volume (after e2e, so the load skews neither e2e latencies nor replay's answers)
     compat (a new version against the one already live, when there is one)
@@ -38,6 +39,7 @@ from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.replay import check_replay
 from partner_review.tasks.e2e.suite import run_e2e_suite
 from partner_review.tasks.links.linkcheck import check_links
+from partner_review.tasks.security.stage import check_security
 from partner_review.tasks.selection import PIPELINE_STAGES, Selection
 from partner_review.tasks.spec.sources import check_sources
 from partner_review.tasks.volume.load import load_test
@@ -114,12 +116,13 @@ async def run_checks(
     doc_anchors: set[str] = set()
     if markdown and chosen.runs("links"):
         doc_links, doc_anchors = await offload.run(links_and_anchors, markdown)
-    catalog_results, spec_results, link_results, destination_results, compat_results = await asyncio.gather(
+    catalog_results, spec_results, link_results, destination_results, compat_results, security_results = await asyncio.gather(
         run("catalog", verify_catalog, submission, offline=offline),
         run("spec", check_sources, submission, offline=offline),
         run("links", check_links, submission, doc_links=doc_links, doc_anchors=doc_anchors, offline=offline),
         destination_side(),
         run("compat", check_update, submission, released, reason=released_reason),
+        run("security", check_security, submission, offline=offline),
     )
-    results = catalog_results + destination_results + spec_results + link_results + compat_results
+    results = catalog_results + destination_results + spec_results + link_results + compat_results + security_results
     return results if only is None else [r for r in results if only.keeps(r)]
