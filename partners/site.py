@@ -81,7 +81,7 @@ def make_certificates(
     """(CA certificate PEM, server certificate PEM, server key PEM) for `host` (an IP address or a
     name) and the DNS names in `aliases`: a private CA and a server certificate it signs, valid
     from `starts` (default: five minutes ago) for `days` days (90: the security stage asks for 30
-    days left; a negative number makes dates that end before they start)."""
+    days left)."""
     import ipaddress
 
     from cryptography import x509

@@ -85,12 +85,15 @@ async def handshake(
         reason = error.verify_message or error.reason or str(error)
         return Handshake(host, port, address, error=f"certificate refused: {reason}", verify_error=str(reason))
     except ssl.SSLError as error:
+        if error.reason == "EXCESSIVE_MESSAGE_SIZE":  # OpenSSL's cap on the certificate chain (100 KiB)
+            reason = "the certificate chain is larger than TLS clients accept (over 100 KiB)"
+            return Handshake(host, port, address, error=f"certificate refused: {reason}", verify_error=reason)
         return Handshake(host, port, address, error=f"TLS: {error.reason or error}", refused=True)
     except TimeoutError:
         return Handshake(host, port, address, error=f"no TLS handshake within {timeout:g} s", timed_out=True)
     except (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError) as error:
         return Handshake(
-            host, port, address, error=f"the server closed the connection ({error or 'reset'})", refused=True
+            host, port, address, error=f"the server closed the connection ({str(error) or 'reset'})", refused=True
         )
     except OSError as error:
         return Handshake(host, port, address, error=f"could not connect: {error.strerror or error}")

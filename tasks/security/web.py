@@ -19,7 +19,7 @@ from partner_review.models.settings import Settings
 from partner_review.models.submission import Destination
 from partner_review.tasks.e2e.checks import WRONG_SECRET
 from partner_review.tasks.e2e.exchange import Endpoint, auth_headers
-from partner_review.tasks.net.client import OutboundError, read_up_to
+from partner_review.tasks.net.client import OutboundError, TooLarge, read_up_to
 from partner_review.tasks.security import leaks, securitytxt
 from partner_review.tasks.security.checks import AUTHENTICATION, ERROR_BODIES, HSTS, SECURITY_TXT
 from partner_review.tasks.security.hosts import Target
@@ -105,6 +105,9 @@ async def check_security_txt(
             evidence["status"] = response.status_code
             evidence["content_type"] = response.headers.get("content-type", "")
             body, more = await read_up_to(response, SECURITY_TXT_MAX) if response.status_code == 200 else (b"", False)
+    except TooLarge:
+        evidence["bytes_read"] = SECURITY_TXT_MAX
+        return SECURITY_TXT.failed(f"{url} is larger than {SECURITY_TXT_MAX // 1024} KiB: not a security.txt", **evidence)
     except (httpx.HTTPError, OutboundError) as error:
         evidence["error"] = describe_error(error)
         return SECURITY_TXT.errored(f"{url} could not be read: {evidence['error']}", **evidence)
