@@ -116,7 +116,14 @@ async def run_checks(
     doc_anchors: set[str] = set()
     if markdown and chosen.runs("links"):
         doc_links, doc_anchors = await offload.run(links_and_anchors, markdown)
-    catalog_results, spec_results, link_results, destination_results, compat_results, security_results = await asyncio.gather(
+    (
+        catalog_results,
+        spec_results,
+        link_results,
+        destination_results,
+        compat_results,
+        security_results,
+    ) = await asyncio.gather(
         run("catalog", verify_catalog, submission, offline=offline),
         run("spec", check_sources, submission, offline=offline),
         run("links", check_links, submission, doc_links=doc_links, doc_anchors=doc_anchors, offline=offline),

@@ -107,7 +107,9 @@ async def check_security_txt(
             body, more = await read_up_to(response, SECURITY_TXT_MAX) if response.status_code == 200 else (b"", False)
     except TooLarge:
         evidence["bytes_read"] = SECURITY_TXT_MAX
-        return SECURITY_TXT.failed(f"{url} is larger than {SECURITY_TXT_MAX // 1024} KiB: not a security.txt", **evidence)
+        return SECURITY_TXT.failed(
+            f"{url} is larger than {SECURITY_TXT_MAX // 1024} KiB: not a security.txt", **evidence
+        )
     except (httpx.HTTPError, OutboundError) as error:
         evidence["error"] = describe_error(error)
         return SECURITY_TXT.errored(f"{url} could not be read: {evidence['error']}", **evidence)
