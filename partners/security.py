@@ -76,13 +76,16 @@ def security_txt(*, expired: bool = False) -> bytes:
 
 
 def hardened(application: App, weaknesses: Iterable[str] = ()) -> App:
-    """`application` with HSTS and security.txt, minus the `weaknesses` asked for."""
-    weak = _checked(weaknesses)
-    hsts = None if "no-hsts" in weak else b"max-age=86400" if "short-hsts" in weak else b"max-age=31536000"
+    """`application` with HSTS and security.txt, minus the `weaknesses` asked for. A `set` is read
+    on every request, so its owner can add or remove a weakness while the server runs."""
+    live = weaknesses if isinstance(weaknesses, set) else _checked(weaknesses)
+    _checked(live)
 
     async def front(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await application(scope, receive, send)
+        weak = frozenset(live)
+        hsts = None if "no-hsts" in weak else b"max-age=86400" if "short-hsts" in weak else b"max-age=31536000"
         extra = [(b"strict-transport-security", hsts)] if hsts else []
         if scope["path"] == SECURITY_TXT_PATH and "no-security-txt" not in weak:
             body = security_txt(expired="expired-security-txt" in weak)
@@ -171,7 +174,8 @@ def secure_running(
 ) -> Iterator[Any]:
     """The sample website and a sample destination over HTTPS with `weaknesses`; yields a
     `SampleSite` (base URL on `server_name`, the CA to trust, the names to resolve to `host`).
-    `cert` replaces the certificate made for the weaknesses (hostile tests)."""
+    `cert` replaces the certificate made for the weaknesses (hostile tests). The TLS and certificate
+    weaknesses are fixed at start; the others, given in a `set`, can change while it runs."""
     from partner_review.partners.app import app as destination_app
     from partner_review.partners.server import in_thread
     from partner_review.partners.site import SampleSite
@@ -186,7 +190,8 @@ def secure_running(
         cert_file.write_bytes(cert_pem)
         key_file.touch(mode=0o600)
         key_file.write_bytes(key_pem)
-        application = hardened(routed(website_app(), destination_app(behaviour)), weak)
+        live = weaknesses if isinstance(weaknesses, set) else weak  # a set stays live (see `hardened`)
+        application = hardened(routed(website_app(), destination_app(behaviour)), live)
         extra: dict[str, Any] = {"server_header": "leaky-errors" not in weak}
         if "leaky-errors" in weak:
             extra["headers"] = [("server", "gunicorn/19.9.0")]
