@@ -67,8 +67,8 @@ async def handshake(
     try:
         async with asyncio.timeout(timeout):
             _, writer = await asyncio.open_connection(
-                address, port, ssl=context, server_hostname=name, ssl_handshake_timeout=timeout
-            )
+                address, port, ssl=context, server_hostname=name, ssl_handshake_timeout=timeout + 1
+            )  # asyncio's own handshake limit is a backstop: the deadline above names the timeout
         tls = writer.get_extra_info("ssl_object")
         cipher = tls.cipher()
         peer = tls.getpeercert() if context.verify_mode != ssl.CERT_NONE else None

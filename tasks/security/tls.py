@@ -128,7 +128,7 @@ def describe(der: bytes | None) -> dict[str, Any]:
 
     try:
         cert = x509.load_der_x509_certificate(der)
-    except ValueError as error:
+    except Exception as error:  # a hostile certificate is described as unreadable, never a traceback
         return {"certificate": f"unreadable ({str(error)[:200]})"}
     out: dict[str, Any] = {"bytes": len(der)}
     for key, read in (
@@ -139,7 +139,7 @@ def describe(der: bytes | None) -> dict[str, Any]:
     ):
         try:
             out[key] = read()
-        except ValueError as error:
+        except Exception as error:
             out[key] = f"unreadable ({str(error)[:200]})"
     try:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -147,7 +147,7 @@ def describe(der: bytes | None) -> dict[str, Any]:
         out["names"] = [v[:200] for v in values[:SHOWN_NAMES]]
         if len(values) > SHOWN_NAMES:
             out["names_total"] = len(values)
-    except (x509.ExtensionNotFound, ValueError):
+    except Exception:  # none, or unreadable
         out["names"] = []
     return out
 
@@ -159,7 +159,7 @@ def days_left(der: bytes | None, now: datetime.datetime) -> float | None:
 
     try:
         return (x509.load_der_x509_certificate(der).not_valid_after_utc - now).total_seconds() / 86400
-    except ValueError:
+    except Exception:
         return None
 
 

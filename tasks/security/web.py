@@ -223,9 +223,13 @@ async def check_error_bodies(
         return ERROR_BODIES.not_applicable("no endpoint or https website to send a malformed request to")
     await asyncio.gather(*jobs)
     redact = [Endpoint(http, d, settings).redact for d in destinations]
-    for entry in asked:  # a credential never lands in evidence (the website request carries none)
+    for item in asked + found:  # a credential never lands in evidence, even echoed back in a traceback
         for r in redact:
-            entry["request"]["url"] = r.text(entry["request"]["url"])
+            for key in ("url", "quote"):
+                if key in item:
+                    item[key] = r.text(item[key])
+            if "request" in item:
+                item["request"]["url"] = r.text(item["request"]["url"])
     if found:
         shown = "; ".join(f"{f['url']}: {f['what']} ({f['quote'][:60]!r})" for f in found[:5])
         return ERROR_BODIES.failed(shown, leaks=found[:20], requests=asked)
