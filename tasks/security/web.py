@@ -64,7 +64,7 @@ async def check_hsts(http: httpx.AsyncClient, pages: list[Target], unreachable: 
             return
         if why := unreachable(page.url):
             entry["skipped"] = why
-            gaps.append(f"{page.url}: {why}")
+            gaps.append(why)
             return
         try:
             status, headers = await _answer_head(http, page.url)
@@ -86,7 +86,7 @@ async def check_hsts(http: httpx.AsyncClient, pages: list[Target], unreachable: 
     if unknown:
         return HSTS.errored("; ".join(unknown), pages=seen)
     if gaps and len(gaps) == len(seen):
-        return HSTS.not_applicable("; ".join(gaps), pages=seen)
+        return HSTS.not_applicable("; ".join(dict.fromkeys(gaps)), pages=seen)
     return HSTS.passed(f"{len(seen)} page(s) send HSTS for a year or more", pages=seen)
 
 
@@ -142,7 +142,7 @@ async def check_authentication(
     async def one(destination: Destination, url: str, batch: bool) -> None:
         endpoint = Endpoint(http, destination, settings)
         if why := unreachable(url):
-            gaps.append(f"{url}: {why}")
+            gaps.append(why)
             seen.append({"url": url, "skipped": why})
             return
         payload = {"batch": [factory.call("track")]} if batch else factory.call("track")
@@ -175,7 +175,7 @@ async def check_authentication(
     if unknown:
         return AUTHENTICATION.errored("; ".join(unknown), requests=seen)
     if gaps and not any("sent" in entry for entry in seen):
-        return AUTHENTICATION.not_applicable("; ".join(gaps), requests=seen)
+        return AUTHENTICATION.not_applicable("; ".join(dict.fromkeys(gaps)), requests=seen)
     return AUTHENTICATION.passed(f"{len(seen)} request(s) without or with wrong credentials refused", requests=seen)
 
 
@@ -196,7 +196,7 @@ async def check_error_bodies(
         asked.append(entry)
         if why := unreachable(url):
             entry["skipped"] = why
-            gaps.append(f"{url}: {why}")
+            gaps.append(why)
             return
         try:
             async with http.stream("POST", url, content=MALFORMED, headers=headers) as response:
@@ -236,5 +236,5 @@ async def check_error_bodies(
     if unknown:
         return ERROR_BODIES.errored("; ".join(unknown), requests=asked)
     if gaps and len(gaps) == len(asked):
-        return ERROR_BODIES.not_applicable("; ".join(gaps), requests=asked)
+        return ERROR_BODIES.not_applicable("; ".join(dict.fromkeys(gaps)), requests=asked)
     return ERROR_BODIES.passed(f"{len(asked)} malformed request(s) answered without a leak", requests=asked)
