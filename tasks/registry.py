@@ -30,6 +30,7 @@ CHECK_MODULES: tuple[str, ...] = (
     "partner_review.tasks.security.checks",
     "partner_review.tasks.graduation.checks",
     "partner_review.tasks.access.checks",
+    "partner_review.tasks.access.ownership",
 )
 
 
