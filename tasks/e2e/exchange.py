@@ -129,11 +129,6 @@ class Endpoint:
         sent_headers = {"Content-Type": "application/json", **(self.auth if headers is None else headers)}
         return await self._send("POST", url, sent_headers, content=content, sent=payload)
 
-    async def post_bytes(self, url: str, content: bytes, *, headers: dict[str, str] | None = None) -> Exchange:
-        """A raw body (e.g. malformed JSON), with the component's credentials unless `headers` replace them."""
-        sent_headers = {"Content-Type": "application/json", **(self.auth if headers is None else headers)}
-        return await self._send("POST", url, sent_headers, content=content, sent=content.decode("utf-8", "replace"))
-
     async def get(self, url: str, params: dict[str, str]) -> Exchange:
         target = str(httpx.URL(url, params=params))
         return await self._send("GET", target, dict(self.auth))
