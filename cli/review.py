@@ -39,7 +39,7 @@ def check(
     against
         The released (live) version's submission file: also run the update-compatibility stage (compat).
     stage
-        Run only this stage (repeatable): catalog, docs, links, e2e, replay, spec, volume or compat.
+        Run only this stage (repeatable): catalog, docs, links, e2e, replay, spec, volume, compat or security.
     only_check
         Run only this check (repeatable), e.g. CAT-002: its stage runs, only the check is reported.
     """

@@ -69,6 +69,7 @@ STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
     pipeline.load_test: _task(_load_test_with_progress, "test-high-data-volume"),
     pipeline.check_replay: _task(pipeline.check_replay, "check-replay-compatibility"),
     pipeline.check_update: _task(pipeline.check_update, "check-update-compatibility"),
+    pipeline.check_security: _task(pipeline.check_security, "check-security-guidance"),
 }
 
 

@@ -26,7 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Stage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "graduation", "access"]
+Stage = Literal[
+    "catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "security", "graduation", "access"
+]
 Severity = Literal["blocker", "warning", "info"]
 Outcome = Literal["pass", "warn", "fail", "skip", "error"]
 Verdict = Literal["pass", "fail"]
@@ -44,6 +46,7 @@ STAGES: tuple[Stage, ...] = (
     "spec",
     "volume",
     "compat",
+    "security",
     "graduation",
     "access",
 )

@@ -267,6 +267,24 @@ class Settings(BaseSettings):
         description="Rate one load process is trusted to hold; above it the rate is split across processes.",
     )
 
+    # Access requests: proof of domain ownership (ACC-009, ACC-010; off unless asked)
+    access_domain_proof: bool = Field(
+        False, description="Ask each access request to prove control of its company domain (ACC-009, ACC-010)."
+    )
+    dns_nameservers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Name servers (`ADDRESS` or `ADDRESS:PORT`, comma-separated) for the domain proof's TXT "
+        "lookup; the system's when empty.",
+    )
+    dns_timeout_seconds: float = Field(3.0, gt=0, description="Longest wait for the domain proof's DNS answer.")
+
+    @field_validator("dns_nameservers", mode="before")
+    @classmethod
+    def _split_nameservers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @field_validator("allowed_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:

@@ -21,6 +21,7 @@ Routes: `/` (home), `/integrations` (partner page), `/blog/segment-integration` 
 `/docs/segment` (the partner's own docs), `/img/segment-dashboard.png` (a real PNG),
 `/settings/integrations/segment` (the "Enable with Segment" button page),
 `/oauth/segment/callback` (the OAuth redirect URI), `/favicon.ico`. GET and HEAD; 404 elsewhere.
+Served hardened (`partners.security`): HSTS on every answer and `/.well-known/security.txt`.
 """
 
 from __future__ import annotations
@@ -71,11 +72,16 @@ class SampleSite:
 
 
 def make_certificates(
-    host: str = "127.0.0.1", *, aliases: Sequence[str] = (), days: int = 7
+    host: str = "127.0.0.1",
+    *,
+    aliases: Sequence[str] = (),
+    days: float = 90,
+    starts: datetime.datetime | None = None,
 ) -> tuple[bytes, bytes, bytes]:
     """(CA certificate PEM, server certificate PEM, server key PEM) for `host` (an IP address or a
-    name) and the DNS names in `aliases`, made now: a private CA and a server certificate it
-    signs, valid for `days` days."""
+    name) and the DNS names in `aliases`: a private CA and a server certificate it signs, valid
+    from `starts` (default: five minutes ago) for `days` days (90: the security stage asks for 30
+    days left)."""
     import ipaddress
 
     from cryptography import x509
@@ -84,7 +90,9 @@ def make_certificates(
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     now = datetime.datetime.now(datetime.UTC)
-    start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
+    start = starts or now - datetime.timedelta(minutes=5)
+    end = start + datetime.timedelta(days=days)
+    ca_end = max(start, end, now) + datetime.timedelta(days=1)  # the CA outlives what it signs
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name(
@@ -101,7 +109,7 @@ def make_certificates(
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(end)
+        .not_valid_after(ca_end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -369,8 +377,14 @@ def site_running(
         cert_file.write_bytes(cert_pem)
         key_file.touch(mode=0o600)
         key_file.write_bytes(key_pem)
+        from partner_review.partners.security import hardened
+
         with in_thread(
-            app(**options), host=host, name="the sample website", ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)
+            hardened(app(**options)),
+            host=host,
+            name="the sample website",
+            ssl_certfile=str(cert_file),
+            ssl_keyfile=str(key_file),
         ) as port:
             shown = server_name or (f"[{host}]" if ":" in host else host)
             names = tuple(dict.fromkeys(([server_name] if server_name else []) + list(aliases)))

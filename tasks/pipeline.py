@@ -7,6 +7,7 @@ stages run in the same order:
     catalog ─┐
     spec ────┤
     links ───┤  (at once; the doc page's links and anchors come from the page itself)
+    security ┤  (TLS versions, certificates, HSTS, security.txt, credentials: after e2e, see below)
     e2e ─────┴─▶ docs   (compared with what the endpoint really accepted)
                  compat ─▶ replay ─▶ volume (after e2e, so the load skews neither e2e latencies nor
                                              replay's answers)
@@ -40,6 +41,7 @@ from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.replay import check_replay
 from partner_review.tasks.e2e.suite import run_e2e_suite
 from partner_review.tasks.links.linkcheck import check_links
+from partner_review.tasks.security.stage import check_security
 from partner_review.tasks.selection import PIPELINE_STAGES, Selection
 from partner_review.tasks.spec.sources import check_sources
 from partner_review.tasks.volume.load import load_test
@@ -104,10 +106,12 @@ async def run_checks(
             calls = set(accepted) if tested else None
 
         async def replay_then_volume() -> tuple[list[Result], list[Result], list[Result]]:
-            # compat sends traffic to the endpoint too: after e2e, before replay and the load, never beside them.
+            # compat and security send traffic to the endpoint too: after e2e, before replay and the
+            # load, never beside them.
             compat = await run("compat", check_update, submission, released, reason=released_reason, offline=offline)
+            security = await run("security", check_security, submission, offline=offline)
             replay_results = await run("replay", check_replay, submission, accepted_calls=calls, offline=offline)
-            return compat, replay_results, await run("volume", load_test, submission, offline=offline)
+            return compat + security, replay_results, await run("volume", load_test, submission, offline=offline)
 
         docs_results, (compat_results, replay_results, volume_results) = await asyncio.gather(
             run("docs", lint_documentation, submission, accepted_calls=calls, offline=offline),

@@ -28,8 +28,10 @@ CHECK_MODULES: tuple[str, ...] = (
     "partner_review.tasks.volume.judge",
     "partner_review.tasks.compat.gate",
     "partner_review.tasks.compat.behaviour",
+    "partner_review.tasks.security.checks",
     "partner_review.tasks.graduation.checks",
     "partner_review.tasks.access.checks",
+    "partner_review.tasks.access.ownership",
 )
 
 

@@ -13,7 +13,7 @@ from typing import Literal, get_args
 from partner_review.models.checks import Result, Stage
 
 # The stages `pipeline.run_checks` runs, in review order (graduation and access have flows of their own).
-PipelineStage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat"]
+PipelineStage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "security"]
 PIPELINE_STAGES: tuple[Stage, ...] = get_args(PipelineStage)
 
 

@@ -286,7 +286,8 @@ async def check_access(
     fetcher: Fetcher | None = None,
 ) -> list[Result]:
     """Every ACC check for one request, in id order. `approved`: the approved partners to compare
-    with (None: ACC-008 is skipped, saying why). `offline` skips the checks that fetch."""
+    with (None: ACC-008 is skipped, saying why). `offline` skips the checks that fetch. ACC-009 and
+    ACC-010 run when the `access_domain_proof` setting is on."""
     settings = settings or get_settings()
     results = [check_website_https(request)]
     if offline:
@@ -307,4 +308,14 @@ async def check_access(
         check_terms(request),
         check_not_approved(request, approved),
     ]
+    if settings.access_domain_proof:  # ACC-009 and ACC-010 (tasks/access/ownership.py), when the platform asks
+        from partner_review.tasks.access import ownership
+
+        if offline:
+            results.append(
+                ownership.OWNERSHIP.skipped("Offline: the domain proof was not looked up", because="offline")
+            )
+        else:
+            results.append(await ownership.check_ownership(request, settings))
+        results.append(ownership.check_marks(request, settings))
     return results

@@ -62,6 +62,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "launch-post", "Launch post announces the integration", "launch", checks=("CAT-015",) + _ids("LNK", 5, 8)
     ),
     Requirement("test-account", "Test account for the reviewers", "launch", checks=("CAT-016",)),
+    Requirement(
+        "security",
+        "Follows Segment's security guidance (TLS 1.2+, credentials, HSTS...)",
+        "launch",
+        stages=("security",),
+    ),
     Requirement("approval", "Reviewer's approval", "launch"),
     Requirement(
         "oauth-button", "'Enable with Segment' OAuth button (after launch)", "graduation", checks=("GRD-001", "GRD-002")

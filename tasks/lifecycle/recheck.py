@@ -36,3 +36,59 @@ def report_regressions(store: Store, settings: Settings, stored: StoredSubmissio
         f"passed before and fail now:\n{lines}\n",
     )
     return key not in before
+
+
+FINDING = ("fail", "warn")  # a security result that asks the partner to act (an error is not a finding)
+
+
+def security_changes(before: list[Result], now: list[Result]) -> tuple[list[Result], list[Result]]:
+    """Security findings of `now` that `before` did not have, and the results of `now` that fixed
+    one `before` had (a check flagged then that passes now)."""
+    flagged = {r.check for r in before if r.stage == "security" and r.outcome in FINDING}
+    new = [r for r in now if r.stage == "security" and r.outcome in FINDING and r.check not in flagged]
+    fixed = [r for r in now if r.stage == "security" and r.outcome == "pass" and r.check in flagged]
+    return new, fixed
+
+
+def report_security_changes(
+    store: Store, settings: Settings, stored: StoredSubmission, run_id: int, new: list[Result], fixed: list[Result]
+) -> list[str]:
+    """Tell the partner and the reviewers of new security findings once, and of their fixes once
+    (keys carry this run: the weeks in between compare equal and send nothing). The keys sent."""
+    app = stored.submission.app.name
+    partner = stored.submission.app.support_email or settings.reviewers_email
+    messages = []
+    if new:
+        ids = ", ".join(sorted({r.check for r in new}))
+        lines = "\n".join(f"- {r.check} ({r.severity}): {r.message}\n  Remedy: {_remedy(r.check)}" for r in new)
+        messages.append(
+            (
+                "security-finding",
+                f"Security finding in {app}: {ids}",
+                f"The weekly security re-scan of {app} found:\n{lines}\n",
+            )
+        )
+    if fixed:
+        ids = ", ".join(sorted({r.check for r in fixed}))
+        messages.append(
+            (
+                "security-fixed",
+                f"Security finding fixed in {app}: {ids}",
+                f"The weekly security re-scan of {app} found fixed: {ids}. Thank you.\n",
+            )
+        )
+    sent = []
+    notifier = Notifier(store, settings)
+    for kind, subject, body in messages:
+        for who, recipient in (("partner", partner), ("reviewers", settings.reviewers_email)):
+            key = f"{kind}:{stored.id}:{run_id}:{who}"
+            notifier.send(key, submission_id=stored.id, kind=kind, recipient=recipient, subject=subject, body=body)
+            sent.append(key)
+    return sent
+
+
+def _remedy(check: str) -> str:
+    from partner_review.models.checks import REGISTRY
+
+    found = REGISTRY.get(check)
+    return found.remedy if found else ""

@@ -20,6 +20,7 @@ STAGE_OF = {
     pipeline.check_sources: "spec",
     pipeline.load_test: "volume",
     pipeline.check_update: "compat",
+    pipeline.check_security: "security",
 }
 
 
