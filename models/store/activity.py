@@ -84,7 +84,7 @@ class ActivityStore(ReceiptStore):
 
     @staticmethod
     def _app_ids(conn: Connection, slugs: set[str]) -> dict[str, int]:
-        apps = dict(conn.execute(select(AppRow.slug, AppRow.id).where(AppRow.slug.in_(slugs))).tuples().all())
+        apps = dict(conn.execute(select(AppRow.slug, AppRow.id).where(AppRow.slug.in_(slugs))).all())
         missing = sorted(slugs - apps.keys())
         if missing:
             raise UnknownApp(f"no app with slug {', '.join(repr(m) for m in missing)} in the catalog")

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from partner_review.models.db import AppRow, DecisionRow, ReviewRunRow, SubmissionRow, WaiverRow
+from partner_review.models.db import AppRow, DecisionRow, RunRow, SubmissionRow, WaiverRow
 from partner_review.models.store import Store
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -66,10 +66,10 @@ def decided_run(store: Store, slug: str, version: int | None = None) -> DecidedR
         if app_id is None:
             raise NoRecord(f"no app {slug!r}")
         query = (
-            select(DecisionRow, ReviewRunRow, SubmissionRow)
-            .join(ReviewRunRow, ReviewRunRow.id == DecisionRow.review_run_id)
+            select(DecisionRow, RunRow, SubmissionRow)
+            .join(RunRow, RunRow.id == DecisionRow.run_id)
             .join(SubmissionRow, SubmissionRow.id == DecisionRow.submission_id)
-            .where(SubmissionRow.app_id == app_id, ReviewRunRow.kind == "review")
+            .where(SubmissionRow.app_id == app_id, RunRow.kind == "review")
         )
         if version is not None:
             query = query.where(SubmissionRow.version == version)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from partner_review.models.checks import Result
-from partner_review.models.db import ReviewRunRow
+from partner_review.models.db import RunRow
 from partner_review.models.store import Waiver
 from partner_review.models.submission import parse_submission
 from tests.unit.test_health import run_cli
@@ -29,7 +29,7 @@ def run(store, sid, at, **outcomes):
     ]
     store.save_results(run_id, results, "pass")
     with store.engine.begin() as conn:
-        conn.execute(update(ReviewRunRow).where(ReviewRunRow.id == run_id).values(started_at=at))
+        conn.execute(update(RunRow).where(RunRow.id == run_id).values(started_at=at))
 
 
 def history(store, example):
