@@ -86,7 +86,7 @@ async def rerun_stage(submission_id: str, stage: PipelineStage) -> dict:
     store = get_store()
     stored = await asyncio.to_thread(store.get_submission, submission_id)
     review_run_id = await review_to_rerun(submission_id)
-    released = await find_released(submission_id) if only.runs("compat") else None
+    released = await find_released(submission_id) if only.takes("released") else None
     results = await run_checks(
         stored.submission,
         call=as_task,

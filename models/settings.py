@@ -294,3 +294,9 @@ def adopt_settings(settings: Settings) -> None:
     if _adopted is None or _adopted != settings:
         _adopted = settings
         get_settings.cache_clear()
+
+
+def given_or_current(settings: Settings | None) -> Settings:
+    """The settings a caller passed down (every entry point does, from its context: tasks/context.py),
+    else this process's: the one fallback, for a direct call that passes none (a test, a REPL)."""
+    return settings if settings is not None else get_settings()

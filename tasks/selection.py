@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, get_args
 
-from partner_review.models.checks import Result, Stage
+from partner_review.models.checks import Result
+from partner_review.models.stages import REVIEW_STAGES, Stage, spec
+from partner_review.models.stages import ReviewStage as PipelineStage
 
-# The stages `pipeline.run_checks` runs, in review order (graduation and access have flows of their own).
-PipelineStage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat"]
-PIPELINE_STAGES: tuple[Stage, ...] = get_args(PipelineStage)
+# The stages `pipeline.run_checks` runs (declared with an entry; graduation and access have flows of their own).
+PIPELINE_STAGES: tuple[Stage, ...] = REVIEW_STAGES
+__all__ = ["PIPELINE_STAGES", "PipelineStage", "Selection", "UnknownName"]
 
 
 class UnknownName(ValueError):
@@ -54,6 +55,10 @@ class Selection:
     def runs(self, stage: Stage) -> bool:
         """Whether the stage is called at all."""
         return stage in self.called
+
+    def takes(self, name: str) -> bool:
+        """Whether a stage that runs takes the input `name` (e.g. `released`: the update gate)."""
+        return any(name in spec(stage).takes for stage in self.called)
 
     def keeps(self, result: Result) -> bool:
         """Whether the result is reported."""

@@ -20,6 +20,7 @@ OAUTH_CONFIGURED = register(
     "GRD-001",
     "OAuth is configured for the 'Enable with Segment' button",
     stage="graduation",
+    requirement="oauth-button",
     severity="blocker",
     remedy="Add oauth.client_id, https redirect URIs (at most 5) and, for a destination, the scope destination/<slug>.",
 )
@@ -27,6 +28,7 @@ BUTTON_LIVE = register(
     "GRD-002",
     "The button page links to the OAuth authorize URL with the app's client id",
     stage="graduation",
+    requirement="oauth-button",
     severity="blocker",
     network=True,
     remedy="Publish oauth.button_page_url with an 'Enable with Segment' link to the authorize URL carrying your client_id.",
@@ -35,6 +37,7 @@ ACTIVE_CUSTOMERS = register(
     "GRD-003",
     "Enough customers actively use the integration",
     stage="graduation",
+    requirement="active-customers",
     severity="blocker",
     remedy="Graduation waits until enough workspaces deliver events on enough days; nothing to change in the submission.",
 )
@@ -70,7 +73,7 @@ def _authorize_link(links: list[str], client_id: str) -> str | None:
     return None
 
 
-async def check_button(stored: StoredSubmission, *, offline: bool = False) -> Result:
+async def check_button(stored: StoredSubmission, *, offline: bool = False, settings: Settings | None = None) -> Result:
     oauth = stored.submission.app.oauth
     skipped = skip(BUTTON_LIVE, Scope(offline=offline, phase="post-launch"), network_use="fetches the button page")
     if skipped is not None:
@@ -80,7 +83,7 @@ async def check_button(stored: StoredSubmission, *, offline: bool = False) -> Re
     from partner_review.tasks.links.documents import read_document
     from partner_review.tasks.net.fetcher import Fetcher
 
-    async with Fetcher.from_settings() as fetcher:
+    async with Fetcher.from_settings(settings) as fetcher:
         fetched = await fetcher.page(oauth.button_page_url)
     if not fetched.responded or fetched.text is None or not (200 <= (fetched.status or 0) < 300):
         return BUTTON_LIVE.failed(
@@ -115,7 +118,7 @@ async def graduation_results(
         if len(adoption.active) >= need
         else ACTIVE_CUSTOMERS.failed(f"{len(adoption.active)} of {need} active customers", **evidence)
     )
-    return [oauth, await check_button(stored, offline=offline), customers]
+    return [oauth, await check_button(stored, offline=offline, settings=settings), customers]
 
 
 def settle(store: Store, settings: Settings, stored: StoredSubmission, results: list[Result]) -> str:
