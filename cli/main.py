@@ -73,7 +73,7 @@ def check(
     against
         The released (live) version's submission file: also run the update-compatibility stage (compat).
     stage
-        Run only this stage (repeatable): catalog, docs, links, e2e, replay, spec, volume or compat.
+        Run only this stage (repeatable): one of the review's stages (`partner-review checks` lists them).
     only_check
         Run only this check (repeatable), e.g. CAT-002: its stage runs, only the check is reported.
     """
@@ -108,18 +108,24 @@ def check(
 
 
 @app.command
-def checks(*, markdown: bool = False) -> int:
+def checks(
+    *, markdown: bool = False, format: Annotated[Literal["table", "json"], Parameter(name="--format")] = "table"
+) -> int:
     """Print the check reference (every check's id, stage, severity, title and remedy).
 
     Parameters
     ----------
     markdown
         Print the markdown that docs/checks.md holds.
+    format
+        `table` for people, `json` for programs: a list of every check's declaration.
     """
-    from partner_review.cli.reference import reference_markdown, reference_table
+    from partner_review.cli.reference import reference_json, reference_markdown, reference_table
 
     if markdown:
         print(reference_markdown(), end="")
+    elif format == "json":
+        print(reference_json())
     else:
         reference_table()
     return 0

@@ -5,6 +5,13 @@ from __future__ import annotations
 from partner_review.tasks.registry import all_checks
 
 
+def reference_json() -> str:
+    """Every check's declaration as one JSON list (`partner-review checks --format json`)."""
+    import json
+
+    return json.dumps([check.declaration() for check in all_checks()], indent=2)
+
+
 def reference_markdown() -> str:
     lines = [
         "# Check reference",

@@ -8,7 +8,7 @@ import re
 
 from prefect.artifacts import acreate_markdown_artifact
 
-from partner_review.models.store import get_store
+from partner_review.models.store import Store
 from partner_review.tasks.lifecycle.checklist import checklist_of, markdown
 
 
@@ -17,9 +17,9 @@ def checklist_key(slug: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"checklist-{slug}".lower()).strip("-")[:100]
 
 
-async def publish_checklist(slug: str) -> dict:
+async def publish_checklist(store: Store, slug: str) -> dict:
     """Publish the app's checklist; returns its contract JSON (section 8)."""
-    checklist = await asyncio.to_thread(checklist_of, get_store(), slug)
+    checklist = await asyncio.to_thread(checklist_of, store, slug)
     counts = {s: sum(1 for line in checklist.lines if line.status == s) for s in ("met", "unmet", "unknown")}
     await acreate_markdown_artifact(
         markdown=markdown(checklist),

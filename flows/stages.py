@@ -35,7 +35,7 @@ async def _load_test_with_progress(
         return await volume.load_test(submission, offline=offline, settings=settings)
     names = slots.volume_slots(submission)
     try:
-        async with slots.holding(names) as held:
+        async with slots.holding(names, settings) as held:
             results = await _measured_load(submission, offline=offline, settings=settings)
     except slots.SlotsBusy as busy:
         return [skip(c, scope) or c.skipped(str(busy), concurrency={"slots": names}) for c in volume.CHECKS]

@@ -288,7 +288,7 @@ def get_settings() -> Settings:
 
 
 def adopt_settings(settings: Settings) -> None:
-    """Make `get_settings()` return `settings` in this process from now on: a worker process
+    """Make `get_settings` return `settings` in this process from now on: a worker process
     (tasks/offload.py) takes its caller's settings rather than reading its own environment."""
     global _adopted
     if _adopted is None or _adopted != settings:

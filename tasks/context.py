@@ -2,7 +2,7 @@
 run) and passed down: the settings, the store, the one way to make an outbound HTTP client, the
 clock. Checks and stages take what they need of it as parameters and never fetch a global.
 
-    ctx = Context.of(get_settings(), get_store())  # at the entry point, once
+    ctx = Context.of(settings, store)  # at the entry point, once: the settings and store it opened
     results = await run_checks(submission, settings=ctx.settings)
 """
 

@@ -87,7 +87,8 @@ async def direct(stage: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
 def entry(stage: StageSpec) -> Callable[..., Awaitable[Any]]:
     """The function a stage declares as its entry (`module:function` under tasks/)."""
     module, _, name = stage.entry.partition(":")
-    return getattr(importlib.import_module(f"partner_review.tasks.{module}"), name)  # type: ignore[no-any-return]
+    found: Callable[..., Awaitable[Any]] = getattr(importlib.import_module(f"partner_review.tasks.{module}"), name)
+    return found
 
 
 async def run_checks(

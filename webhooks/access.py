@@ -141,15 +141,15 @@ def partner_domains(submission: Submission) -> list[str]:
     return [d for d in dict.fromkeys(found) if d]
 
 
-def require_approved_partner(submission: Submission) -> None:
+def require_approved_partner(submission: Submission, store: Store) -> None:
     """With PARTNER_REVIEW_REQUIRE_APPROVED_PARTNER on, refuse (403) a submission whose support
     e-mail and website domains belong to no approved partner; off (the default), do nothing.
-    Called by the submission intake in its worker thread."""
-    if not get_settings().require_approved_partner:
+    Called by the submission intake in its worker thread, before anything is stored."""
+    if not store.settings.require_approved_partner:
         return
     claimed = partner_domains(submission)
     try:
-        approved = AccessRequests(get_store()).approved_for(claimed) if claimed else []
+        approved = AccessRequests(store).approved_for(claimed) if claimed else []
     except STORE_ERRORS:
         raise Refused(503, "the store is unavailable right now; retry later") from None
     if not approved:

@@ -79,11 +79,11 @@ def _submission(data: Any) -> Submission:
         submission = parse_submission(data)
     except InvalidSubmission as error:
         raise Refused(422, "the submission does not match the schema", fields=error.problems) from None
-    access.require_approved_partner(submission)  # 403 when the gate is on and no approved partner owns it
     return submission
 
 
 def _store_submission(store: Store, receipt: Receipt, submission: Submission) -> Answer:
+    access.require_approved_partner(submission, store)  # 403 when the gate is on and no approved partner owns it
     settings = store.settings
     received_at = datetime.now(UTC)
     due = add_business_days(
