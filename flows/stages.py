@@ -70,13 +70,23 @@ IN_A_FLOW: dict[Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]] = 
 # Every declared review stage as its Prefect task (name and retries from the declaration).
 STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
     pipeline.entry(s): _task(IN_A_FLOW.get(pipeline.entry(s), pipeline.entry(s)), s.task or s.name, retries=s.retries)
-    for s in pipeline.REVIEW
+    for s in pipeline.review()
 }
+
+
+def stage_task(fn: Callable[..., Awaitable[Any]]) -> Any:
+    """The Prefect task of the declared stage whose entry is `fn` (made on first use for a stage
+    declared after this module was imported)."""
+    found = STAGE_TASKS.get(fn)
+    if found is None:
+        declared = next(s for s in pipeline.review() if pipeline.entry(s) is fn)
+        found = STAGE_TASKS[fn] = _task(IN_A_FLOW.get(fn, fn), declared.task or declared.name, retries=declared.retries)
+    return found
 
 
 async def as_task(stage: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
     """`pipeline.run_checks`'s call hook: run the stage as its Prefect task."""
-    return await STAGE_TASKS[stage](*args, **kwargs)
+    return await stage_task(stage)(*args, **kwargs)
 
 
 def blocking(fn: Callable[..., Any], *, name: str, retries: int = 0) -> Any:

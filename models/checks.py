@@ -31,7 +31,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from partner_review.models.stages import STAGE_NAMES, Component, Phase, Stage, spec
+from partner_review.models.stages import STAGE_NAMES, Component, Phase, Stage, names, spec
 
 STAGES = STAGE_NAMES  # the declared stages' names, in reference order
 
@@ -165,7 +165,7 @@ def declare(check: C) -> C:
     """Add a check object to the registry (DuplicateCheck for an id declared before)."""
     if check.id in REGISTRY:
         raise DuplicateCheck(f"check id {check.id} is declared twice")
-    if check.stage not in STAGE_NAMES:
+    if check.stage not in names():
         raise ValueError(f"check {check.id}: stage {check.stage!r} is not declared in models/stages.py")
     REGISTRY[check.id] = check
     return check

@@ -13,7 +13,9 @@ are the names in `takes`, given by the run (`released`, `released_reason`, `doc_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import AfterValidator
 
 Component = Literal["app", "destination", "source"]  # what a check needs the submission to have
 Phase = Literal["pre-launch", "post-launch"]  # review before launch, or graduation after it
@@ -140,18 +142,37 @@ STAGE_SPECS: tuple[StageSpec, ...] = (
     StageSpec("access", "Partner access requests", _in("access", "checks"), listed=70),
 )
 
-STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGE_SPECS)
-BY_NAME: dict[str, StageSpec] = {s.name: s for s in STAGE_SPECS}
-REVIEW_STAGES: tuple[str, ...] = tuple(s.name for s in STAGE_SPECS if s.in_review)
 
-if TYPE_CHECKING:
-    Stage = str
-    ReviewStage = str
-else:  # a Literal at run time: pydantic validates results against it, Prefect's UI lists its choices
-    Stage = Literal[STAGE_NAMES]
-    ReviewStage = Literal[REVIEW_STAGES]
+def declared() -> tuple[StageSpec, ...]:
+    """Every declared stage, in reference order (read at each call: the list is the one source)."""
+    return STAGE_SPECS
 
 
 def spec(name: str) -> StageSpec:
     """The declaration of stage `name` (KeyError for a name that is not declared)."""
-    return BY_NAME[name]
+    for stage in STAGE_SPECS:
+        if stage.name == name:
+            return stage
+    raise KeyError(name)
+
+
+def names(*, in_review: bool = False) -> tuple[str, ...]:
+    """The declared stages' names (only those of the pre-launch review pipeline with `in_review`)."""
+    return tuple(s.name for s in STAGE_SPECS if s.in_review or not in_review)
+
+
+def _declared(name: str) -> str:
+    if not any(s.name == name for s in STAGE_SPECS):
+        raise ValueError(f"{name!r} is not a declared stage (models/stages.py)")
+    return name
+
+
+STAGE_NAMES: tuple[str, ...] = names()  # as declared when first imported
+REVIEW_STAGES: tuple[str, ...] = names(in_review=True)
+
+if TYPE_CHECKING:
+    Stage = str
+    ReviewStage = str
+else:
+    Stage = Annotated[str, AfterValidator(_declared)]  # what a Result's stage is validated against
+    ReviewStage = Literal[REVIEW_STAGES]  # rerun-stage's parameter: Prefect's UI lists the choices

@@ -31,7 +31,7 @@ from typing import Any
 
 from partner_review.models.checks import Result
 from partner_review.models.settings import Settings
-from partner_review.models.stages import STAGE_SPECS, StageSpec
+from partner_review.models.stages import StageSpec, declared
 from partner_review.models.submission import Submission
 from partner_review.tasks import offload
 from partner_review.tasks.catalog import fields as catalog
@@ -42,15 +42,18 @@ from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.replay import check_replay
 from partner_review.tasks.e2e.suite import run_e2e_suite
 from partner_review.tasks.links.linkcheck import check_links
-from partner_review.tasks.selection import PIPELINE_STAGES, Selection
+from partner_review.tasks.selection import Selection
 from partner_review.tasks.spec.sources import check_sources
 from partner_review.tasks.volume.load import load_test
 
 __all__ = ["check_links", "check_replay", "check_sources", "lint_documentation", "load_test", "run_e2e_suite"]
 
 Call = Callable[..., Awaitable[Any]]
-EVERYTHING = Selection(stages=frozenset(PIPELINE_STAGES), called=frozenset(PIPELINE_STAGES))
-REVIEW: tuple[StageSpec, ...] = tuple(sorted((s for s in STAGE_SPECS if s.in_review), key=lambda s: s.listed))
+
+
+def review() -> tuple[StageSpec, ...]:
+    """The declared stages of the pre-launch review, in the order their results are listed."""
+    return tuple(sorted((s for s in declared() if s.in_review), key=lambda s: s.listed))
 
 
 async def verify_catalog(
@@ -111,9 +114,10 @@ async def run_checks(
     replay probes the declared call types). Results come in the stages' `listed` order.
     `only`: run just the stages it selects (the others are not called) and report just its results.
     """
-    chosen = only or EVERYTHING
+    chosen = only or Selection.everything()
+    stages = review()
     inputs: dict[str, Any] = {"released": released, "released_reason": released_reason}
-    done: dict[str, asyncio.Future[list[Result]]] = {s.name: asyncio.get_running_loop().create_future() for s in REVIEW}
+    done: dict[str, asyncio.Future[list[Result]]] = {s.name: asyncio.get_running_loop().create_future() for s in stages}
 
     async def prepare() -> None:
         markdown = submission.app.docs.segment_markdown
@@ -140,11 +144,11 @@ async def run_checks(
             done[stage.name].exception()  # retrieved: raised once, by gather below
             raise
 
-    running = [s for s in REVIEW if chosen.runs(s.name)]
+    running = [s for s in stages if chosen.runs(s.name)]
     if any(s.cpu for s in running):
         offload.warm()  # the worker processes start now, not in the middle of e2e's or the load's timing
     if any({"doc_links", "doc_anchors"} & set(s.takes) for s in running):
         await prepare()
-    await asyncio.gather(*(run(s) for s in REVIEW))
-    results = [r for s in REVIEW for r in done[s.name].result()]
+    await asyncio.gather(*(run(s) for s in stages))
+    results = [r for s in stages for r in done[s.name].result()]
     return results if only is None else [r for r in results if only.keeps(r)]

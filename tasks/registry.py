@@ -8,21 +8,23 @@ checks and no stage lists it.
 
 from __future__ import annotations
 
-import functools
 import importlib
 from typing import Any
 
 from partner_review.models.checks import REGISTRY, Check
-from partner_review.models.stages import STAGE_NAMES, STAGE_SPECS
+from partner_review.models.stages import declared
 
-CHECK_MODULES: tuple[str, ...] = tuple(module for stage in STAGE_SPECS for module in stage.modules)
+
+def check_modules() -> tuple[str, ...]:
+    """Every module that declares checks: each stage's `modules`."""
+    return tuple(module for stage in declared() for module in stage.modules)
 
 
 def all_checks() -> list[Check[Any]]:
     """Every declared check, by stage (in reference order) then id."""
-    for name in CHECK_MODULES:
+    for name in check_modules():
         importlib.import_module(name)
-    order = {stage: i for i, stage in enumerate(STAGE_NAMES)}
+    order = {stage.name: i for i, stage in enumerate(declared())}
     return sorted(REGISTRY.values(), key=lambda c: (order[c.stage], c.id))
 
 
@@ -31,7 +33,6 @@ def checks_of(stage: str) -> list[Check[Any]]:
     return [c for c in all_checks() if c.stage == stage]
 
 
-@functools.cache
 def feeding(requirement: str) -> frozenset[str]:
     """The ids of the checks that feed a checklist requirement (declared on the check or its stage)."""
     return frozenset(c.id for c in all_checks() if requirement in c.requirements)

@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from partner_review.models.checks import Result
-from partner_review.models.stages import REVIEW_STAGES, Stage, spec
+from partner_review.models.stages import REVIEW_STAGES, Stage, names, spec
 from partner_review.models.stages import ReviewStage as PipelineStage
 
 # The stages `pipeline.run_checks` runs (declared with an entry; graduation and access have flows of their own).
-PIPELINE_STAGES: tuple[Stage, ...] = REVIEW_STAGES
+PIPELINE_STAGES: tuple[Stage, ...] = REVIEW_STAGES  # as declared at import; `Selection` reads the declaration
 __all__ = ["PIPELINE_STAGES", "PipelineStage", "Selection", "UnknownName"]
 
 
@@ -33,12 +33,13 @@ class Selection:
         """The selection of these names (stages lowercase, check ids in any case); UnknownName for any other."""
         from partner_review.tasks.registry import all_checks
 
-        known = {c.id: c.stage for c in all_checks() if c.stage in PIPELINE_STAGES}
+        review = names(in_review=True)
+        known = {c.id: c.stage for c in all_checks() if c.stage in review}
         chosen_stages: set[Stage] = set()
         for name in stages:
-            stage = next((s for s in PIPELINE_STAGES if s == name.strip().lower()), None)
+            stage = next((s for s in review if s == name.strip().lower()), None)
             if stage is None:
-                raise UnknownName(f"unknown stage {name!r} (one of: {', '.join(PIPELINE_STAGES)})")
+                raise UnknownName(f"unknown stage {name!r} (one of: {', '.join(review)})")
             chosen_stages.add(stage)
         chosen_checks: set[str] = set()
         for name in checks:
@@ -51,6 +52,12 @@ class Selection:
             checks=frozenset(chosen_checks),
             called=frozenset(chosen_stages | {known[c] for c in chosen_checks}),
         )
+
+    @classmethod
+    def everything(cls) -> Selection:
+        """Every stage of the review, as declared."""
+        review = frozenset(names(in_review=True))
+        return cls(stages=review, called=review)
 
     def runs(self, stage: Stage) -> bool:
         """Whether the stage is called at all."""

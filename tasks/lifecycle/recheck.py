@@ -9,14 +9,12 @@ import hashlib
 
 from partner_review.models.checks import Result, verdict
 from partner_review.models.settings import Settings
-from partner_review.models.stages import STAGE_SPECS
+from partner_review.models.stages import declared
 from partner_review.models.store import Store, StoredSubmission
 from partner_review.tasks.context import Context
 from partner_review.tasks.lifecycle.diff import worst_outcomes
 from partner_review.tasks.lifecycle.notify import Notifier
 from partner_review.tasks.selection import Selection
-
-RECHECKED: tuple[str, ...] = tuple(s.name for s in STAGE_SPECS if s.recheck)
 
 
 async def recheck(ctx: Context, submission_id: str) -> tuple[str, list[str]]:
@@ -26,7 +24,7 @@ async def recheck(ctx: Context, submission_id: str) -> tuple[str, list[str]]:
 
     store = ctx.store
     stored = await asyncio.to_thread(store.get_submission, submission_id)
-    only = Selection.of(stages=RECHECKED)
+    only = Selection.of(stages=[s.name for s in declared() if s.recheck])
     results = await run_checks(stored.submission, only=only, settings=ctx.settings)
     launched = await asyncio.to_thread(store.latest_review, submission_id)  # the approved review is the baseline
     found = regressions(launched[1] if launched else [], results)
