@@ -21,7 +21,7 @@ from partner_review.tasks.selection import Selection
 from tests.unit.test_cli import run
 
 # The README's worked example ("Adding a stage"): a package with one check object and its entry.
-SECURITY_CHECKS = '''
+SECURITY_CHECKS = """
 from typing import Any
 
 from partner_review.models.checks import Check, Result, declare
@@ -54,7 +54,7 @@ async def check_security(
     submission: Submission, *, offline: bool = False, settings: Settings | None = None
 ) -> list[Result]:
     return run_objects(CHECKS, submission, settings, Scope.of(submission, offline=offline))
-'''
+"""
 SECURITY = stages.StageSpec(
     "security",
     "Transport security of the partner's endpoints",
