@@ -1,8 +1,8 @@
-"""Which checks run, in which order: the one definition of the review's automated stages.
+"""Runs the review's automated stages as models/stages.py declares them (no stage is named here).
 
-`run_checks` calls each stage through `call`. The `check` command calls the plain functions
-directly; the Prefect flow passes a `call` that runs each stage as its task. Either way the same
-stages run in the same order:
+`run_checks` calls each declared stage's entry through `call`. The `check` command calls the plain
+functions directly; the Prefect flow passes a `call` that runs each stage as its task. A stage
+starts once the stages it runs `after` are done; with today's declarations that is:
 
     catalog ─┐
     spec ────┤
@@ -10,7 +10,6 @@ stages run in the same order:
     compat ──┤  (a pure comparison with the released version of a live app, when there is one)
     e2e ─────┴─▶ docs   (compared with what the endpoint really accepted)
                  replay ─▶ volume (after e2e, so the load skews neither e2e latencies nor replay's answers)
-    compat (a new version against the one already live, when there is one)
 
 Each stage skips what does not apply (offline, no destination or source component) through the
 one runner (`tasks/runner.py`), so every skipped check still has a result that says why.
@@ -34,10 +33,8 @@ from partner_review.models.settings import Settings
 from partner_review.models.stages import StageSpec, declared
 from partner_review.models.submission import Submission
 from partner_review.tasks import offload
-from partner_review.tasks.catalog import fields as catalog
-from partner_review.tasks.catalog import render as tile
-from partner_review.tasks.catalog.remote import RemoteSvg, fetch_svgs
-from partner_review.tasks.compat.gate import check_compat
+from partner_review.tasks.catalog.stage import verify_catalog
+from partner_review.tasks.compat.gate import check_update
 from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.replay import check_replay
 from partner_review.tasks.e2e.suite import run_e2e_suite
@@ -46,7 +43,17 @@ from partner_review.tasks.selection import Selection
 from partner_review.tasks.spec.sources import check_sources
 from partner_review.tasks.volume.load import load_test
 
-__all__ = ["check_links", "check_replay", "check_sources", "lint_documentation", "load_test", "run_e2e_suite"]
+# The stages' entries, importable from here as before (tests and benchmarks call them by these names).
+__all__ = [
+    "check_links",
+    "check_replay",
+    "check_sources",
+    "check_update",
+    "lint_documentation",
+    "load_test",
+    "run_e2e_suite",
+    "verify_catalog",
+]
 
 Call = Callable[..., Awaitable[Any]]
 
@@ -54,32 +61,6 @@ Call = Callable[..., Awaitable[Any]]
 def review() -> tuple[StageSpec, ...]:
     """The declared stages of the pre-launch review, in the order their results are listed."""
     return tuple(sorted((s for s in declared() if s.in_review), key=lambda s: s.listed))
-
-
-async def verify_catalog(
-    submission: Submission, *, offline: bool = False, settings: Settings | None = None
-) -> list[Result]:
-    """Remote logo and mark fetched through the guarded client, then every catalog check and the
-    tile rendering in a worker process (`tasks/offload.py`): SVG analysis and resvg are CPU work
-    that must not stall the loop while e2e and the load test measure latency."""
-    remote = await fetch_svgs(submission, offline=offline, settings=settings)
-    return await offload.run_as(settings, judge_catalog, submission.without_sample_events(), remote)
-
-
-def judge_catalog(submission: Submission, remote: dict[str, RemoteSvg]) -> list[Result]:
-    """The catalog checks and the tile's rendering checks (plain CPU work, run in a worker process)."""
-    return catalog.verify_catalog_fields(submission, remote=remote) + tile.verify_rendering(submission)
-
-
-async def check_update(
-    submission: Submission,
-    released: Submission | None = None,
-    *,
-    released_reason: str = "",
-    offline: bool = False,
-    settings: Settings | None = None,
-) -> list[Result]:
-    return check_compat(submission, released, reason=released_reason)
 
 
 async def direct(stage: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from partner_review.models.checks import Check, Result, declare
+from partner_review.models.settings import Settings
 from partner_review.models.submission import Destination, Setting, Source, Submission
 from partner_review.tasks.runner import Scope, run_objects
 
@@ -260,3 +261,15 @@ def check_compat(new: Submission, released: Submission | None, *, reason: str = 
         why = reason or "no released version to compare with: the update gate applies to a live app"
         return [c.not_applicable(why) for c in CHECKS]
     return run_objects(CHECKS, Update(new, released), None, Scope.of(new))
+
+
+async def check_update(
+    submission: Submission,
+    released: Submission | None = None,
+    *,
+    released_reason: str = "",
+    offline: bool = False,
+    settings: Settings | None = None,
+) -> list[Result]:
+    """The update gate as a stage of the review: `released` is the run's input (None: skipped, saying why)."""
+    return check_compat(submission, released, reason=released_reason)
