@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from partner_review.models.access import AccessRequest, InvalidAccessRequest, parse_access_request
 from partner_review.models.calendar import add_business_days
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, get_settings
 from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
 from partner_review.models.store.access import AccessRequests
 from partner_review.models.submission import Submission
@@ -80,7 +80,7 @@ async def receive_access_request(request: Request) -> JSONResponse:
     return JSONResponse(answer.body, status_code=status)
 
 
-def _access_request(data: Any) -> AccessRequest:
+def _access_request(data: Any, settings: Settings) -> AccessRequest:
     try:
         return parse_access_request(data)
     except InvalidAccessRequest as error:
@@ -141,15 +141,15 @@ def partner_domains(submission: Submission) -> list[str]:
     return [d for d in dict.fromkeys(found) if d]
 
 
-def require_approved_partner(submission: Submission, store: Store) -> None:
+def require_approved_partner(submission: Submission, settings: Settings) -> None:
     """With PARTNER_REVIEW_REQUIRE_APPROVED_PARTNER on, refuse (403) a submission whose support
     e-mail and website domains belong to no approved partner; off (the default), do nothing.
-    Called by the submission intake in its worker thread, before anything is stored."""
-    if not store.settings.require_approved_partner:
+    Called by the submission intake in its worker thread."""
+    if not settings.require_approved_partner:
         return
     claimed = partner_domains(submission)
     try:
-        approved = AccessRequests(store).approved_for(claimed) if claimed else []
+        approved = AccessRequests(get_store()).approved_for(claimed) if claimed else []
     except STORE_ERRORS:
         raise Refused(503, "the store is unavailable right now; retry later") from None
     if not approved:
