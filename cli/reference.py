@@ -76,21 +76,10 @@ def reference_text(width: int = 80) -> str:
 
 
 def reference_json() -> list[dict[str, object]]:
+    """Every check's declaration (`partner-review checks --format json`): models/checks.py says what."""
     from partner_review.tasks.registry import all_checks
 
-    return [
-        {
-            "id": c.id,
-            "stage": c.stage,
-            "severity": c.severity,
-            "title": c.title,
-            "applies_to": c.applies_to,
-            "phase": c.phase,
-            "network": c.network,
-            "remedy": c.remedy,
-        }
-        for c in all_checks()
-    ]
+    return [check.declaration() for check in all_checks()]
 
 
 def settings_markdown() -> str:

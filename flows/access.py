@@ -14,20 +14,17 @@ from prefect.flow_runs import apause_flow_run, asuspend_flow_run
 from partner_review.flows.stages import blocking
 from partner_review.models.access import AccessDecision, AccessState
 from partner_review.models.checks import Result, verdict
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, get_settings
 from partner_review.models.store import get_store
-from partner_review.models.store.access import AccessRequests, StoredAccessRequest
+from partner_review.models.store.access import StoredAccessRequest
 from partner_review.tasks.access import review
 from partner_review.tasks.access.checks import check_access
+from partner_review.tasks.context import Context
 from partner_review.tasks.lifecycle import report
 
 
-def _requests() -> AccessRequests:
-    return get_store().access
-
-
 def run_name() -> str:
-    stored = _requests().get(runtime.flow_run.parameters["access_request_id"])
+    stored = get_store().access.get(runtime.flow_run.parameters["access_request_id"])
     return artifact_key(stored.request.company.name)
 
 
@@ -37,18 +34,19 @@ def artifact_key(company: str, suffix: str = "") -> str:
 
 
 @task(name="check-access-request", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-async def run_access_checks(access_request_id: str) -> list[Result]:
-    repo = _requests()
+async def run_access_checks(ctx: Context, access_request_id: str) -> list[Result]:
+    repo = ctx.store.access
     stored = repo.get(access_request_id)
     approved = review.approved_partners(repo, stored)
-    return await check_access(stored.request, approved=approved, settings=get_settings())
+    return await check_access(stored.request, approved=approved, settings=ctx.settings)
 
 
 record_checks = blocking(
-    lambda run_id, results: _requests().save_review(run_id, results, verdict(results)), name="record-access-checks"
+    lambda ctx, run_id, results: ctx.store.access.save_review(run_id, results, verdict(results)),
+    name="record-access-checks",
 )
 apply_decision = blocking(
-    lambda request_id, decision: review.apply_decision(get_store(), get_settings(), request_id, decision),
+    lambda ctx, request_id, decision: review.apply_decision(ctx.store, ctx.settings, request_id, decision),
     name="apply-access-decision",
     retries=3,
 )
@@ -70,10 +68,10 @@ async def publish_report(stored: StoredAccessRequest, results: list[Result]) -> 
     )
 
 
-async def wait_for_decision(attempt: int) -> AccessDecision:
+async def wait_for_decision(settings: Settings, attempt: int) -> AccessDecision:
     """Ask the reviewer (the same pattern as the submission review): a deployment run is suspended
     and rerun on resume; a run without a deployment pauses in process."""
-    timeout = get_settings().decision_timeout_days * 86400
+    timeout = settings.decision_timeout_days * 86400
     key = f"access-decision-{attempt}"
     context = FlowRunContext.get()
     if context and context.flow_run and context.flow_run.deployment_id:
@@ -85,22 +83,23 @@ async def wait_for_decision(attempt: int) -> AccessDecision:
 async def review_access_request(access_request_id: str) -> dict:
     """Run the ACC checks, publish the report, wait for the reviewer, apply the decision."""
     logger = get_run_logger()
-    repo = _requests()
+    ctx = Context.of(get_settings(), get_store())
+    repo = ctx.store.access
     stored = repo.get(access_request_id)
     run_id = repo.start_review(access_request_id, runtime.flow_run.id)
 
     if repo.review(run_id).status != "completed":  # a run resumed after suspension skips ahead
-        results = await run_access_checks(access_request_id)
-        await record_checks(run_id, results)
+        results = await run_access_checks(ctx, access_request_id)
+        await record_checks(ctx, run_id, results)
         await publish_report(stored, results)
     results = repo.review(run_id).results
 
     attempt = 1
     while (stored := repo.get(access_request_id)).state is AccessState.requested:
-        decision = await wait_for_decision(attempt)
+        decision = await wait_for_decision(ctx.settings, attempt)
         refused = review.decision_problems(decision, repo.get(access_request_id), results)
         if not refused:
-            stored = await apply_decision(access_request_id, decision)
+            stored = await apply_decision(ctx, access_request_id, decision)
             await acreate_markdown_artifact(
                 key=artifact_key(stored.request.company.name, "-decision"),
                 markdown=f"# Access {stored.state} for {report.escape(stored.request.company.name, 100)}\n\n"

@@ -15,7 +15,9 @@ from prefect import flow, get_run_logger, runtime
 from partner_review.flows.review import find_released, publish_report
 from partner_review.flows.stages import as_task, blocking
 from partner_review.models.checks import Result, verdict
+from partner_review.models.settings import get_settings
 from partner_review.models.store import AlreadyDecided, NotFound, get_store
+from partner_review.tasks.context import Context
 from partner_review.tasks.e2e.replay import replay_sentence
 from partner_review.tasks.lifecycle import report
 from partner_review.tasks.lifecycle.waivers import apply_waivers
@@ -36,9 +38,9 @@ def run_name() -> str:
     return f"rerun-{parameters['stage']}-{stored.slug}-v{stored.version}"
 
 
-def _review_to_rerun(submission_id: str) -> int:
+def _review_to_rerun(ctx: Context, submission_id: str) -> int:
     """The id of the submission's latest review run, if a stage of it may be re-run now."""
-    store = get_store()
+    store = ctx.store
     latest = store.latest_review(submission_id)
     if latest is None:
         raise NothingToRerun(f"submission {submission_id} has no review yet: nothing to re-run")
@@ -50,8 +52,8 @@ def _review_to_rerun(submission_id: str) -> int:
     return run.id
 
 
-def _replace(review_run_id: int, slug: str, stage: str, results: list[Result]) -> list[Result]:
-    store = get_store()
+def _replace(ctx: Context, review_run_id: int, slug: str, stage: str, results: list[Result]) -> list[Result]:
+    store = ctx.store
     waivers = store.waivers(slug)
     try:
         return store.replace_stage_results(
@@ -64,8 +66,8 @@ def _replace(review_run_id: int, slug: str, stage: str, results: list[Result]) -
         raise NothingToRerun(str(error)) from None
 
 
-def _record(submission_id: str, flow_run_id: str, results: list[Result]) -> int:
-    store = get_store()
+def _record(ctx: Context, submission_id: str, flow_run_id: str, results: list[Result]) -> int:
+    store = ctx.store
     run_id = store.start_review_run(submission_id, flow_run_id, kind="rerun")
     store.save_results(run_id, results, verdict(results))
     return run_id
@@ -80,19 +82,20 @@ record_rerun = blocking(_record, name="record-rerun", retries=2)
 async def rerun_stage(submission_id: str, stage: PipelineStage) -> dict:
     """Run one stage of the submission's review again; its results replace the stage's in the review."""
     only = Selection.of(stages=[stage])
-    store = get_store()
-    stored = await store.call(store.get_submission, submission_id)
-    review_run_id = await review_to_rerun(submission_id)
-    released = await find_released(submission_id) if only.runs("compat") else None
+    ctx = Context.of(get_settings(), get_store())
+    stored = await ctx.store.call(ctx.store.get_submission, submission_id)
+    review_run_id = await review_to_rerun(ctx, submission_id)
+    released = await find_released(ctx, submission_id) if only.takes("released") else None
     results = await run_checks(
         stored.submission,
         call=as_task,
+        settings=ctx.settings,
         only=only,
         released=released,
         released_reason=f"no live version of '{stored.slug}' in the store: not an update of a live app",
     )
-    merged = await replace_stage(review_run_id, stored.slug, stage, results)
-    rerun_id = await record_rerun(submission_id, str(runtime.flow_run.id), results)
+    merged = await replace_stage(ctx, review_run_id, stored.slug, stage, results)
+    rerun_id = await record_rerun(ctx, submission_id, str(runtime.flow_run.id), results)
     at = datetime.now(UTC)
     facts = [
         f"Submission `{stored.id}`, version {stored.version}",
@@ -105,7 +108,7 @@ async def rerun_stage(submission_id: str, stage: PipelineStage) -> dict:
         )
     if replay := replay_sentence(merged):
         facts.append(report.escape(replay, 1000))
-    outcome = await publish_report(stored, merged, facts=facts)
+    outcome = await publish_report(ctx, stored, merged, facts=facts)
     get_run_logger().info("stage %s re-run for %s v%s: verdict %s", stage, stored.slug, stored.version, outcome)
     return {
         "submission_id": submission_id,

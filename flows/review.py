@@ -24,11 +24,12 @@ from partner_review.flows.stages import as_task, blocking
 from partner_review.models.checks import Result, verdict
 from partner_review.models.decision import Decision
 from partner_review.models.lifecycle import State
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, get_settings
 from partner_review.models.store import StoredSubmission, Waiver, get_store
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import render as tile
 from partner_review.tasks.compat.released import released_version
+from partner_review.tasks.context import Context
 from partner_review.tasks.e2e.replay import replay_sentence
 from partner_review.tasks.lifecycle import decisions, report
 from partner_review.tasks.lifecycle.acknowledge import acknowledge
@@ -66,13 +67,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _acknowledge(submission_id: str):
-    store = get_store()
-    return acknowledge(store, get_settings(), store.get_submission(submission_id), now=now())
+def _acknowledge(ctx: Context, submission_id: str):
+    store = ctx.store
+    return acknowledge(store, ctx.settings, store.get_submission(submission_id), now=now())
 
 
-def _diff(stored: StoredSubmission, results: list[Result]) -> Diff | None:
-    store = get_store()
+def _diff(ctx: Context, stored: StoredSubmission, results: list[Result]) -> Diff | None:
+    store = ctx.store
     if not stored.previous_id or not (previous := store.latest_review(stored.previous_id)):
         return None
     before = store.get_submission(stored.previous_id)
@@ -83,29 +84,30 @@ def _diff(stored: StoredSubmission, results: list[Result]) -> Diff | None:
         results,
         previous_id=before.id,
         previous_version=before.version,
+        settings=ctx.settings,
     )
 
 
-def _released(submission_id: str) -> Submission | None:
-    store = get_store()
+def _released(ctx: Context, submission_id: str) -> Submission | None:
+    store = ctx.store
     found = released_version(store, store.get_submission(submission_id))
     return found.submission if found else None
 
 
-def _apply(submission_id: str, review_run_id: int, decision: Decision) -> list[Result]:
-    store = get_store()
+def _apply(ctx: Context, submission_id: str, review_run_id: int, decision: Decision) -> list[Result]:
+    store = ctx.store
     stored = store.get_submission(submission_id)
     return decisions.apply(
-        store, get_settings(), stored, review_run_id, decision, store.results_of(review_run_id), now=now()
+        store, ctx.settings, stored, review_run_id, decision, store.results_of(review_run_id), now=now()
     )
 
 
 acknowledge_submission = blocking(_acknowledge, name="acknowledge-submission", retries=3)
 record_results = blocking(
-    lambda run_id, results, v: get_store().save_results(run_id, results, v), name="record-results"
+    lambda ctx, run_id, results, v: ctx.store.save_results(run_id, results, v), name="record-results"
 )
 start_review = blocking(
-    lambda submission_id: get_store().transition(
+    lambda ctx, submission_id: ctx.store.transition(
         submission_id, State.in_review, actor="partner-review", reason="automated checks finished"
     ),
     name="start-review",
@@ -114,31 +116,33 @@ apply_decision = blocking(_apply, name="apply-decision", retries=3)
 find_released = blocking(_released, name="find-released-version", retries=3)
 
 
-def _open_review(submission_id: str, flow_run_id: str) -> tuple[StoredSubmission, int, bool]:
+def _open_review(ctx: Context, submission_id: str, flow_run_id: str) -> tuple[StoredSubmission, int, bool]:
     """The submission, its review run (one per flow run), and whether its checks already ran."""
-    store = get_store()
+    store = ctx.store
     stored = store.get_submission(submission_id)
     run_id = store.start_review_run(submission_id, flow_run_id)
     return stored, run_id, store.review_run(run_id).status == "completed"
 
 
-def _decision_context(submission_id: str, run_id: int, slug: str) -> tuple[StoredSubmission, list[Waiver], bool]:
-    store = get_store()
+def _decision_context(
+    ctx: Context, submission_id: str, run_id: int, slug: str
+) -> tuple[StoredSubmission, list[Waiver], bool]:
+    store = ctx.store
     return store.get_submission(submission_id), store.waivers(slug), store.decision_of(run_id) is not None
 
 
 open_review = blocking(_open_review, name="open-review")
-read_waivers = blocking(lambda slug: get_store().waivers(slug), name="read-waivers")
-read_results = blocking(lambda run_id: get_store().results_of(run_id), name="read-results")
+read_waivers = blocking(lambda ctx, slug: ctx.store.waivers(slug), name="read-waivers")
+read_results = blocking(lambda ctx, run_id: ctx.store.results_of(run_id), name="read-results")
 read_decision_context = blocking(_decision_context, name="read-decision-context")
-read_state = blocking(lambda submission_id: str(get_store().get_submission(submission_id).state), name="read-state")
+read_state = blocking(lambda ctx, submission_id: str(ctx.store.get_submission(submission_id).state), name="read-state")
 read_diff = blocking(_diff, name="compare-with-previous-version")
 render_tile = blocking(tile.render_tile, name="render-catalog-tile")
 
 
-async def publish_report(stored: StoredSubmission, results: list[Result], facts: list[str]) -> str:
+async def publish_report(ctx: Context, stored: StoredSubmission, results: list[Result], facts: list[str]) -> str:
     """The reviewer's report as per-app artifacts (the UI keeps the app's history under one key)."""
-    waivers = await read_waivers(stored.slug)
+    waivers = await read_waivers(ctx, stored.slug)
     shown, notes = apply_waivers(results, waivers, now=now())
     facts = (
         facts
@@ -149,7 +153,7 @@ async def publish_report(stored: StoredSubmission, results: list[Result], facts:
             for w in in_force(waivers, now=now())
         ]
     )
-    if diff := await read_diff(stored, results):
+    if diff := await read_diff(ctx, stored, results):
         facts += [f"Resubmission of submission `{diff.previous_id}`."] + [
             report.escape(line, 1000) for line in diff.lines()
         ]
@@ -166,11 +170,11 @@ async def publish_report(stored: StoredSubmission, results: list[Result], facts:
     return outcome
 
 
-async def publish_tile(stored: StoredSubmission) -> None:
+async def publish_tile(ctx: Context, stored: StoredSubmission) -> None:
     """The catalog tile as an image artifact. The PNG travels inside the artifact as a data: URL,
     so the UI shows it with no server of ours to reach and nothing to authorise."""
     logger = get_run_logger()
-    rendered = await render_tile(stored.submission)
+    rendered = await render_tile(stored.submission, ctx.settings)
     for note in rendered.notes:
         logger.warning("catalog tile: %s", note)
     if rendered.png is None:
@@ -237,10 +241,9 @@ def briefing(
     return "\n".join(lines)
 
 
-async def wait_for_decision(attempt: int, description: str) -> Decision:
+async def wait_for_decision(settings: Settings, attempt: int, description: str) -> Decision:
     """Ask the reviewer. A deployment run is suspended (its worker is freed) and rerun on resume;
     a run without a deployment (the demo, `PARTNER_REVIEW_DISPATCH=local`) pauses in process."""
-    settings = get_settings()
     timeout = settings.decision_timeout_days * 86400
     key = f"decision-{attempt}"
     form = RunInput.subclass_from_base_model_type(Decision).with_initial_data(description=description)
@@ -283,20 +286,22 @@ async def report_refusal(stored: StoredSubmission, attempt: int, refused: list[s
 async def review_submission(submission_id: str) -> dict:
     """Acknowledge, run every automated stage, publish the report, wait for the reviewer, apply."""
     flow_run_id = runtime.flow_run.id
-    stored, run_id, checked = await open_review(submission_id, flow_run_id)
+    ctx = Context.of(get_settings(), get_store())
+    stored, run_id, checked = await open_review(ctx, submission_id, flow_run_id)
 
     if not checked:  # a run resumed after suspension skips ahead
-        ack = await acknowledge_submission(submission_id)
-        released = await find_released(submission_id)
+        ack = await acknowledge_submission(ctx, submission_id)
+        released = await find_released(ctx, submission_id)
         results = await run_checks(
             stored.submission,
             call=as_task,
+            settings=ctx.settings,
             released=released,
             released_reason=f"no live version of '{stored.slug}' in the store: not an update of a live app",
         )
         replay = replay_sentence(results)
-        waivers = await read_waivers(stored.slug)
-        await record_results(run_id, results, verdict(apply_waivers(results, waivers, now=now())[0]))
+        waivers = await read_waivers(ctx, stored.slug)
+        await record_results(ctx, run_id, results, verdict(apply_waivers(results, waivers, now=now())[0]))
         facts = [
             f"Submission `{stored.id}`, version {stored.version}",
             f"Received {stored.received_at:%Y-%m-%d %H:%M} UTC; acknowledgment due {ack.due_at:%Y-%m-%d %H:%M} UTC, "
@@ -305,43 +310,43 @@ async def review_submission(submission_id: str) -> dict:
         facts += ([report.escape(replay, 1000)] if replay else []) + slots_fact(results)
 
         async def in_review_then_checklist() -> None:
-            await start_review(submission_id)
-            await publish_checklist(stored.slug)
+            await start_review(ctx, submission_id)
+            await publish_checklist(ctx.store, stored.slug)
 
         # Independent of each other: published at once (each is API round trips, not work).
         await asyncio.gather(
-            publish_report(stored, results, facts=facts), publish_tile(stored), in_review_then_checklist()
+            publish_report(ctx, stored, results, facts=facts), publish_tile(ctx, stored), in_review_then_checklist()
         )
 
-    results = await read_results(run_id)
+    results = await read_results(ctx, run_id)
     link = await report_link(stored.slug, flow_run_id)
     attempt, refused = 1, list[str]()
     while True:
-        current, waivers, decided = await read_decision_context(submission_id, run_id, stored.slug)
+        current, waivers, decided = await read_decision_context(ctx, submission_id, run_id, stored.slug)
         await announce_wait(attempt, link or f"see the artifact {artifact_key(stored.slug)} (the run's Artifacts tab)")
-        decision = await wait_for_decision(attempt, briefing(current, results, waivers, link, refused))
-        results = await read_results(run_id)  # read after the wait: a rerun-stage may have replaced some
-        current, waivers, decided = await read_decision_context(submission_id, run_id, stored.slug)
+        decision = await wait_for_decision(ctx.settings, attempt, briefing(current, results, waivers, link, refused))
+        results = await read_results(ctx, run_id)  # read after the wait: a rerun-stage may have replaced some
+        current, waivers, decided = await read_decision_context(ctx, submission_id, run_id, stored.slug)
         refused = decisions.problems(decision, current, results, waivers, now=now())
         if decided or not refused:
             break
         await report_refusal(stored, attempt, refused)
         attempt += 1
 
-    final = await apply_decision(submission_id, run_id, decision)
+    final = await apply_decision(ctx, submission_id, run_id, decision)
     outcome = verdict(final)
-    await record_results(run_id, results, outcome)
+    await record_results(ctx, run_id, results, outcome)
     await acreate_markdown_artifact(
         key=artifact_key(stored.slug, "-decision"),
         markdown=f"# Decision on {report.escape(stored.submission.app.name, 100)} v{stored.version}: "
         f"{decision.decision}\n\n- Reviewer: {report.escape(decision.reviewer, 200)}\n"
         f"- Comment: {report.escape(decision.comment, 2000)}\n- Verdict with waivers: {outcome}\n",
     )
-    await publish_checklist(stored.slug)
+    await publish_checklist(ctx.store, stored.slug)
     await publish_record(stored.slug, stored.version, artifact_key(stored.slug, "-record"))
     return {
         "submission_id": submission_id,
         "verdict": outcome,
         "decision": decision.decision,
-        "state": await read_state(submission_id),
+        "state": await read_state(ctx, submission_id),
     }

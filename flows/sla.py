@@ -11,11 +11,12 @@ from partner_review.flows.stages import blocking
 from partner_review.models.settings import get_settings
 from partner_review.models.store import get_store
 from partner_review.tasks.access.sla import escalate_access, open_access_slas
+from partner_review.tasks.context import Context
 from partner_review.tasks.lifecycle.sla import escalate, open_slas
 
 
-def _watch(now: datetime) -> tuple[list[dict[str, str]], list[str]]:
-    store, settings = get_store(), get_settings()
+def _watch(ctx: Context, now: datetime) -> tuple[list[dict[str, str]], list[str]]:
+    store, settings = ctx.store, ctx.settings
     items = open_slas(store, settings)
     access = open_access_slas(store)
     rows = [item.row(now) for item in items] + [item.row(now) for item in access]
@@ -29,7 +30,7 @@ watch = blocking(_watch, name="check-open-slas", retries=2)
 async def sla_watch(at: datetime | None = None) -> dict:
     """`at` replaces the current time (backfills and tests); scheduled runs leave it empty."""
     now = (at or datetime.now(UTC)).astimezone(UTC)
-    rows, escalated = await watch(now)
+    rows, escalated = await watch(Context.of(get_settings(), get_store()), now)
     await acreate_table_artifact(
         key="sla-watch",
         table=rows or [{"status": "no open promises"}],

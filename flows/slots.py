@@ -36,7 +36,7 @@ from prefect.client.orchestration import PrefectClient, get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound, PrefectHTTPStatusError
 
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 
 LEASE_SECONDS = 60.0  # Prefect's shortest lease
@@ -93,8 +93,8 @@ def _ensure_limits(names: list[str]) -> None:
                 _existing.add(name)
 
 
-def _lease_dir() -> Path:
-    return get_settings().data_dir / "leases"
+def _lease_dir(settings: Settings) -> Path:
+    return settings.data_dir / "leases"
 
 
 def _alive(pid: int) -> bool:
@@ -116,11 +116,11 @@ def _record(path: Path) -> tuple[UUID, int, str, set[str]] | None:
         return None
 
 
-async def _reclaim_dead_holders(client: PrefectClient, names: list[str]) -> list[str]:
+async def _reclaim_dead_holders(client: PrefectClient, names: list[str], leases: Path) -> list[str]:
     """Release the leases on `names` whose holder ran on this host and whose process is gone."""
     reclaimed: list[str] = []
     host = socket.gethostname()
-    for path in sorted(_lease_dir().glob("*.json")):
+    for path in sorted(leases.glob("*.json")):
         found = _record(path)
         if found is None:
             continue
@@ -133,7 +133,9 @@ async def _reclaim_dead_holders(client: PrefectClient, names: list[str]) -> list
     return reclaimed
 
 
-async def _acquire(client: PrefectClient, names: list[str], wait_seconds: float) -> tuple[UUID, float, list[str]]:
+async def _acquire(
+    client: PrefectClient, names: list[str], wait_seconds: float, leases: Path
+) -> tuple[UUID, float, list[str]]:
     started = time.monotonic()
     reclaimed: list[str] = []
     while True:
@@ -152,7 +154,7 @@ async def _acquire(client: PrefectClient, names: list[str], wait_seconds: float)
         except PrefectHTTPStatusError as exc:
             if exc.response.status_code != 423:  # 423 Locked: the slots are taken
                 raise
-        reclaimed += await _reclaim_dead_holders(client, names)
+        reclaimed += await _reclaim_dead_holders(client, names, leases)
         if time.monotonic() - started >= wait_seconds:
             raise SlotsBusy(
                 f"the concurrency slots {', '.join(names)} stayed taken by another load test for "
@@ -169,14 +171,16 @@ async def _renew(client: PrefectClient, lease_id: UUID) -> None:
 
 
 @contextlib.asynccontextmanager
-async def holding(names: list[str]) -> AsyncIterator[Held]:
+async def holding(names: list[str], settings: Settings | None = None) -> AsyncIterator[Held]:
     """Hold one slot of each limit in `names` for the body; the `Held` gets its end time on exit.
 
     Raises SlotsBusy when the slots stay taken for `volume_slot_wait_seconds`."""
+    settings = given_or_current(settings)
     async with get_client() as client:
         await asyncio.to_thread(_ensure_limits, names)
-        lease_id, waited, reclaimed = await _acquire(client, names, get_settings().volume_slot_wait_seconds)
-        record = _lease_dir() / f"{lease_id}.json"
+        leases = _lease_dir(settings)
+        lease_id, waited, reclaimed = await _acquire(client, names, settings.volume_slot_wait_seconds, leases)
+        record = leases / f"{lease_id}.json"
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(
             json.dumps({"lease_id": str(lease_id), "slots": names, "pid": os.getpid(), "host": socket.gethostname()})

@@ -17,29 +17,32 @@ from prefect.cache_policies import NO_CACHE
 
 from partner_review.flows import slots
 from partner_review.models.checks import Result
+from partner_review.models.settings import Settings
 from partner_review.models.submission import Submission
 from partner_review.tasks import pipeline
 from partner_review.tasks.runner import Scope, applies, skip
 from partner_review.tasks.volume import load as volume
 
 
-async def _load_test_with_progress(submission: Submission, *, offline: bool = False) -> list[Result]:
+async def _load_test_with_progress(
+    submission: Submission, *, offline: bool = False, settings: Settings | None = None
+) -> list[Result]:
     """The volume stage, one at a time per worker host and per partner host (flows/slots.py), with a
     progress artifact the UI updates while the load runs. The slots held are named in each VOL result;
     when they stay taken too long, the load test is not run and its checks are not verified."""
     scope = Scope.of(submission, offline=offline)
     if not applies(volume.CHECKS, scope):  # no traffic, nothing to show
-        return await volume.load_test(submission, offline=offline)
+        return await volume.load_test(submission, offline=offline, settings=settings)
     names = slots.volume_slots(submission)
     try:
-        async with slots.holding(names) as held:
-            results = await _measured_load(submission, offline=offline)
+        async with slots.holding(names, settings) as held:
+            results = await _measured_load(submission, offline=offline, settings=settings)
     except slots.SlotsBusy as busy:
         return [skip(c, scope) or c.skipped(str(busy), concurrency={"slots": names}) for c in volume.CHECKS]
     return [r.model_copy(update={"evidence": {**r.evidence, "concurrency": held.evidence()}}) for r in results]
 
 
-async def _measured_load(submission: Submission, *, offline: bool) -> list[Result]:
+async def _measured_load(submission: Submission, *, offline: bool, settings: Settings | None) -> list[Result]:
     artifact = await acreate_progress_artifact(0.0, description="Load test progress")
     last = 0.0
 
@@ -49,7 +52,7 @@ async def _measured_load(submission: Submission, *, offline: bool) -> list[Resul
             last = time.monotonic()
             await aupdate_progress_artifact(artifact, 100.0 * done / max(total, 1))
 
-    return await volume.load_test(submission, offline=offline, on_progress=progress)
+    return await volume.load_test(submission, offline=offline, on_progress=progress, settings=settings)
 
 
 # Prefect's `task` overloads name every option; options passed on as **kwargs match none of them.
@@ -60,22 +63,30 @@ def _task(fn: Callable[..., Awaitable[Any]], name: str, **options: Any) -> Any:
     return _make_task(fn, name=name, cache_policy=NO_CACHE, **options)
 
 
-STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
-    pipeline.verify_catalog: _task(pipeline.verify_catalog, "verify-catalog-fields"),
-    pipeline.run_e2e_suite: _task(pipeline.run_e2e_suite, "test-destination-end-to-end"),
-    pipeline.check_sources: _task(pipeline.check_sources, "check-source-spec-adherence"),
-    pipeline.lint_documentation: _task(pipeline.lint_documentation, "lint-documentation", retries=1),
-    pipeline.check_links: _task(pipeline.check_links, "check-partner-page-launch-post-and-links"),
-    pipeline.load_test: _task(_load_test_with_progress, "test-high-data-volume"),
-    pipeline.check_replay: _task(pipeline.check_replay, "check-replay-compatibility"),
-    pipeline.check_update: _task(pipeline.check_update, "check-update-compatibility"),
-    pipeline.check_security: _task(pipeline.check_security, "check-security-guidance"),
+# What a review flow runs in place of a stage's entry (the same stage, with what only a flow has).
+IN_A_FLOW: dict[Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]] = {
+    volume.load_test: _load_test_with_progress,
 }
+# Every declared review stage as its Prefect task (name and retries from the declaration).
+STAGE_TASKS: dict[Callable[..., Awaitable[Any]], Any] = {
+    pipeline.entry(s): _task(IN_A_FLOW.get(pipeline.entry(s), pipeline.entry(s)), s.task or s.name, retries=s.retries)
+    for s in pipeline.review()
+}
+
+
+def stage_task(fn: Callable[..., Awaitable[Any]]) -> Any:
+    """The Prefect task of the declared stage whose entry is `fn` (made on first use for a stage
+    declared after this module was imported)."""
+    found = STAGE_TASKS.get(fn)
+    if found is None:
+        declared = next(s for s in pipeline.review() if pipeline.entry(s) is fn)
+        found = STAGE_TASKS[fn] = _task(IN_A_FLOW.get(fn, fn), declared.task or declared.name, retries=declared.retries)
+    return found
 
 
 async def as_task(stage: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
     """`pipeline.run_checks`'s call hook: run the stage as its Prefect task."""
-    return await STAGE_TASKS[stage](*args, **kwargs)
+    return await stage_task(stage)(*args, **kwargs)
 
 
 def blocking(fn: Callable[..., Any], *, name: str, retries: int = 0) -> Any:

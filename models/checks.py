@@ -1,6 +1,10 @@
 """The check registry and check results.
 
-Each check declares its metadata next to its logic (Airbyte connectors_qa style):
+A check is an object holding its declaration and its logic (Airbyte connectors_qa style): a
+subclass of `Check` whose `run(subject, ctx)` returns its result, declared with `declare(...)`
+(tasks/compat/gate.py; README, "Adding a check"). The stage runs its check objects through
+`tasks/runner.py:run_objects`. Most stages still compute their checks' results in one stage
+function and declare their checks with `register(...)`:
 
     SLUG_FORMAT = register(
         "CAT-002", "Slug uses lowercase letters, digits and hyphens",
@@ -10,10 +14,11 @@ Each check declares its metadata next to its logic (Airbyte connectors_qa style)
     ...
     return [SLUG_FORMAT.passed()] or [SLUG_FORMAT.failed("slug 'Acme' has uppercase letters", slug="Acme")]
 
-A check also says where it applies: `network` (skipped offline), `applies_to` (the component it
-needs: `app`, `destination` or `source`; by default its stage's) and `phase` (`pre-launch`, or
-`post-launch` for graduation). `tasks/runner.py` is the one place that turns these into `skip`
-results with a reason; `tasks/registry.py` lists every module that declares checks.
+A check also says where it applies: `needs_network` (skipped offline), `applies_to` (the component
+it needs: `app`, `destination` or `source`; by default its stage's) and `phase` (`pre-launch`, or
+`post-launch` for graduation), and which checklist `requirement`s it feeds beside its stage's.
+Stages are declared in models/stages.py. `tasks/runner.py` is the one place that turns these into
+`skip` results with a reason; `tasks/registry.py` imports every stage's check modules.
 
 `partner-review checks` prints the reference and `docs/checks.md` is generated from this registry.
 """
@@ -21,44 +26,21 @@ results with a reason; `tasks/registry.py` lists every module that declares chec
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-Stage = Literal[
-    "catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "security", "graduation", "access"
-]
+from partner_review.models.stages import STAGE_NAMES, Component, Phase, Stage, names, spec
+
+STAGES = STAGE_NAMES  # the declared stages' names, in reference order
+
 Severity = Literal["blocker", "warning", "info"]
 Outcome = Literal["pass", "warn", "fail", "skip", "error"]
 Verdict = Literal["pass", "fail"]
-Component = Literal["app", "destination", "source"]  # what a check needs the submission to have
-Phase = Literal["pre-launch", "post-launch"]  # review before launch, or graduation after it
 NotRun = Literal["not-applicable", "offline", "not-verified"]  # why a check was skipped
 NOT_RUN = "not_run"  # the evidence key of a skip that holds its NotRun
-
-STAGES: tuple[Stage, ...] = (
-    "catalog",
-    "docs",
-    "links",
-    "e2e",
-    "replay",
-    "spec",
-    "volume",
-    "compat",
-    "security",
-    "graduation",
-    "access",
-)
-
-# What a stage's checks apply to unless a check says otherwise.
-STAGE_COMPONENT: dict[Stage, Component] = {
-    "e2e": "destination",
-    "replay": "destination",
-    "volume": "destination",
-    "spec": "source",
-}
-STAGE_PHASE: dict[Stage, Phase] = {"graduation": "post-launch"}
+S = TypeVar("S")  # what a check object judges (its stage's subject)
 
 
 class Result(BaseModel):
@@ -91,15 +73,54 @@ class Result(BaseModel):
 
 
 @dataclass(frozen=True)
-class Check:
+class Check(Generic[S]):
+    """A check: its declaration and, in a subclass, its logic (`run`). Stages whose checks are not
+    objects yet compute their results in a stage function and call `passed`/`failed` on the check."""
+
     id: str
     title: str
     stage: Stage
     severity: Severity
     remedy: str
-    network: bool = False  # needs to reach the partner's servers (skipped offline)
-    applies_to: Component = "app"  # skipped when the submission has no such component
-    phase: Phase = "pre-launch"
+    network: bool = False  # reaches the partner's servers (skipped offline); `needs_network` in JSON
+    applies_to: Component = None  # type: ignore[assignment]  # the component it needs; None: its stage's
+    phase: Phase = None  # type: ignore[assignment]  # None: its stage's
+    requirement: tuple[str, ...] = field(default=())  # checklist requirements it feeds beside its stage's
+
+    def __post_init__(self) -> None:
+        declared = spec(self.stage)
+        object.__setattr__(self, "applies_to", self.applies_to or declared.applies_to)
+        object.__setattr__(self, "phase", self.phase or declared.phase)
+
+    @property
+    def needs_network(self) -> bool:
+        return self.network
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        """Every checklist requirement this check feeds: its stage's, then its own."""
+        return spec(self.stage).requirements + tuple(
+            r for r in self.requirement if r not in spec(self.stage).requirements
+        )
+
+    def run(self, subject: S, ctx: Any) -> Result:
+        """This check's logic on `subject` (its stage's subject). Checks still judged by a stage function
+        do not override it."""
+        raise NotImplementedError(f"{self.id} is judged by its stage function, not as an object")
+
+    def declaration(self) -> dict[str, Any]:
+        """What `partner-review checks --format json` prints for this check."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "stage": self.stage,
+            "severity": self.severity,
+            "applies_to": self.applies_to,
+            "needs_network": self.needs_network,
+            "phase": self.phase,
+            "requirements": list(self.requirements),
+            "remedy": self.remedy,
+        }
 
     def _result(self, outcome: Outcome, message: str, evidence: dict[str, Any]) -> Result:
         return Result(
@@ -136,7 +157,18 @@ class DuplicateCheck(ValueError):
     pass
 
 
-REGISTRY: dict[str, Check] = {}
+REGISTRY: dict[str, Check[Any]] = {}
+C = TypeVar("C", bound=Check[Any])
+
+
+def declare(check: C) -> C:
+    """Add a check object to the registry (DuplicateCheck for an id declared before)."""
+    if check.id in REGISTRY:
+        raise DuplicateCheck(f"check id {check.id} is declared twice")
+    if check.stage not in names():
+        raise ValueError(f"check {check.id}: stage {check.stage!r} is not declared in models/stages.py")
+    REGISTRY[check.id] = check
+    return check
 
 
 def register(
@@ -149,22 +181,23 @@ def register(
     network: bool = False,
     applies_to: Component | None = None,
     phase: Phase | None = None,
-) -> Check:
-    """Declare a check. `applies_to` and `phase` default to its stage's (STAGE_COMPONENT, STAGE_PHASE)."""
-    if id in REGISTRY:
-        raise DuplicateCheck(f"check id {id} is declared twice")
-    check = Check(
-        id=id,
-        title=title,
-        stage=stage,
-        severity=severity,
-        remedy=remedy,
-        network=network,
-        applies_to=applies_to or STAGE_COMPONENT.get(stage, "app"),
-        phase=phase or STAGE_PHASE.get(stage, "pre-launch"),
+    requirement: str | tuple[str, ...] = (),
+) -> Check[Any]:
+    """Declare a check whose results its stage function computes. `applies_to` and `phase` default
+    to its stage's (models/stages.py); `requirement` names checklist requirements it feeds."""
+    return declare(
+        Check(
+            id=id,
+            title=title,
+            stage=stage,
+            severity=severity,
+            remedy=remedy,
+            network=network,
+            applies_to=applies_to,  # type: ignore[arg-type]
+            phase=phase,  # type: ignore[arg-type]
+            requirement=(requirement,) if isinstance(requirement, str) else requirement,
+        )
     )
-    REGISTRY[id] = check
-    return check
 
 
 def blocking(results: Iterable[Result], *, offline: bool = False) -> list[Result]:

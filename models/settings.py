@@ -334,9 +334,15 @@ def get_settings() -> Settings:
 
 
 def adopt_settings(settings: Settings) -> None:
-    """Make `get_settings()` return `settings` in this process from now on: a worker process
+    """Make `get_settings` return `settings` in this process from now on: a worker process
     (tasks/offload.py) takes its caller's settings rather than reading its own environment."""
     global _adopted
     if _adopted is None or _adopted != settings:
         _adopted = settings
         get_settings.cache_clear()
+
+
+def given_or_current(settings: Settings | None) -> Settings:
+    """The settings a caller passed down (every entry point does, from its context: tasks/context.py),
+    else this process's: the one fallback, for a direct call that passes none (a test, a REPL)."""
+    return settings if settings is not None else get_settings()

@@ -42,7 +42,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, ParamSpec, TypeVar
 
-from partner_review.models.settings import Settings, adopt_settings, get_settings
+from partner_review.models.settings import Settings, adopt_settings, given_or_current
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -119,9 +119,15 @@ def _call(settings: Settings, fn: Callable[..., T], args: tuple[Any, ...], kwarg
 
 
 async def run(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """`fn(*args, **kwargs)` in a worker process; its result (or its exception) here."""
+    """`fn(*args, **kwargs)` in a worker process under this process's settings (see `run_as`)."""
+    return await run_as(None, fn, *args, **kwargs)
+
+
+async def run_as(settings: Settings | None, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(*args, **kwargs)` in a worker process that adopts the caller's `settings`; its result (or
+    its exception) here."""
     loop = asyncio.get_running_loop()
-    job = functools.partial(_call, get_settings(), fn, args, kwargs)
+    job = functools.partial(_call, given_or_current(settings), fn, args, kwargs)
     for attempt in (1, 2):
         pool = executor()
         try:

@@ -1,43 +1,38 @@
-"""Every module that declares checks, listed once. `all_checks()` is the registry in stage order.
+"""Every check, from the stage declarations. `all_checks()` is the registry in stage order.
 
-A check is declared next to its logic (`register(...)` in its module); this list is what makes the
-module's checks part of the review, the reference (`partner-review checks`, docs/checks.md) and
-waiver validation. A test fails when a module under tasks/ declares checks and is not listed.
+A check is declared next to its logic, in a module its stage lists (`modules` in models/stages.py);
+importing those modules is what makes its checks part of the review, the reference (`partner-review
+checks`, docs/checks.md) and waiver validation. A test fails when a module under tasks/ declares
+checks and no stage lists it.
 """
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
-from partner_review.models.checks import REGISTRY, STAGES, Check
-
-CHECK_MODULES: tuple[str, ...] = (
-    "partner_review.tasks.catalog.fields",
-    "partner_review.tasks.catalog.assets",
-    "partner_review.tasks.catalog.render",
-    "partner_review.tasks.docs.lint",
-    "partner_review.tasks.docs.rules",
-    "partner_review.tasks.docs.style",
-    "partner_review.tasks.docs.match",
-    "partner_review.tasks.docs.steps",
-    "partner_review.tasks.links.pages",
-    "partner_review.tasks.links.linkcheck",
-    "partner_review.tasks.e2e.checks",
-    "partner_review.tasks.e2e.replay",
-    "partner_review.tasks.spec.sources",
-    "partner_review.tasks.volume.judge",
-    "partner_review.tasks.compat.gate",
-    "partner_review.tasks.compat.behaviour",
-    "partner_review.tasks.security.checks",
-    "partner_review.tasks.graduation.checks",
-    "partner_review.tasks.access.checks",
-    "partner_review.tasks.access.ownership",
-)
+from partner_review.models.checks import REGISTRY, Check
+from partner_review.models.stages import declared
 
 
-def all_checks() -> list[Check]:
-    """Every declared check, by stage (in review order) then id."""
-    for name in CHECK_MODULES:
+def check_modules() -> tuple[str, ...]:
+    """Every module that declares checks: each stage's `modules`."""
+    return tuple(module for stage in declared() for module in stage.modules)
+
+
+def all_checks() -> list[Check[Any]]:
+    """Every declared check, by stage (in reference order) then id."""
+    for name in check_modules():
         importlib.import_module(name)
-    order = {stage: i for i, stage in enumerate(STAGES)}
+    order = {stage.name: i for i, stage in enumerate(declared())}
     return sorted(REGISTRY.values(), key=lambda c: (order[c.stage], c.id))
+
+
+def checks_of(stage: str) -> list[Check[Any]]:
+    """The checks of one stage, by id."""
+    return [c for c in all_checks() if c.stage == stage]
+
+
+def feeding(requirement: str) -> frozenset[str]:
+    """The ids of the checks that feed a checklist requirement (declared on the check or its stage)."""
+    return frozenset(c.id for c in all_checks() if requirement in c.requirements)

@@ -23,6 +23,7 @@ from partner_review.models.checks import Check, Component, NotRun, Phase, Result
 from partner_review.models.submission import Submission
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -120,3 +121,21 @@ def stage(
         return run  # type: ignore[return-value]
 
     return decorate
+
+
+def run_objects(
+    checks: Sequence[Check[S]], subject: S, ctx: Any, scope: Scope, *, network_use: str = ""
+) -> list[Result]:
+    """The results of check objects (each with its own `run`) on `subject`: a check that does not
+    apply in `scope` is skipped with the reason, one that raises is an `error` result naming why."""
+    results: list[Result] = []
+    for check in checks:
+        skipped = skip(check, scope, network_use=network_use)
+        if skipped is not None:
+            results.append(skipped)
+            continue
+        try:
+            results.append(check.run(subject, ctx))
+        except Exception as error:  # a bug in one check must not take the others down
+            results.append(check.errored(f"the check could not run: {type(error).__name__}: {str(error)[:300]}"))
+    return results

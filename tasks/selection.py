@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, get_args
 
-from partner_review.models.checks import Result, Stage
+from partner_review.models.checks import Result
+from partner_review.models.stages import REVIEW_STAGES, Stage, names, spec
+from partner_review.models.stages import ReviewStage as PipelineStage
 
-# The stages `pipeline.run_checks` runs, in review order (graduation and access have flows of their own).
-PipelineStage = Literal["catalog", "docs", "links", "e2e", "replay", "spec", "volume", "compat", "security"]
-PIPELINE_STAGES: tuple[Stage, ...] = get_args(PipelineStage)
+# The stages `pipeline.run_checks` runs (declared with an entry; graduation and access have flows of their own).
+PIPELINE_STAGES: tuple[Stage, ...] = REVIEW_STAGES  # as declared at import; `Selection` reads the declaration
+__all__ = ["PIPELINE_STAGES", "PipelineStage", "Selection", "UnknownName"]
 
 
 class UnknownName(ValueError):
@@ -32,12 +33,13 @@ class Selection:
         """The selection of these names (stages lowercase, check ids in any case); UnknownName for any other."""
         from partner_review.tasks.registry import all_checks
 
-        known = {c.id: c.stage for c in all_checks() if c.stage in PIPELINE_STAGES}
+        review = names(in_review=True)
+        known = {c.id: c.stage for c in all_checks() if c.stage in review}
         chosen_stages: set[Stage] = set()
         for name in stages:
-            stage = next((s for s in PIPELINE_STAGES if s == name.strip().lower()), None)
+            stage = next((s for s in review if s == name.strip().lower()), None)
             if stage is None:
-                raise UnknownName(f"unknown stage {name!r} (one of: {', '.join(PIPELINE_STAGES)})")
+                raise UnknownName(f"unknown stage {name!r} (one of: {', '.join(review)})")
             chosen_stages.add(stage)
         chosen_checks: set[str] = set()
         for name in checks:
@@ -51,9 +53,19 @@ class Selection:
             called=frozenset(chosen_stages | {known[c] for c in chosen_checks}),
         )
 
+    @classmethod
+    def everything(cls) -> Selection:
+        """Every stage of the review, as declared."""
+        review = frozenset(names(in_review=True))
+        return cls(stages=review, called=review)
+
     def runs(self, stage: Stage) -> bool:
         """Whether the stage is called at all."""
         return stage in self.called
+
+    def takes(self, name: str) -> bool:
+        """Whether a stage that runs takes the input `name` (e.g. `released`: the update gate)."""
+        return any(name in spec(stage).takes for stage in self.called)
 
     def keeps(self, result: Result) -> bool:
         """Whether the result is reported."""

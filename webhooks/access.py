@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from partner_review.models.access import AccessRequest, InvalidAccessRequest, parse_access_request
 from partner_review.models.calendar import add_business_days
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, get_settings
 from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
 from partner_review.models.submission import Submission
 from partner_review.tasks.access.domains import email_domain, registrable_domain, website_domain
@@ -79,7 +79,7 @@ async def receive_access_request(request: Request) -> JSONResponse:
     return JSONResponse(answer.body, status_code=status)
 
 
-def _access_request(data: Any) -> AccessRequest:
+def _access_request(data: Any, settings: Settings) -> AccessRequest:
     try:
         return parse_access_request(data)
     except InvalidAccessRequest as error:
@@ -140,11 +140,11 @@ def partner_domains(submission: Submission) -> list[str]:
     return [d for d in dict.fromkeys(found) if d]
 
 
-def require_approved_partner(submission: Submission) -> None:
+def require_approved_partner(submission: Submission, settings: Settings) -> None:
     """With PARTNER_REVIEW_REQUIRE_APPROVED_PARTNER on, refuse (403) a submission whose support
     e-mail and website domains belong to no approved partner; off (the default), do nothing.
     Called by the submission intake in its worker thread."""
-    if not get_settings().require_approved_partner:
+    if not settings.require_approved_partner:
         return
     claimed = partner_domains(submission)
     try:

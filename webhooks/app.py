@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from partner_review.models.activity import Activity, UnknownApp
 from partner_review.models.calendar import add_business_days
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, get_settings
 from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
 from partner_review.models.submission import InvalidSubmission, Submission, parse_submission, slug_problem
 from partner_review.tasks import collector
@@ -76,14 +76,14 @@ async def _refused(_request: Request, exc: Refused) -> JSONResponse:
     return exc.response()
 
 
-def _submission(data: Any) -> Submission:
+def _submission(data: Any, settings: Settings) -> Submission:
     try:
         submission = parse_submission(data)
     except InvalidSubmission as error:
         raise Refused(422, "the submission does not match the schema", fields=error.problems) from None
     if problem := slug_problem(submission.app.slug):
         raise Refused(422, "the submission does not match the schema", fields=[f"app.slug: {problem}"])
-    access.require_approved_partner(submission)  # 403 when the gate is on and no approved partner owns it
+    access.require_approved_partner(submission, settings)  # 403 when the gate is on and no approved partner owns it
     return submission
 
 
@@ -99,9 +99,9 @@ def _store_submission(store: Store, receipt: Receipt, submission: Submission) ->
     return Answer({"submission_id": intake.submission_id, "status": intake.status}, intake.created)
 
 
-def _activity(data: Any) -> list[Activity]:
+def _activity(data: Any, settings: Settings) -> list[Activity]:
     items = data if isinstance(data, list) else [data]
-    limit = get_settings().max_activity_records
+    limit = settings.max_activity_records
     if len(items) > limit:
         raise Refused(413, f"at most {limit} activity records per request")
     try:

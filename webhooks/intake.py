@@ -138,11 +138,12 @@ def bodies(request: Request) -> Bodies:
 
 @dataclass
 class SignedIntake(Generic[Parsed]):
-    """A signed endpoint: `parse` turns decoded JSON into the payload (raising Refused, e.g. 422),
+    """A signed endpoint: `parse` turns decoded JSON into the payload under the request's settings
+    (raising Refused, e.g. 422),
     `persist` stores it once with its receipt and returns the answer."""
 
     endpoint: str
-    parse: Callable[[Any], Parsed]
+    parse: Callable[[Any, Settings], Parsed]
     persist: Callable[[Store, Receipt, Parsed], Answer]
     created_status: int = 202
 
@@ -171,15 +172,15 @@ class SignedIntake(Generic[Parsed]):
             signature_sha256=signature if expected.scheme == "stripe" else None,
             expires_at=datetime.fromtimestamp(expected.expires_at, UTC),
         )
-        answer = await run_in_threadpool(self._store, receipt, body)
+        answer = await run_in_threadpool(self._store, receipt, body, settings)
         return answer, self.created_status if answer.created else 200
 
-    def _store(self, receipt: Receipt, body: bytes) -> Answer:
+    def _store(self, receipt: Receipt, body: bytes, settings: Settings) -> Answer:
         try:
             data = decode(body)
         except NotJson as error:
             raise Refused(400, f"body is not valid JSON: {error}") from None
-        parsed = self.parse(data)
+        parsed = self.parse(data, settings)
         try:
             return self.persist(get_store(), receipt, parsed)
         except SignatureReused as error:

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from partner_review.deployments.definitions import WORK_POOL
-from partner_review.deployments.production.services import NotReady, Service, environ_of, http_ok, marked
-from partner_review.webhooks.server import free_port
+from partner_review.deployments.production.services import NotReady, Service, environ_of, free_port, http_ok, marked
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: prefect.yaml and the flows' entrypoints
 BIN = Path(sys.executable).parent

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from partner_review.models.access import SURVEY_QUESTIONS, AccessRequest
 from partner_review.models.checks import Result, register
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.tasks.access import domains
 from partner_review.tasks.links.documents import normalize_words, read_document
 from partner_review.tasks.net.fetcher import Fetcher
@@ -288,7 +288,7 @@ async def check_access(
     """Every ACC check for one request, in id order. `approved`: the approved partners to compare
     with (None: ACC-008 is skipped, saying why). `offline` skips the checks that fetch. ACC-009 and
     ACC-010 run when the `access_domain_proof` setting is on."""
-    settings = settings or get_settings()
+    settings = given_or_current(settings)
     results = [check_website_https(request)]
     if offline:
         reason = "Offline: the website was not fetched (--offline)"

@@ -25,6 +25,7 @@ LOGO_SVG = register(
     "CAT-007",
     "Logo is a safe SVG",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Provide the logo as a plain SVG file (no DOCTYPE or entities), inline or at an https URL ending in "
     ".svg that answers 200 with Content-Type image/svg+xml.",
@@ -33,6 +34,7 @@ MARK_SVG = register(
     "CAT-008",
     "Mark is a safe SVG",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Provide the mark as a plain SVG file (no DOCTYPE or entities), inline or at an https URL ending in "
     ".svg that answers 200 with Content-Type image/svg+xml.",
@@ -41,6 +43,7 @@ NO_ACTIVE_CONTENT = register(
     "CAT-009",
     "Logo and mark are static SVG: no scripts, handlers, animation or outside references",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Export the logo and mark again as plain static SVG (shapes, paths, text, gradients, clip paths, masks; "
     "references only to #ids of the same file): no scripts, on* attributes, animation, <a> links, external or "
@@ -50,6 +53,7 @@ MARK_SQUARE = register(
     "CAT-010",
     "Mark is square",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy='Give the mark a square viewBox (e.g. `viewBox="0 0 64 64"`) around the symbol.',
 )
@@ -57,6 +61,7 @@ LOGO_HORIZONTAL = register(
     "CAT-011",
     "Logo is a horizontal lockup",
     stage="catalog",
+    requirement="catalog",
     severity="warning",
     remedy="Prefer a horizontal logo lockup, wider than tall, with the symbol beside the company name.",
 )
@@ -64,6 +69,7 @@ MARK_WITHOUT_NAME = register(
     "CAT-012",
     "Mark shows no company name",
     stage="catalog",
+    requirement="catalog",
     severity="warning",
     remedy="Use the symbol alone as the mark; the company name belongs in the logo.",
 )

@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 
 from partner_review.models.addresses import email_problem
 from partner_review.models.checks import Result, register
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import assets as brand
 from partner_review.tasks.catalog.remote import RemoteSvg
@@ -58,6 +58,7 @@ REQUIRED_FIELDS = register(
     "CAT-001",
     "App Info has every required field",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Fill in every field the message lists in the App Info form and resubmit.",
 )
@@ -65,6 +66,7 @@ SLUG_FORMAT = register(
     "CAT-002",
     "Slug uses lowercase letters, digits and single hyphens",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Use a slug such as `acme-analytics`: lowercase letters and digits joined by single hyphens.",
 )
@@ -72,6 +74,7 @@ DESCRIPTION_SIZE = register(
     "CAT-003",
     "Description fits the catalog's length and image limits",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Shorten the description to the character limit and keep at most the allowed number of images.",
 )
@@ -79,6 +82,7 @@ CATEGORIES_LISTED = register(
     "CAT-004",
     "Categories come from the catalog's list",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Pick the primary (and optional, different secondary) category by its exact name from the catalog list.",
 )
@@ -86,6 +90,7 @@ WEBSITE_HTTPS = register(
     "CAT-005",
     "Website is an https URL",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Give your website as a full https URL, e.g. `https://acme.example`.",
 )
@@ -93,6 +98,7 @@ SUPPORT_EMAIL = register(
     "CAT-006",
     "Support e-mail address is valid",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Give a support address of the form `support@your-domain.com`.",
 )
@@ -100,6 +106,7 @@ SCREENSHOTS_HTTPS = register(
     "CAT-013",
     "Screenshots are https URLs",
     stage="catalog",
+    requirement="catalog",
     severity="blocker",
     remedy="Host each screenshot at a full https URL.",
 )
@@ -107,6 +114,7 @@ DOCS_LINKS = register(
     "CAT-014",
     "Documentation links are https URLs",
     stage="catalog",
+    requirement="docs",
     severity="blocker",
     remedy="Give full https URLs for your docs, the Segment docs page and the Segment catalog page of this slug.",
 )
@@ -114,6 +122,7 @@ LAUNCH_LINKS = register(
     "CAT-015",
     "Partner page and launch post are https URLs",
     stage="catalog",
+    requirement=("partner-page", "launch-post"),
     severity="blocker",
     remedy="Give full https URLs for your integrations page and your launch post (or e-mail announcement).",
 )
@@ -121,6 +130,7 @@ TEST_ACCOUNT = register(
     "CAT-016",
     "Test account has a username and a password",
     stage="catalog",
+    requirement="test-account",
     severity="blocker",
     remedy="Provision a test account for the reviewers and give its username and password.",
 )
@@ -156,7 +166,7 @@ def verify_catalog_fields(
 
     `remote` is what `fetch_svgs` found for `app.logo_url` and `app.mark_url` ("logo", "mark"); a
     URL without an entry there is reported as not verified."""
-    settings = settings or get_settings()
+    settings = given_or_current(settings)
     app = submission.app
     logo, logo_url_problem = brand.assets("logo", app, settings, remote)
     mark, mark_url_problem = brand.assets("mark", app, settings, remote)

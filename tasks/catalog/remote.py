@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ async def fetch_svgs(
     fetcher: Fetcher | None = None,
 ) -> dict[str, RemoteSvg]:
     """The remote logo and mark of `submission`, keyed "logo" and "mark" (only those given)."""
-    settings = settings or get_settings()
+    settings = given_or_current(settings)
     urls = remote_fields(submission)
     if offline or not urls:
         return {

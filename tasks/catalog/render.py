@@ -23,7 +23,7 @@ from typing import Any
 import defusedxml.ElementTree as safe_xml
 
 from partner_review.models.checks import Result, register
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import svg
 
@@ -206,7 +206,7 @@ def _inline(kind: str, text: str | None, settings: Settings) -> tuple[str | None
 
 def render_tile(submission: Submission, settings: Settings | None = None) -> Tile:
     """Render the tile and run CAT-031..033. Never raises for anything in the submission."""
-    settings = settings or get_settings()
+    settings = given_or_current(settings)
     app = submission.app
     drawings: dict[str, Drawing] = {}
     problems: dict[str, str] = {}

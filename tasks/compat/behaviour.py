@@ -32,7 +32,7 @@ import httpx
 
 from partner_review.models.checks import Result, register
 from partner_review.models.events import EventFactory
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Destination, Submission
 from partner_review.tasks.e2e.checks import WRONG_SECRET
@@ -297,9 +297,14 @@ def _alike(check_id: str, probes: list[Probe], live: list[dict[str, Any]]) -> st
 
 
 async def compare_destination(
-    new: Destination, live: Destination, http: httpx.AsyncClient, *, versions: dict[str, Any], label: str = ""
+    new: Destination,
+    live: Destination,
+    http: httpx.AsyncClient,
+    *,
+    versions: dict[str, Any],
+    label: str = "",
+    settings: Settings,
 ) -> list[Result]:
-    settings = get_settings()
     now = datetime.now(UTC)
     seed = random.SystemRandom().getrandbits(32)
     factory = EventFactory(seed, user_id=f"partner-review-compat-{seed:08x}", start=now)
@@ -313,32 +318,41 @@ async def compare_destination(
 
 
 async def compare_behaviour(
-    submission: Submission, released: Submission | None, *, reason: str = "", offline: bool = False
+    submission: Submission,
+    released: Submission | None,
+    *,
+    reason: str = "",
+    offline: bool = False,
+    settings: Settings | None = None,
 ) -> list[Result]:
     """CMP-* results for each destination the new version shares (type and name) with the live one."""
     if released is None:  # said first: offline or not, there is nothing to compare with
         why = reason or "no released version to compare with: the comparison applies to an update of a live app"
         return [c.not_applicable(why) for c in CHECKS]
-    return list(await _compare(submission, released, offline=offline))
+    return list(await _compare(submission, released, offline=offline, settings=given_or_current(settings)))
 
 
 @stage(CHECKS, network_use="sends the same traffic to the live version's endpoints and the new one's")
-async def _compare(submission: Submission, released: Submission, *, offline: bool = False) -> list[Result]:
+async def _compare(
+    submission: Submission, released: Submission, *, offline: bool = False, settings: Settings
+) -> list[Result]:
     live = {d.name: d for d in released.destinations}
     pairs = [(d, live[d.name]) for d in submission.destinations if d.name in live]
     if not pairs:
         why = f"no destination of v{released.version} is in v{submission.version} under the same name (see UPD-003)"
         return [c.not_applicable(why) for c in CHECKS]
-    settings = get_settings()
     versions = {"live_version": released.version, "new_version": submission.version}
     async with client(
         timeout=httpx.Timeout(settings.e2e_timeout_seconds),
         max_seconds=settings.e2e_timeout_seconds,
         max_response_bytes=settings.e2e_max_response_bytes,
+        settings=settings,
     ) as http:
         found = await asyncio.gather(
             *(
-                compare_destination(d, was, http, versions=versions, label=f"{d.name}: " if len(pairs) > 1 else "")
+                compare_destination(
+                    d, was, http, versions=versions, label=f"{d.name}: " if len(pairs) > 1 else "", settings=settings
+                )
                 for d, was in pairs
             )
         )

@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from partner_review.models.checks import Check, Result, register
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 from partner_review.tasks import offload
 from partner_review.tasks.docs import match as docs_match
@@ -96,7 +96,11 @@ def lint(
 
 
 async def lint_documentation(
-    submission: Submission, *, accepted_calls: set[str] | None = None, offline: bool = False
+    submission: Submission,
+    *,
+    accepted_calls: set[str] | None = None,
+    offline: bool = False,
+    settings: Settings | None = None,
 ) -> list[Result]:
     """Lint the submission's doc page: `segment_markdown`, else `segment_markdown_url` fetched with
     the guarded client (skipped with a reason when `offline`). Never raises for a bad URL."""
@@ -104,8 +108,8 @@ async def lint_documentation(
     if docs.segment_markdown is not None and docs.segment_markdown.strip():
         # Linting is CPU work (~0.5 s for a large page): in a worker process, off the loop where e2e
         # and the load test measure latency (a thread would still hold it: tasks/offload.py).
-        return await offload.run(
-            lint, docs.segment_markdown, submission.without_sample_events(), accepted_calls=accepted_calls
+        return await offload.run_as(
+            settings, lint, docs.segment_markdown, submission.without_sample_events(), accepted_calls=accepted_calls
         )
     url = docs.segment_markdown_url
     if not url:
@@ -124,20 +128,20 @@ async def lint_documentation(
         reason = offline_reason(f"fetches the doc page at {url}")
         return [PROVIDED.passed(url=url)] + [check.skipped(reason, because="offline", url=url) for check in CHECKS[1:]]
     try:
-        data, charset = await fetch_markdown(url)
+        data, charset = await fetch_markdown(url, settings)
     except FetchFailed as error:
         return [PROVIDED.passed(url=url), READABLE.failed(str(error), line=1, column=1, excerpt=url, url=url)] + [
             *_unlinted("The doc page could not be fetched (see DOC-002).", CHECKS[2:], submission, None, url=url)
         ]
-    return await offload.run(
-        _lint, data, charset, submission.without_sample_events(), accepted_calls, urlsplit(url).path
+    return await offload.run_as(
+        settings, _lint, data, charset, submission.without_sample_events(), accepted_calls, urlsplit(url).path
     )
 
 
-def links_and_anchors(markdown: str) -> tuple[list[tuple[str, int]], set[str]]:
+def links_and_anchors(markdown: str, settings: Settings | None = None) -> tuple[list[tuple[str, int]], set[str]]:
     """Every link, image and bare URL in the page with its 1-based line (in page order), and the
     anchors a `#fragment` may name: kramdown and GitHub heading slugs and HTML ids/names."""
-    settings = get_settings()
+    settings = given_or_current(settings)
     if len(markdown) > settings.docs_max_bytes:
         markdown = markdown[: markdown.rfind("\n", 0, settings.docs_max_bytes) + 1]
     document = parse(markdown, max_nesting=settings.docs_max_nesting)
@@ -212,15 +216,16 @@ def _known(charset: str) -> bool:
         return False
 
 
-async def fetch_markdown(url: str) -> tuple[bytes, str | None]:
+async def fetch_markdown(url: str, settings: Settings | None = None) -> tuple[bytes, str | None]:
     """The raw page at `url` (at most docs_max_bytes + 1 bytes) and its declared charset."""
     import httpx
 
     from partner_review.tasks.net.client import client, read_up_to
 
-    limit = get_settings().docs_max_bytes
+    settings = given_or_current(settings)
+    limit = settings.docs_max_bytes
     try:
-        async with client() as http:
+        async with client(settings=settings) as http:
             async with http.stream(
                 "GET",
                 url,
@@ -290,7 +295,7 @@ def _lint(
     accepted_calls: set[str] | None,
     path: str | None,
 ) -> list[Result]:
-    settings = get_settings()
+    settings = given_or_current(None)  # in a worker process: the caller's (offload.run_as)
     problems: list[Result] = []
     if isinstance(markdown, str):
         try:

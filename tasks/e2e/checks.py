@@ -18,6 +18,7 @@ CALL_CHECKS: dict[str, Check] = {
         f"E2E-00{i}",
         f"{call.capitalize()} calls are accepted, or declined with 501 when not supported",
         stage="e2e",
+        requirement="spec",
         severity="blocker",
         remedy=_CALL_REMEDY.format(call=call),
         network=True,
@@ -28,6 +29,7 @@ SEMANTIC_EVENTS = register(
     "E2E-007",
     "E-commerce semantic events are accepted (Order Completed, Product Viewed, Product Added, Checkout Started)",
     stage="e2e",
+    requirement="spec",
     severity="blocker",
     network=True,
     remedy="Accept track calls carrying E-commerce v2 events, products arrays included, with 200/202.",
@@ -85,6 +87,7 @@ READ_BACK = register(
     "E2E-014",
     "Events read back with every field sent",
     stage="e2e",
+    requirement="spec",
     severity="blocker",
     network=True,
     remedy="Store every field of an event as sent (nested properties and traits included); "

@@ -25,7 +25,7 @@ import httpx
 
 from partner_review.models.checks import Check, Result, register
 from partner_review.models.events import EventFactory
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Destination, Submission
 from partner_review.tasks.e2e.suite import Endpoint, Exchange, _reads_back, grade, read_back_url
@@ -399,12 +399,13 @@ async def check_replay_of(
     label: str = "",
     seed: int | None = None,
     now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> list[Result]:
     """The replay probes against one destination."""
     call = probe_call(destination, accepted_calls)
     if call is None:
         return [c.skipped(f"{label}e2e accepted no call type, so a replay cannot be measured") for c in CHECKS]
-    settings = get_settings()
+    settings = given_or_current(settings)
     seed = random.SystemRandom().getrandbits(32) if seed is None else seed
     replay = Replay(
         endpoint=Endpoint(http, destination, settings),
@@ -421,12 +422,17 @@ async def check_replay_of(
 
 @stage(CHECKS, network_use="sends replayed events to the partner's endpoint")
 async def check_replay(
-    submission: Submission, *, accepted_calls: set[str] | None = None, offline: bool = False
+    submission: Submission,
+    *,
+    accepted_calls: set[str] | None = None,
+    offline: bool = False,
+    settings: Settings | None = None,
 ) -> list[Result]:
     """RPL-* results for every destination component. `accepted_calls`: what e2e accepted (None: not run)."""
     destinations = submission.destinations
-    settings = get_settings()
+    settings = given_or_current(settings)
     async with client(
+        settings=settings,
         timeout=httpx.Timeout(settings.e2e_timeout_seconds),
         max_seconds=settings.e2e_timeout_seconds,
         max_response_bytes=settings.e2e_max_response_bytes,
@@ -434,7 +440,11 @@ async def check_replay(
         found = await asyncio.gather(
             *(
                 check_replay_of(
-                    d, http, accepted_calls=accepted_calls, label=f"{d.name}: " if len(destinations) > 1 else ""
+                    d,
+                    http,
+                    accepted_calls=accepted_calls,
+                    label=f"{d.name}: " if len(destinations) > 1 else "",
+                    settings=settings,
                 )
                 for d in destinations
             )

@@ -26,7 +26,7 @@ import httpx
 
 from partner_review.models.checks import Result
 from partner_review.models.events import SEMANTIC, EventFactory
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Destination, Submission
 from partner_review.tasks.e2e.checks import (
@@ -413,10 +413,15 @@ async def _gather(jobs: Iterable[Awaitable[Exchange]]) -> list[Exchange]:
 
 
 async def run_end_to_end(
-    destination: Destination, http: httpx.AsyncClient, *, label: str = "", seed: int | None = None
+    destination: Destination,
+    http: httpx.AsyncClient,
+    *,
+    label: str = "",
+    seed: int | None = None,
+    settings: Settings | None = None,
 ) -> tuple[list[Result], set[str]]:
     """The suite for one destination: its results and the call types it accepted (green)."""
-    settings = get_settings()
+    settings = given_or_current(settings)
     seed = random.SystemRandom().getrandbits(32) if seed is None else seed
     user_id = f"partner-review-{seed:08x}"
     suite = Suite(
@@ -433,19 +438,25 @@ async def run_end_to_end(
 
 
 @stage(CHECKS, network_use="sends events to the partner's endpoint", nothing=set)
-async def run_e2e_suite(submission: Submission, *, offline: bool = False) -> tuple[list[Result], set[str]]:
+async def run_e2e_suite(
+    submission: Submission, *, offline: bool = False, settings: Settings | None = None
+) -> tuple[list[Result], set[str]]:
     """Results for every destination component, and the call types the endpoints accepted (green)."""
     destinations = submission.destinations
-    settings = get_settings()
+    settings = given_or_current(settings)
     results: list[Result] = []
     accepted: set[str] = set()
     async with client(
+        settings=settings,
         timeout=httpx.Timeout(settings.e2e_timeout_seconds),
         max_seconds=settings.e2e_timeout_seconds,
         max_response_bytes=settings.e2e_max_response_bytes,
     ) as http:
         outcomes = await asyncio.gather(
-            *(run_end_to_end(d, http, label=f"{d.name}: " if len(destinations) > 1 else "") for d in destinations)
+            *(
+                run_end_to_end(d, http, label=f"{d.name}: " if len(destinations) > 1 else "", settings=settings)
+                for d in destinations
+            )
         )
     for found, calls in outcomes:
         results += found

@@ -21,6 +21,7 @@ OAUTH_CONFIGURED = register(
     "GRD-001",
     "OAuth is configured for the 'Enable with Segment' button",
     stage="graduation",
+    requirement="oauth-button",
     severity="blocker",
     remedy="Add oauth.client_id, https redirect URIs (at most 5) and, for a destination, the scope destination/<slug>.",
 )
@@ -28,6 +29,7 @@ BUTTON_LIVE = register(
     "GRD-002",
     "The button page links to the OAuth authorize URL with the app's client id",
     stage="graduation",
+    requirement="oauth-button",
     severity="blocker",
     network=True,
     remedy="Publish oauth.button_page_url with an 'Enable with Segment' link to the authorize URL carrying your client_id.",
@@ -36,6 +38,7 @@ ACTIVE_CUSTOMERS = register(
     "GRD-003",
     "Enough customers actively use the integration",
     stage="graduation",
+    requirement="active-customers",
     severity="blocker",
     remedy="Graduation waits until enough workspaces deliver events on enough days; nothing to change in the submission.",
 )
@@ -44,6 +47,7 @@ HEALTHY_DELIVERIES = register(
     "GRD-004",
     "Deliveries are healthy: enough events succeed across enough active customers",
     stage="graduation",
+    requirement="health",
     severity="blocker",
     remedy="Fix the failing deliveries (see `partner-review health SLUG`); graduation waits for a healthy window.",
 )
@@ -79,7 +83,7 @@ def _authorize_link(links: list[str], client_id: str) -> str | None:
     return None
 
 
-async def check_button(stored: StoredSubmission, *, offline: bool = False) -> Result:
+async def check_button(stored: StoredSubmission, *, offline: bool = False, settings: Settings | None = None) -> Result:
     oauth = stored.submission.app.oauth
     skipped = skip(BUTTON_LIVE, Scope(offline=offline, phase="post-launch"), network_use="fetches the button page")
     if skipped is not None:
@@ -89,7 +93,7 @@ async def check_button(stored: StoredSubmission, *, offline: bool = False) -> Re
     from partner_review.tasks.links.documents import read_document
     from partner_review.tasks.net.fetcher import Fetcher
 
-    async with Fetcher.from_settings() as fetcher:
+    async with Fetcher.from_settings(settings) as fetcher:
         fetched = await fetcher.page(oauth.button_page_url)
     if not fetched.responded or fetched.text is None or not (200 <= (fetched.status or 0) < 300):
         return BUTTON_LIVE.failed(
@@ -124,13 +128,13 @@ async def graduation_results(
         if len(adoption.active) >= need
         else ACTIVE_CUSTOMERS.failed(f"{len(adoption.active)} of {need} active customers", **evidence)
     )
-    health = await asyncio.to_thread(health_of, store, settings, stored.slug, today=today)
+    health = await store.call(health_of, store, settings, stored.slug, today=today)
     delivery = (
         HEALTHY_DELIVERIES.passed(health.summary(), **health.as_json())
         if health.healthy
         else HEALTHY_DELIVERIES.failed("; ".join(health.reasons), **health.as_json())
     )
-    return [oauth, await check_button(stored, offline=offline), customers, delivery]
+    return [oauth, await check_button(stored, offline=offline, settings=settings), customers, delivery]
 
 
 def settle(store: Store, settings: Settings, stored: StoredSubmission, results: list[Result]) -> str:

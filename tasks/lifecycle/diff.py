@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from partner_review.models.checks import Result
+from partner_review.models.settings import Settings, given_or_current
+from partner_review.models.stages import spec
 
 _RANK = {"skip": 0, "pass": 1, "warn": 2, "fail": 3, "error": 3}
 _IGNORED_FIELDS = {"app.docs.segment_markdown"}  # compared by section below
@@ -36,6 +38,13 @@ class Diff:
         return lines
 
 
+def update_gate_checks() -> frozenset[str]:
+    """The checks of the stages that compare with the released version (the update gate)."""
+    from partner_review.tasks.registry import all_checks
+
+    return frozenset(c.id for c in all_checks() if "released" in spec(c.stage).takes)
+
+
 def worst_outcomes(results: list[Result]) -> dict[str, str]:
     """Each check's worst outcome (a check may report several findings)."""
     worst: dict[str, str] = {}
@@ -53,13 +62,12 @@ def _flatten(value: Any, path: str, out: dict[str, Any]) -> None:
         out[path] = value
 
 
-def _sections(markdown: str | None) -> dict[str, str]:
+def _sections(markdown: str | None, max_nesting: int) -> dict[str, str]:
     if not markdown:
         return {}
-    from partner_review.models.settings import get_settings
     from partner_review.tasks.docs.document import parse
 
-    document = parse(markdown, max_nesting=get_settings().docs_max_nesting)
+    document = parse(markdown, max_nesting=max_nesting)
     return {h.text: document.section_text(document.section_of(h)) for h in document.headings}
 
 
@@ -71,6 +79,7 @@ def compare(
     *,
     previous_id: str,
     previous_version: int,
+    settings: Settings | None = None,
 ) -> Diff:
     """`previous` and `current` are the masked submission payloads (secrets never compared)."""
     before, after = worst_outcomes(previous_results), worst_outcomes(current_results)
@@ -85,14 +94,16 @@ def compare(
         for p in old_fields.keys() | new_fields.keys()
         if p not in _IGNORED_FIELDS and p != "version" and old_fields.get(p) != new_fields.get(p)
     )
-    old_doc = _sections(previous.get("app", {}).get("docs", {}).get("segment_markdown"))
-    new_doc = _sections(current.get("app", {}).get("docs", {}).get("segment_markdown"))
+    nesting = given_or_current(settings).docs_max_nesting
+    old_doc = _sections(previous.get("app", {}).get("docs", {}).get("segment_markdown"), nesting)
+    new_doc = _sections(current.get("app", {}).get("docs", {}).get("segment_markdown"), nesting)
     sections = sorted(h for h in old_doc.keys() | new_doc.keys() if old_doc.get(h) != new_doc.get(h))
-    compat = sorted(c for c in before.keys() & after.keys() if c.startswith("UPD-"))
+    gate = update_gate_checks()
+    compat = sorted(c for c in before.keys() & after.keys() if c in gate)
     flipped = [
         f"{c} {before[c]} -> {after[c]}"
         for c in compat
         if "skip" not in (before[c], after[c]) and before[c] != after[c]
     ]
-    ran = any(o != "skip" for c, o in after.items() if c.startswith("UPD-"))
+    ran = any(o != "skip" for c, o in after.items() if c in gate)
     return Diff(previous_id, previous_version, fixed, broken, changed, sections, flipped, ran)

@@ -1,15 +1,44 @@
-"""Re-checks of live apps: the pages and docs a partner can change after launch, compared with
-what passed before. A check that passed and now fails is a regression, sent to the reviewers once."""
+"""Re-checks of live apps: the stages declared `recheck=True` (models/stages.py: what a partner can
+change after launch, its pages and docs), compared with what passed before. A check that passed and
+now fails is a regression, sent to the reviewers once."""
 
 from __future__ import annotations
 
 import hashlib
 
-from partner_review.models.checks import Result
+from partner_review.models.checks import Result, verdict
 from partner_review.models.settings import Settings
+from partner_review.models.stages import declared
 from partner_review.models.store import Store, StoredSubmission
+from partner_review.tasks.context import Context
 from partner_review.tasks.lifecycle.diff import worst_outcomes
 from partner_review.tasks.lifecycle.notify import Notifier
+from partner_review.tasks.selection import Selection
+
+
+async def recheck(ctx: Context, submission_id: str) -> tuple[str, list[str]]:
+    """Run the re-checked stages on one live app, record the run, report new regressions once.
+    Returns the app's slug and the ids of the checks that regressed since its approval."""
+    from partner_review.tasks.pipeline import run_checks
+
+    store = ctx.store
+    stored = await store.call(store.get_submission, submission_id)
+    only = Selection.of(stages=[s.name for s in declared() if s.recheck])
+    results = await run_checks(stored.submission, only=only, settings=ctx.settings)
+    noticed = {s.name for s in declared() if s.notify_changes}  # their changes go to the partner too
+    launched = await store.call(store.latest_review, submission_id)  # the approved review is the baseline
+    found = regressions(launched[1] if launched else [], [r for r in results if r.stage not in noticed])
+    last = await store.call(store.latest_review, submission_id, kind="recheck") or launched  # last week's
+    new, fixed = finding_changes(last[1] if last else [], [r for r in results if r.stage in noticed])
+
+    def record() -> None:
+        run_id = store.start_review_run(submission_id, None, kind="recheck")
+        store.save_results(run_id, results, verdict(results))
+        report_regressions(store, ctx.settings, stored, found)
+        report_finding_changes(store, ctx.settings, stored, run_id, new, fixed)
+
+    await store.call(record)
+    return stored.slug, sorted({r.check for r in found})
 
 
 def regressions(before: list[Result], now: list[Result]) -> list[Result]:
@@ -41,16 +70,17 @@ def report_regressions(store: Store, settings: Settings, stored: StoredSubmissio
 FINDING = ("fail", "warn")  # a security result that asks the partner to act (an error is not a finding)
 
 
-def security_changes(before: list[Result], now: list[Result]) -> tuple[list[Result], list[Result]]:
-    """Security findings of `now` that `before` did not have, and the results of `now` that fixed
-    one `before` had (a check flagged then that passes now)."""
-    flagged = {r.check for r in before if r.stage == "security" and r.outcome in FINDING}
-    new = [r for r in now if r.stage == "security" and r.outcome in FINDING and r.check not in flagged]
-    fixed = [r for r in now if r.stage == "security" and r.outcome == "pass" and r.check in flagged]
+def finding_changes(before: list[Result], now: list[Result]) -> tuple[list[Result], list[Result]]:
+    """Findings of `now` that `before` did not have, and the results of `now` that fixed one
+    `before` had (a check flagged then that passes now)."""
+    checks = {r.check for r in now}
+    flagged = {r.check for r in before if r.check in checks and r.outcome in FINDING}
+    new = [r for r in now if r.outcome in FINDING and r.check not in flagged]
+    fixed = [r for r in now if r.outcome == "pass" and r.check in flagged]
     return new, fixed
 
 
-def report_security_changes(
+def report_finding_changes(
     store: Store, settings: Settings, stored: StoredSubmission, run_id: int, new: list[Result], fixed: list[Result]
 ) -> list[str]:
     """Tell the partner and the reviewers of new security findings once, and of their fixes once

@@ -16,7 +16,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from partner_review.models.checks import REGISTRY, STAGES, Result, blocking, unverified, verdict
+from partner_review.models.checks import REGISTRY, Result, blocking, unverified, verdict
+from partner_review.models.stages import names
 
 OUTCOMES = ("pass", "warn", "fail", "skip", "error")
 EVIDENCE_LINES = 24
@@ -94,7 +95,7 @@ def counts(results: Iterable[Result]) -> dict[str, Counter]:
     by_stage: dict[str, Counter] = {}
     for r in results:
         by_stage.setdefault(r.stage, Counter())[r.outcome] += 1
-    return {stage: by_stage[stage] for stage in STAGES if stage in by_stage}
+    return {stage: by_stage[stage] for stage in names() if stage in by_stage}
 
 
 def evidence_summary(evidence: dict[str, Any], limit: int = 160) -> str:
@@ -185,7 +186,7 @@ def table(results: list[Result]) -> list[dict[str, str]]:
             "severity": r.severity,
             "stage": r.stage,
         }
-        for r in sorted(results, key=lambda r: (order[r.outcome], STAGES.index(r.stage), r.check))
+        for r in sorted(results, key=lambda r: (order[r.outcome], names().index(r.stage), r.check))
     ]
 
 

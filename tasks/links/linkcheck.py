@@ -14,7 +14,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from partner_review.models.addresses import email_problem
 from partner_review.models.checks import Check, Result, register
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 from partner_review.tasks.links import pages
 from partner_review.tasks.links.documents import on_domain
@@ -25,6 +25,7 @@ CATALOG_LINK = register(
     "LNK-009",
     "Catalog links work",
     stage="links",
+    requirement="catalog",
     severity="blocker",
     network=True,
     remedy="Fix or replace the URL in the submission (website, docs, logo, mark, screenshots) so that it "
@@ -231,10 +232,11 @@ async def check_links(
     doc_links: Iterable[tuple[str, int]] = (),
     doc_anchors: Set[str] = frozenset(),
     offline: bool = False,
+    settings: Settings | None = None,
 ) -> list[Result]:
     """Partner page, launch post and every link; offline only the anchors and mailto links (the
     runner skips the rest, saying why)."""
-    settings = get_settings()
+    settings = given_or_current(settings)
     links = collect(submission, doc_links, settings)
     if offline:
         local = [link for link in links if _kind(link.url) in ("anchor", "mailto")]

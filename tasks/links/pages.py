@@ -21,6 +21,7 @@ PARTNER_PAGE_LIVE = register(
     "LNK-001",
     "Partner page is live",
     stage="links",
+    requirement="partner-page",
     severity="blocker",
     network=True,
     remedy="Publish the integrations page given as partner_page_url so that it answers 200 (after "
@@ -30,6 +31,7 @@ PARTNER_PAGE_NAMES = register(
     "LNK-002",
     "Partner page names the integration or the platform",
     stage="links",
+    requirement="partner-page",
     severity="blocker",
     network=True,
     remedy="List the integration on the page by the app's name or the platform's name (e.g. 'Segment').",
@@ -38,6 +40,7 @@ PARTNER_PAGE_REVERSE_LINK = register(
     "LNK-003",
     "Partner page links to the catalog listing",
     stage="links",
+    requirement="partner-page",
     severity="blocker",
     network=True,
     remedy="Link the integration's catalog listing (the catalog URL prefix followed by your slug, or "
@@ -47,6 +50,7 @@ PLATFORM_LINKS_UTM = register(
     "LNK-004",
     "Partner page links to the platform carry the UTM parameters",
     stage="links",
+    requirement="partner-page",
     severity="warning",
     network=True,
     remedy="Append the UTM string (utm_source=segmentio&utm_medium=docs&utm_campaign=partners by "
@@ -56,6 +60,7 @@ LAUNCH_POST_LIVE = register(
     "LNK-005",
     "Launch post is live",
     stage="links",
+    requirement="launch-post",
     severity="blocker",
     network=True,
     remedy="Publish the launch post (or, without a blog, the announcement e-mail as an .eml or text "
@@ -65,6 +70,7 @@ LAUNCH_POST_MENTIONS = register(
     "LNK-006",
     "Launch post mentions the integration",
     stage="links",
+    requirement="launch-post",
     severity="blocker",
     network=True,
     remedy="Announce the integration by name: the post should say it works with the platform (e.g. 'Segment').",
@@ -73,6 +79,7 @@ LAUNCH_POST_LINKS_BACK = register(
     "LNK-007",
     "Launch post links back to the catalog listing or the integration's docs",
     stage="links",
+    requirement="launch-post",
     severity="blocker",
     network=True,
     remedy="Link the catalog listing (or the platform's documentation page for the integration) from the launch post.",
@@ -81,6 +88,7 @@ LAUNCH_POST_PUBLISHED = register(
     "LNK-008",
     "Launch post is published, not a draft or placeholder",
     stage="links",
+    requirement="launch-post",
     severity="blocker",
     network=True,
     remedy="Publish the final post: no draft or preview URL, no 'noindex' robots directive, no "

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.tasks.net.errors import (
     BlockedAddress,
     HostNotFound,
@@ -95,8 +95,8 @@ __all__ = [
 USER_AGENT = "partner-review/0.1 (+integration review; link and page checks)"
 
 
-def default_timeout() -> httpx.Timeout:
-    settings = get_settings()
+def default_timeout(settings: Settings | None = None) -> httpx.Timeout:
+    settings = given_or_current(settings)
     return httpx.Timeout(settings.http_read_timeout_seconds, connect=settings.http_connect_timeout_seconds)
 
 
@@ -124,6 +124,7 @@ def client(
     max_response_bytes: int | None = None,
     max_seconds: float | None = None,
     engine: str = "httpcore",
+    settings: Settings | None = None,
     **kwargs: Any,
 ) -> httpx.AsyncClient:
     """An AsyncClient for partner URLs (use as `async with client() as http:`).
@@ -134,7 +135,7 @@ def client(
     httpcore: several times cheaper per request. A `transport=` passed explicitly replaces the
     network and the guard: for tests with `httpx.MockTransport` only.
     """
-    settings = get_settings()
+    settings = given_or_current(settings)
     options = {key: kwargs.pop(key) for key in TRANSPORT_OPTIONS if key in kwargs}
     kwargs.pop("trust_env", None)  # environment proxies would bypass the guard
     kwargs.pop("mounts", None)
@@ -144,6 +145,7 @@ def client(
         max_response_bytes=max_response_bytes,
         max_seconds=max_seconds,
         engine=engine,
+        settings=settings,
         **options,
     )
     headers = httpx.Headers(DEFAULT_HEADERS)
@@ -151,7 +153,7 @@ def client(
     kwargs.setdefault("follow_redirects", False)
     kwargs.setdefault("max_redirects", settings.http_max_redirects)
     return GuardedClient(
-        timeout=timeout or default_timeout(),
+        timeout=timeout or default_timeout(settings),
         transport=transport,
         trust_env=False,
         headers=headers,
@@ -170,13 +172,13 @@ def is_text(content_type: str) -> bool:
     )
 
 
-async def read_text(response: httpx.Response, *, max_bytes: int | None = None) -> str:
+async def read_text(response: httpx.Response, *, max_bytes: int | None = None, settings: Settings | None = None) -> str:
     """A response body as text, read within the cap (TooLarge past it); the charset from the
     Content-Type, else UTF-8 with replacement. Raises ValueError for a binary content type."""
     content_type = response.headers.get("content-type", "")
     if not is_text(content_type):
         raise ValueError(f"{response.request.url} is {content_type.split(';')[0]}, not a text or HTML page")
-    body = await read_capped(response, max_bytes or get_settings().http_max_response_bytes)
+    body = await read_capped(response, max_bytes or given_or_current(settings).http_max_response_bytes)
     encoding = response.charset_encoding or "utf-8"
     try:
         return body.decode(encoding, errors="replace")

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.tasks.net.client import (
     ALLOWED_SCHEMES,
     DEFAULT_HEADERS,
@@ -169,7 +169,7 @@ class Fetcher:
         **overrides: Any,
     ) -> Fetcher:
         """A Fetcher configured by settings, on a guarded aiohttp transport unless one is given."""
-        settings = settings or get_settings()
+        settings = given_or_current(settings)
         options: dict[str, Any] = dict(
             host_concurrency=settings.link_host_concurrency,
             interval=settings.link_request_interval_ms / 1000,
@@ -180,7 +180,7 @@ class Fetcher:
             max_body_bytes=settings.http_max_response_bytes,
         )
         options.update(overrides)
-        return cls(transport or guarded_transport(engine="aiohttp"), **options)
+        return cls(transport or guarded_transport(engine="aiohttp", settings=settings), **options)
 
     async def __aenter__(self) -> Fetcher:
         return self

@@ -17,7 +17,7 @@ import httpx
 if TYPE_CHECKING:
     import aiohttp
 
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.tasks.net.errors import (
     BlockedAddress,
     HostNotFound,
@@ -40,10 +40,10 @@ from partner_review.tasks.net.resolver import Resolver, SystemResolver
 DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=5.0)
 
 
-def default_ssl_context() -> ssl.SSLContext:
+def default_ssl_context(settings: Settings | None = None) -> ssl.SSLContext:
     """The system's trust store plus the `ca_file` setting's certificates when set (e.g. a private
     CA); verification stays on. Built once per process for each CA file (and its version)."""
-    ca_file = get_settings().ca_file
+    ca_file = given_or_current(settings).ca_file
     if ca_file is None:
         return _ssl_context(None, 0)
     try:
@@ -216,14 +216,16 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         pool_factory: Callable[[], httpx.AsyncBaseTransport] | None = None,
         engine: str = "httpcore",
         host_map: Mapping[tuple[str, int], Sequence[str]] | None = None,
+        settings: Settings | None = None,
     ):
         self.allowed_networks = tuple(allowed_networks)
         self.resolver = resolver or SystemResolver()
         # (host, port) -> addresses answered instead of the resolver's (the `resolve` setting when
         # not given): vetted like any DNS answer below.
+        self._settings = given_or_current(settings)
         self.host_map = {
             (host.lower().rstrip("."), port): list(addresses)
-            for (host, port), addresses in (get_settings().resolve_table if host_map is None else host_map).items()
+            for (host, port), addresses in (self._settings.resolve_table if host_map is None else host_map).items()
         }
         self.max_response_bytes = max_response_bytes
         self.max_seconds = max_seconds
@@ -245,7 +247,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                 if not key:  # plain http: no trust store to load (and any TLS on it would fail)
                     options["verify"] = _no_tls_context()
                 elif options.get("verify", True) is True and "cert" not in options:
-                    options["verify"] = default_ssl_context()  # building one costs ~50 ms: share it
+                    options["verify"] = default_ssl_context(self._settings)  # building one costs ~50 ms: share it
                 pool = self._engine(**options)
             self._pools[key] = pool
         return pool
@@ -452,10 +454,11 @@ def guarded_transport(
     max_response_bytes: int | None = None,
     max_seconds: float | None = None,
     engine: str = "httpcore",
+    settings: Settings | None = None,
     **options: Any,
 ) -> GuardedTransport:
     """The guarded transport with its limits from settings (arguments override them)."""
-    settings = get_settings()
+    settings = given_or_current(settings)
     return GuardedTransport(
         allowed_networks=parse_networks(settings.allowed_networks if allowed_networks is None else allowed_networks),
         resolver=resolver,
@@ -463,4 +466,5 @@ def guarded_transport(
         max_seconds=max_seconds or settings.http_max_seconds,
         transport_options=options,
         engine=engine,
+        settings=settings,
     )

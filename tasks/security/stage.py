@@ -17,7 +17,7 @@ import datetime
 import re
 
 from partner_review.models.checks import Result
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 from partner_review.tasks.net.client import client
 from partner_review.tasks.net.transport import guarded_transport
@@ -79,12 +79,14 @@ def check_secret_settings(submission: Submission) -> Result:
 
 
 @stage(CHECKS, network_use="connects to the partner's hosts (TLS handshakes and https requests)")
-async def check_security(submission: Submission, *, offline: bool = False) -> list[Result]:
+async def check_security(
+    submission: Submission, *, offline: bool = False, settings: Settings | None = None
+) -> list[Result]:
     found = targets(submission)
     results = [check_https_only(found), check_secret_settings(submission)]
     if offline:
         return results  # the runner adds the network checks' offline skips
-    settings = get_settings()
+    settings = given_or_current(settings)
     now = datetime.datetime.now(datetime.UTC)
     gate = asyncio.Semaphore(HOSTS_AT_ONCE)
     transport = guarded_transport()

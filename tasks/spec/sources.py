@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from partner_review.models.checks import Check, NotRun, Result, register
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.spec import RULES, Limits, Violation, validate
 from partner_review.models.submission import Source, Submission
 from partner_review.tasks import offload
@@ -68,7 +68,7 @@ async def fetch_events(url: str, settings: Settings) -> EventsFetched:
     """The text served at `url`, or a failed SPEC-018 result saying why there are no events."""
     cap = settings.spec_events_url_max_bytes
     try:
-        async with client(max_response_bytes=cap) as http:
+        async with client(max_response_bytes=cap, settings=settings) as http:
             async with http.stream(
                 "GET", url, headers={"Accept": "application/json, application/x-ndjson"}
             ) as response:
@@ -294,9 +294,11 @@ async def check_source(source: Source, slug: str, *, offline: bool, settings: Se
 
 
 @stage(CHECKS, network_use="fetches events_url")
-async def check_sources(submission: Submission, *, offline: bool = False) -> list[Result]:
+async def check_sources(
+    submission: Submission, *, offline: bool = False, settings: Settings | None = None
+) -> list[Result]:
     """Spec adherence of every source component; offline: sample_events only, events_url skipped."""
-    settings = get_settings()
+    settings = given_or_current(settings)
     results: list[Result] = []
     for source in submission.sources:
         results += await check_source(source, submission.app.slug, offline=offline, settings=settings)

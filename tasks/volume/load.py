@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from partner_review.models.checks import Result
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Destination, Submission
 from partner_review.tasks import collector
 from partner_review.tasks.runner import stage
@@ -120,6 +120,7 @@ async def load_test(
     batch: bool | None = None,
     on_progress: Progress | None = None,
     offline: bool = False,
+    settings: Settings | None = None,
 ) -> list[Result]:
     """Load every destination of the submission at `rate` requests/s for `duration` s and judge it.
 
@@ -127,7 +128,7 @@ async def load_test(
     batch size out of range. `on_progress(done, total, snapshot)` is called about four times a
     second (sync or async).
     """
-    settings = get_settings()
+    settings = given_or_current(settings)
     chosen = target(settings, rate, duration, batch)
     destinations = submission.destinations
     results: list[Result] = []
