@@ -313,10 +313,10 @@ async def review_submission(submission_id: str) -> dict:
             await start_review(ctx, submission_id)
             await publish_checklist(ctx.store, stored.slug)
 
-        # Independent of each other: published at once (each is API round trips, not work).
-        await asyncio.gather(
-            publish_report(ctx, stored, results, facts=facts), publish_tile(ctx, stored), in_review_then_checklist()
-        )
+        # The report and the tile at once (API round trips, not work), then in_review: a submission
+        # in review always has its report (a reader who sees the state finds this run's report).
+        await asyncio.gather(publish_report(ctx, stored, results, facts=facts), publish_tile(ctx, stored))
+        await in_review_then_checklist()
 
     results = await read_results(ctx, run_id)
     link = await report_link(stored.slug, flow_run_id)

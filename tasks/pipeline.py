@@ -39,6 +39,7 @@ from partner_review.tasks.docs.lint import links_and_anchors, lint_documentation
 from partner_review.tasks.e2e.replay import check_replay
 from partner_review.tasks.e2e.suite import run_e2e_suite
 from partner_review.tasks.links.linkcheck import check_links
+from partner_review.tasks.security.stage import check_security
 from partner_review.tasks.selection import Selection
 from partner_review.tasks.spec.sources import check_sources
 from partner_review.tasks.volume.load import load_test
@@ -47,6 +48,7 @@ from partner_review.tasks.volume.load import load_test
 __all__ = [
     "check_links",
     "check_replay",
+    "check_security",
     "check_sources",
     "check_update",
     "lint_documentation",

@@ -3,6 +3,7 @@ same envelope `partner-review record` and the API give afterwards."""
 
 import pytest
 
+from partner_review.flows.keys import review_key
 from partner_review.tasks.records.record import make
 from tests.flows.support import review, submit
 
@@ -27,6 +28,6 @@ async def test_the_decided_run_carries_its_record_digest(prefect_harness, store,
     outcome = await review(sid, "reject", comment="Not for our catalog.")
     assert outcome["decision"] == "reject"
     made = make(store, get_settings(), "acme-analytics", 1)
-    markdown = await artifact("review-acme-analytics-record")
+    markdown = await artifact(review_key("acme-analytics", "record"))
     assert f"Envelope SHA-256: `{made.digest}`" in markdown
     assert "partner-review record acme-analytics --version 1" in markdown and made.keyid in markdown

@@ -46,6 +46,8 @@ async def rerun_fixes_e2e(store, example):
         assert report.splitlines()[0].endswith(": FAIL") and "### E2E-009 " in report
 
         partner.behaviour = BEHAVIOURS["conformant"]  # the partner fixes its endpoint
+        # The security stage saw the same weakness (SEC-007: a wrong credential accepted): re-run first.
+        assert (await rerun_stage(sid, "security"))["results"]["SEC-007"] == "pass"
         outcome = await rerun_stage(sid, "e2e")
         assert outcome["verdict"] == "pass" and outcome["results"]["E2E-009"] == "pass"
 
@@ -53,7 +55,8 @@ async def rerun_fixes_e2e(store, example):
         assert run_after.id == run.id and run_after.verdict == "pass"
         assert [r.check for r in after] == [r.check for r in before]  # same checks, in the same place
         assert {r.check: r for r in after}["E2E-009"].outcome == "pass"
-        assert [r for r in after if r.stage != "e2e"] == [r for r in before if r.stage != "e2e"]
+        rerun_stages = ("e2e", "security")  # the stages not re-run keep their results
+        assert [r for r in after if r.stage not in rerun_stages] == [r for r in before if r.stage not in rerun_stages]
         rerun, rerun_results = store.latest_review(sid, kind="rerun")
         assert rerun.id == outcome["rerun_run_id"] and {r.stage for r in rerun_results} == {"e2e"}
         report = await report_of("acme-analytics")
