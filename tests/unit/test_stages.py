@@ -21,7 +21,7 @@ from partner_review.tasks.selection import Selection
 from tests.unit.test_cli import run
 
 # The README's worked example ("Adding a stage"): a package with one check object and its entry.
-SECURITY_CHECKS = """
+PRIVACY_CHECKS = """
 from typing import Any
 
 from partner_review.models.checks import Check, Result, declare
@@ -40,9 +40,9 @@ class HttpsEndpoints(Check[Submission]):
 
 HTTPS_ENDPOINTS = declare(
     HttpsEndpoints(
-        "SEC-001",
+        "PRV-001",
         "Every endpoint uses HTTPS",
-        stage="security",
+        stage="privacy",
         severity="blocker",
         remedy="Serve the event and batch endpoints over https.",
     )
@@ -50,17 +50,17 @@ HTTPS_ENDPOINTS = declare(
 CHECKS = (HTTPS_ENDPOINTS,)
 
 
-async def check_security(
+async def check_privacy(
     submission: Submission, *, offline: bool = False, settings: Settings | None = None
 ) -> list[Result]:
     return run_objects(CHECKS, submission, settings, Scope.of(submission, offline=offline))
 """
-SECURITY = stages.StageSpec(
-    "security",
-    "Transport security of the partner's endpoints",
-    ("partner_review.tasks.security.checks",),
-    entry="security.checks:check_security",
-    task="check-transport-security",
+PRIVACY = stages.StageSpec(
+    "privacy",
+    "Events reach the partner's endpoints encrypted",
+    ("partner_review.tasks.privacy.checks",),
+    entry="privacy.checks:check_privacy",
+    task="check-privacy-in-transit",
     applies_to="destination",
     listed=45,
     requirements=("end-to-end",),
@@ -68,29 +68,43 @@ SECURITY = stages.StageSpec(
 
 
 @pytest.fixture
-def security_stage(tmp_path, monkeypatch):
-    """A stage `security` as a new package under tasks/ and one more declaration."""
-    package = tmp_path / "security"
+def privacy_stage(tmp_path, monkeypatch):
+    """A stage `privacy` as a new package under tasks/ and one more declaration."""
+    package = tmp_path / "privacy"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "checks.py").write_text(textwrap.dedent(SECURITY_CHECKS))
+    (package / "checks.py").write_text(textwrap.dedent(PRIVACY_CHECKS))
     monkeypatch.setattr(tasks_package, "__path__", [*tasks_package.__path__, str(tmp_path)])
-    monkeypatch.setattr(stages, "STAGE_SPECS", (*stages.STAGE_SPECS, SECURITY))
-    yield SECURITY
-    REGISTRY.pop("SEC-001", None)
-    for name in ("partner_review.tasks.security.checks", "partner_review.tasks.security"):
+    monkeypatch.setattr(stages, "STAGE_SPECS", (*stages.STAGE_SPECS, PRIVACY))
+    yield PRIVACY
+    REGISTRY.pop("PRV-001", None)
+    for name in ("partner_review.tasks.privacy.checks", "partner_review.tasks.privacy"):
         sys.modules.pop(name, None)
     pipeline.entry.cache_clear()
 
 
 def test_every_declared_stage_has_checks_and_every_check_a_declared_stage():
     assert set(stages.names()) == {c.stage for c in registry.all_checks()}
-    assert all(c.applies_to == stages.spec(c.stage).applies_to or c.applies_to == "app" for c in registry.all_checks())
+    # A check applies to its stage's component, or to the app; a stage of the whole app may hold checks of one component.
+    assert all(
+        c.applies_to in (stages.spec(c.stage).applies_to, "app") or stages.spec(c.stage).applies_to == "app"
+        for c in registry.all_checks()
+    )
 
 
 def test_review_stages_are_those_with_an_entry_and_run_in_their_declared_order():
     review = pipeline.review()
-    assert [s.name for s in review] == ["catalog", "e2e", "replay", "docs", "volume", "spec", "links", "compat"]
+    assert [s.name for s in review] == [
+        "catalog",
+        "e2e",
+        "replay",
+        "docs",
+        "volume",
+        "spec",
+        "links",
+        "compat",
+        "security",
+    ]
     assert all(s.after == () or set(s.after) <= {t.name for t in review} for s in review)
 
 
@@ -102,10 +116,10 @@ def test_every_requirement_but_approval_is_fed_by_declared_checks():
     assert fed["catalog"] >= {"CAT-001", "CAT-013", "LNK-009"} and "CAT-014" in fed["docs"]
 
 
-def test_a_new_stage_is_its_package_and_one_declaration(security_stage, example):
-    assert "SEC-001" in {c.id for c in registry.all_checks()}
-    assert "security" in Selection.of(stages=["security"]).called
-    assert "SEC-001" in registry.feeding("end-to-end")
+def test_a_new_stage_is_its_package_and_one_declaration(privacy_stage, example):
+    assert "PRV-001" in {c.id for c in registry.all_checks()}
+    assert "privacy" in Selection.of(stages=["privacy"]).called
+    assert "PRV-001" in registry.feeding("end-to-end")
     submission = parse_submission(example)
     called = []
 
@@ -114,17 +128,17 @@ def test_a_new_stage_is_its_package_and_one_declaration(security_stage, example)
         return await stage(*args, **kwargs)
 
     everything = asyncio.run(pipeline.run_checks(submission, offline=True, call=recording))
-    assert "check_security" in called
-    (mine,) = [r for r in everything if r.stage == "security"]
-    assert mine.check == "SEC-001" and mine.outcome == "pass"
+    assert "check_privacy" in called
+    (mine,) = [r for r in everything if r.stage == "privacy"]
+    assert mine.check == "PRV-001" and mine.outcome == "pass"
     listed = [r.stage for r in everything]
-    assert listed.index("security") > listed.index("links") and listed.index("security") < listed.index("compat")
-    alone = asyncio.run(pipeline.run_checks(submission, offline=True, only=Selection.of(checks=["sec-001"])))
-    assert [r.check for r in alone] == ["SEC-001"]
+    assert listed.index("privacy") > listed.index("links") and listed.index("privacy") < listed.index("compat")
+    alone = asyncio.run(pipeline.run_checks(submission, offline=True, only=Selection.of(checks=["prv-001"])))
+    assert [r.check for r in alone] == ["PRV-001"]
     plain = copy.deepcopy(example)
     plain["components"][0]["endpoint"] = "http://api.acme.example/segment/v1/events"
     (failed,) = asyncio.run(
-        pipeline.run_checks(parse_submission(plain), offline=True, only=Selection.of(stages=["security"]))
+        pipeline.run_checks(parse_submission(plain), offline=True, only=Selection.of(stages=["privacy"]))
     )
     assert failed.outcome == "fail" and failed.evidence["endpoints"] == [plain["components"][0]["endpoint"]]
 
