@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from partner_review.models.access import AccessRequest, AccessState, check_access_transition
 from partner_review.models.checks import Result, Verdict
 from partner_review.models.db import AccessRequestRow, DeliveryRow, OutboxRow, RunRow, TransitionRow, utcnow
-from partner_review.models.store.base import NotFound, StoreBase
+from partner_review.models.store.base import NotFound, StoreBase, record_transition
 from partner_review.models.store.reviews import finish_run, results_in
 
 SUBJECT = "access_request"
@@ -192,16 +192,15 @@ class AccessRequests:
                 index_elements=["endpoint", "id"], set_={"subject_kind": SUBJECT, "subject_id": row.id}
             )
         )
-        session.add(
-            TransitionRow(
-                subject_kind=SUBJECT,
-                subject_id=row.id,
-                from_state=None,
-                to_state=AccessState.requested,
-                actor="partner",
-                reason=f"delivery {delivery_id}",
-                at=received_at,
-            )
+        record_transition(
+            session,
+            SUBJECT,
+            row.id,
+            None,
+            AccessState.requested,
+            actor="partner",
+            reason=f"delivery {delivery_id}",
+            at=received_at,
         )
         session.add(
             OutboxRow(
@@ -262,17 +261,7 @@ class AccessRequests:
             row = self._locked(session, request_id)
             check_access_transition(row.state, target)
             now = utcnow()
-            session.add(
-                TransitionRow(
-                    subject_kind=SUBJECT,
-                    subject_id=row.id,
-                    from_state=row.state,
-                    to_state=target,
-                    actor=actor,
-                    reason=reason,
-                    at=now,
-                )
-            )
+            record_transition(session, SUBJECT, row.id, row.state, target, actor=actor, reason=reason, at=now)
             row.state = target
             row.decided_at = now
             session.flush()

@@ -12,6 +12,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -20,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from partner_review.models.db import SubmissionRow
+from partner_review.models.db import SubmissionRow, TransitionRow, utcnow
 from partner_review.models.sealing import Sealer
 from partner_review.models.settings import Settings, get_settings
 
@@ -213,3 +214,28 @@ class StoreBase:
         if row is None:
             raise NotFound(f"no submission {submission_id}")
         return row
+
+
+def record_transition(
+    session: Session,
+    subject_kind: str,
+    subject_id: str,
+    from_state: str | None,
+    to_state: str,
+    *,
+    actor: str,
+    reason: str = "",
+    at: datetime | None = None,
+) -> None:
+    """One move of a subject (a submission or an access request), as its row in `transitions`."""
+    session.add(
+        TransitionRow(
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            from_state=from_state,
+            to_state=to_state,
+            actor=actor,
+            reason=reason,
+            at=at or utcnow(),
+        )
+    )

@@ -25,7 +25,7 @@ from partner_review.models.db import (
     utcnow,
 )
 from partner_review.models.lifecycle import State, check_transition
-from partner_review.models.store.base import BadValue, DeliveryReused, NotFound, VersionConflict
+from partner_review.models.store.base import BadValue, DeliveryReused, NotFound, VersionConflict, record_transition
 from partner_review.models.store.receipts import Receipt, ReceiptStore, reused_message
 from partner_review.models.submission import Submission
 
@@ -260,16 +260,7 @@ class DeliveryStore(ReceiptStore):
             if row.state == target:
                 return False
             check_transition(row.state, target)
-            session.add(
-                TransitionRow(
-                    subject_kind=SUBJECT,
-                    subject_id=row.id,
-                    from_state=row.state,
-                    to_state=target,
-                    actor=actor,
-                    reason=reason,
-                )
-            )
+            record_transition(session, SUBJECT, row.id, row.state, target, actor=actor, reason=reason)
             row.state = target
             return True
 
