@@ -103,7 +103,7 @@ class Check(Generic[S]):
             r for r in self.requirement if r not in spec(self.stage).requirements
         )
 
-    def run(self, subject: S, ctx: Any) -> Result:
+    def run(self, subject: S, ctx: Any) -> Result | list[Result]:
         """This check's logic on `subject` (its stage's subject). Checks still judged by a stage function
         do not override it."""
         raise NotImplementedError(f"{self.id} is judged by its stage function, not as an object")

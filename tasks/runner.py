@@ -127,7 +127,8 @@ def run_objects(
     checks: Sequence[Check[S]], subject: S, ctx: Any, scope: Scope, *, network_use: str = ""
 ) -> list[Result]:
     """The results of check objects (each with its own `run`) on `subject`: a check that does not
-    apply in `scope` is skipped with the reason, one that raises is an `error` result naming why."""
+    apply in `scope` is skipped with the reason, one that raises is an `error` result naming why.
+    A check's `run` returns its one result, or a list when it judges several things (one per page)."""
     results: list[Result] = []
     for check in checks:
         skipped = skip(check, scope, network_use=network_use)
@@ -135,7 +136,8 @@ def run_objects(
             results.append(skipped)
             continue
         try:
-            results.append(check.run(subject, ctx))
+            found = check.run(subject, ctx)
         except Exception as error:  # a bug in one check must not take the others down
-            results.append(check.errored(f"the check could not run: {type(error).__name__}: {str(error)[:300]}"))
+            found = check.errored(f"the check could not run: {type(error).__name__}: {str(error)[:300]}")
+        results.extend([found] if isinstance(found, Result) else found)
     return results
