@@ -1,19 +1,30 @@
-"""What every documentation rule sees: the parsed page, its kind, the submission, the e2e outcome.
+"""The docs stage's subject and its check objects' common shape.
 
-Also the one way a rule reports a finding (`PageContext.finding`): a `Finding` that becomes a
-`Result` whose evidence carries `line`, `column` and a short `excerpt` of the offending text.
-Findings are cheap until then: a page with 50,000 offending lines yields 50,000 findings, of
-which only the listed few are located and turned into Results.
+`Page` is what every documentation check judges: the parsed page, its kind, the submission, what
+the e2e stage accepted, and what the stage function found before any rule ran (no page, a page
+that cannot be read, a page not linted: offline, too large, not fetched). The stage function
+(tasks/docs/lint.py) gathers it once and hands it to `tasks/runner.py:run_objects`.
+
+A check of a page is a `PageCheck`: its `findings(page)` is its judgement, and its `run` (the
+same for every rule) skips it when the page was not linted, passes it when it found nothing, and
+lists the first findings, summing up the rest in one more (a page cannot flood the report).
+Adding a rule is a subclass with its `findings`, declared with `declare(...)`, plus its test on a
+hand-built `Page`.
+
+A rule reports a finding with `Page.finding`: a `Finding` that becomes a `Result` whose evidence
+carries `line`, `column` and a short `excerpt` of the offending text. Findings are cheap until
+then: a page with 50,000 offending lines yields 50,000 findings, of which only the listed few are
+located and turned into Results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from partner_review.models.checks import Check, Result
-from partner_review.models.settings import Settings
+from partner_review.models.checks import Check, NotRun, Result
+from partner_review.models.settings import Settings, get_settings
 from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Submission
 from partner_review.tasks.docs.document import Document
@@ -58,13 +69,35 @@ class Finding:
 RuleOutput = Finding | Result  # what a rule returns: findings, or one skipped Result
 
 
-@dataclass
-class PageContext:
+Problem = tuple[str, dict[str, Any]]  # why the page cannot be read (DOC-002): message and evidence
+
+
+@dataclass(frozen=True)
+class NotLinted:
+    """Why the page's rules did not run (no page, too large, not fetched, offline): each is skipped
+    with `reason`, `because` and `evidence` (the URL of a page that was not read)."""
+
+    reason: str
+    because: NotRun = "not-verified"
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def result(self, check: Check[Any]) -> Result:
+        return check.skipped(self.reason, because=self.because, **self.evidence)
+
+
+@dataclass(frozen=True)
+class Page:
+    """The subject of the docs stage's checks (see the module docstring). `missing` is DOC-001's
+    finding (no page at all), `problems` DOC-002's; `not_linted` says why the rules did not run."""
+
     document: Document
-    kind: Kind
-    submission: Submission | None
-    accepted_calls: set[str] | None
-    settings: Settings
+    kind: Kind = "destination"
+    submission: Submission | None = None
+    accepted_calls: frozenset[str] | None = None  # None: the e2e stage did not run
+    settings: Settings = field(default_factory=get_settings)
+    missing: str | None = None
+    problems: tuple[Problem, ...] = ()
+    not_linted: NotLinted | None = None
 
     def finding(self, check: Check, message: str, line: int, column: int = 1, excerpt: str | None = None) -> Finding:
         return Finding(check, message, line, column, excerpt)
@@ -81,6 +114,34 @@ class PageContext:
         """A finding at `needle` inside a block (markdown-it gives blocks lines, not columns)."""
         first, last = (block_map[0] + 1, block_map[1]) if block_map else (1, 1)
         return Finding(check, message, first, 1, excerpt, needle, last, around)
+
+
+class PageCheck(Check[Page]):
+    """A check of the page's content: its `findings` judge the page; `run` turns them into Results."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        """The problems this check finds on the page (none: it passes), or one skipped Result."""
+        raise NotImplementedError
+
+    def run(self, subject: Page, ctx: object = None) -> list[Result]:
+        if subject.not_linted is not None:
+            return [subject.not_linted.result(self)]
+        found = self.findings(subject)
+        return listed(found, self, subject) if found else [self.passed()]
+
+
+def listed(found: list[RuleOutput], check: Check, page: Page) -> list[Result]:
+    """Results for a rule's outcome: skips as they are, the first findings located, the rest
+    summed up in one more finding (a page cannot flood the report)."""
+    skipped = [r for r in found if isinstance(r, Result)]
+    findings = [f for f in found if isinstance(f, Finding)]
+    limit = page.settings.docs_max_findings_per_check
+    results = skipped + [f.result(page.document) for f in findings[:limit]]
+    if len(findings) > limit:
+        rest = findings[limit]
+        rest.message = f"{len(findings) - limit} more findings like these, from line {rest.line} on."
+        results.append(rest.result(page.document, more=len(findings) - limit))
+    return results
 
 
 def shorten(text: str, limit: int = EXCERPT_CHARS) -> str:

@@ -15,25 +15,29 @@ named `actions-*` is an actions destination, a file under `sources/` a source; o
 page decides (actions markers as above; a title ending in "Source" is a source); the default is
 a direct destination.
 
+The stage function gathers the facts once (the page read, decoded and parsed, its kind, what e2e
+accepted, or why there is no page to lint) into a `Page` (tasks/docs/context.py) and hands it to
+the check objects (`run_objects`): DOC-001 and DOC-002 below, the rules in rules.py, steps.py,
+match.py and style.py, each judging the page in its own `findings`.
+
 No Prefect here (the linter must stay fast); the @task wrapper lives in flows/.
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from partner_review.models.checks import Check, Result, register
+from partner_review.models.checks import Check, NotRun, Result, declare
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 from partner_review.tasks import offload
 from partner_review.tasks.docs import match as docs_match
 from partner_review.tasks.docs import rules as docs_rules
 from partner_review.tasks.docs import style as docs_style
-from partner_review.tasks.docs.context import KIND_NAMES, Finding, Kind, PageContext, RuleOutput
+from partner_review.tasks.docs.context import Kind, NotLinted, Page, Problem
 from partner_review.tasks.docs.document import (
     HTML_URL,
     Document,
@@ -41,28 +45,59 @@ from partner_review.tasks.docs.document import (
     html_anchors,
     parse,
 )
-from partner_review.tasks.runner import offline_reason
+from partner_review.tasks.runner import Scope, offline_reason, run_objects
 
-PROVIDED = register(
-    "DOC-001",
-    "A Segment doc page is provided",
-    stage="docs",
-    severity="blocker",
-    remedy="Set `app.docs.segment_markdown` to the page's Markdown, or `app.docs.segment_markdown_url` "
-    "to a URL serving the raw Markdown file.",
-)
-READABLE = register(
-    "DOC-002",
-    "The doc page can be read: fetched, UTF-8, within size and nesting limits",
-    stage="docs",
-    severity="blocker",
-    remedy="Serve the raw Markdown file (not an HTML page) over https with status 200, saved as UTF-8, "
-    "within the size limit (128 KiB by default; real partner pages stay under 60 KiB), with lists and "
-    "blockquotes nested at most a few levels deep.",
+
+class Provided(Check[Page]):
+    """DOC-001: there is a page (the stage function says why not in `Page.missing`)."""
+
+    def run(self, subject: Page, ctx: object = None) -> Result:
+        if subject.missing is not None:
+            return self.failed(subject.missing, line=1, column=1, excerpt="", field="app.docs.segment_markdown")
+        return self.passed(**(subject.not_linted.evidence if subject.not_linted is not None else {}))
+
+
+PROVIDED = declare(
+    Provided(
+        "DOC-001",
+        "A Segment doc page is provided",
+        stage="docs",
+        severity="blocker",
+        remedy="Set `app.docs.segment_markdown` to the page's Markdown, or `app.docs.segment_markdown_url` "
+        "to a URL serving the raw Markdown file.",
+    )
 )
 
-RULES = sorted(docs_rules.RULES + docs_match.RULES + docs_style.RULES, key=lambda rule: rule[0].id)
-CHECKS: list[Check] = [PROVIDED, READABLE] + [check for check, _ in RULES]
+
+class Readable(Check[Page]):
+    """DOC-002: the page could be read whole: each problem found reading it (`Page.problems`) is a finding."""
+
+    def run(self, subject: Page, ctx: object = None) -> Result | list[Result]:
+        if subject.problems:
+            return [self.failed(message, **evidence) for message, evidence in subject.problems]
+        if subject.not_linted is not None:
+            return subject.not_linted.result(self)
+        return self.passed()
+
+
+READABLE = declare(
+    Readable(
+        "DOC-002",
+        "The doc page can be read: fetched, UTF-8, within size and nesting limits",
+        stage="docs",
+        severity="blocker",
+        remedy="Serve the raw Markdown file (not an HTML page) over https with status 200, saved as UTF-8, "
+        "within the size limit (128 KiB by default; real partner pages stay under 60 KiB), with lists and "
+        "blockquotes nested at most a few levels deep.",
+    )
+)
+
+# Every check of the stage, in the order of its results: DOC-001, DOC-002, then the rules by id.
+CHECKS: list[Check[Page]] = [
+    PROVIDED,
+    READABLE,
+    *sorted(docs_rules.CHECKS + docs_match.CHECKS + docs_style.CHECKS, key=lambda check: check.id),
+]
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -105,6 +140,7 @@ async def lint_documentation(
     """Lint the submission's doc page: `segment_markdown`, else `segment_markdown_url` fetched with
     the guarded client (skipped with a reason when `offline`). Never raises for a bad URL."""
     docs = submission.app.docs
+    current = given_or_current(settings)
     if docs.segment_markdown is not None and docs.segment_markdown.strip():
         # Linting is CPU work (~0.5 s for a large page): in a worker process, off the loop where e2e
         # and the load test measure latency (a thread would still hold it: tasks/offload.py).
@@ -114,25 +150,28 @@ async def lint_documentation(
     url = docs.segment_markdown_url
     if not url:
         what = "is empty" if docs.segment_markdown is not None else "is missing"
-        return [
-            PROVIDED.failed(
-                f"The Segment doc page {what}: set app.docs.segment_markdown or app.docs.segment_markdown_url.",
-                line=1,
-                column=1,
-                excerpt="",
-                field="app.docs.segment_markdown",
+        return judge(
+            _unlinted(
+                "No doc page to lint.",
+                submission,
+                None,
+                current,
+                missing=f"The Segment doc page {what}: set app.docs.segment_markdown or app.docs.segment_markdown_url.",
             )
-        ] + _unlinted("No doc page to lint.", CHECKS[1:], submission, None)
+        )
     if offline:
         # Data-dependent, so not the runner's call: only a doc page given as a URL needs the network.
         reason = offline_reason(f"fetches the doc page at {url}")
-        return [PROVIDED.passed(url=url)] + [check.skipped(reason, because="offline", url=url) for check in CHECKS[1:]]
+        return judge(_unlinted(reason, submission, None, current, because="offline", url=url))
     try:
         data, charset = await fetch_markdown(url, settings)
     except FetchFailed as error:
-        return [PROVIDED.passed(url=url), READABLE.failed(str(error), line=1, column=1, excerpt=url, url=url)] + [
-            *_unlinted("The doc page could not be fetched (see DOC-002).", CHECKS[2:], submission, None, url=url)
-        ]
+        problem: Problem = (str(error), {"line": 1, "column": 1, "excerpt": url, "url": url})
+        return judge(
+            _unlinted(
+                "The doc page could not be fetched (see DOC-002).", submission, None, current, (problem,), url=url
+            )
+        )
     return await offload.run_as(
         settings, _lint, data, charset, submission.without_sample_events(), accepted_calls, urlsplit(url).path
     )
@@ -270,22 +309,37 @@ def detect_kind(document: Document, submission: Submission | None = None, path: 
 # Linting --------------------------------------------------------------------------------------
 
 
+def judge(page: Page) -> list[Result]:
+    """Every check of the stage on `page`, in CHECKS order (tasks/runner.py: a check that raises is
+    an `error` result; none of these needs the network or a component beyond the app)."""
+    scope = Scope.of(page.submission) if page.submission is not None else Scope()
+    return run_objects(CHECKS, page, None, scope)
+
+
 def _unlinted(
     reason: str,
-    checks: Sequence[Check],
     submission: Submission | None,
     path: str | None,
+    settings: Settings,
+    problems: tuple[Problem, ...] = (),
+    *,
+    missing: str | None = None,
+    because: NotRun = "not-verified",
     **evidence: Any,
-) -> list[Result]:
-    """The checks of a page that could not be linted: not verified, but for the source-only check
-    on a page that is not a source page (it does not apply whatever the page holds)."""
-    kind = detect_kind(parse("", max_nesting=4), submission, path)
-    return [
-        docs_rules.SOURCE_TABLES.not_applicable(f"Not a source page ({KIND_NAMES[kind]}).")
-        if check is docs_rules.SOURCE_TABLES and kind != "source"
-        else check.skipped(reason, **evidence)
-        for check in checks
-    ]
+) -> Page:
+    """A page whose rules cannot run, for `reason` (each skipped with it and `evidence`): no page
+    (`missing`), a page that could not be read (`problems`), or a page not fetched offline."""
+    document = parse("", max_nesting=4)
+    return Page(
+        document,
+        detect_kind(document, submission, path),
+        submission,
+        None,
+        settings,
+        missing=missing,
+        problems=problems,
+        not_linted=NotLinted(reason, because, evidence),
+    )
 
 
 def _lint(
@@ -296,19 +350,21 @@ def _lint(
     path: str | None,
 ) -> list[Result]:
     settings = given_or_current(None)  # in a worker process: the caller's (offload.run_as)
-    problems: list[Result] = []
+    problems: list[Problem] = []
     if isinstance(markdown, str):
         try:
             size = len(markdown.encode("utf-8"))
         except UnicodeEncodeError as error:  # lone surrogates from a JSON "\ud800" escape
             line = markdown.count("\n", 0, error.start) + 1
             problems.append(
-                READABLE.failed(
+                (
                     f"The page holds an invalid character (a lone UTF-16 surrogate) at line {line}; it was "
                     "read as \ufffd.",
-                    line=line,
-                    column=error.start - markdown.rfind("\n", 0, error.start),
-                    excerpt=markdown[max(0, error.start - 20) : error.start].strip(),
+                    {
+                        "line": line,
+                        "column": error.start - markdown.rfind("\n", 0, error.start),
+                        "excerpt": markdown[max(0, error.start - 20) : error.start].strip(),
+                    },
                 )
             )
             markdown = markdown.encode("utf-8", "replace").decode("utf-8")
@@ -316,61 +372,42 @@ def _lint(
     else:
         size = len(markdown)
     if size > settings.docs_max_bytes:
-        return [
-            PROVIDED.passed(),
-            READABLE.failed(
-                f"The page is too large to review: {size:,} bytes or more, over the limit of "
-                f"{settings.docs_max_bytes:,} bytes. Nothing else was checked.",
-                line=1,
-                column=1,
-                excerpt=(
+        too_large: Problem = (
+            f"The page is too large to review: {size:,} bytes or more, over the limit of "
+            f"{settings.docs_max_bytes:,} bytes. Nothing else was checked.",
+            {
+                "line": 1,
+                "column": 1,
+                "excerpt": (
                     markdown[:80] if isinstance(markdown, str) else bytes(markdown[:80]).decode("utf-8", "replace")
                 ),
-            ),
-        ] + _unlinted("The page is too large to lint (see DOC-002).", CHECKS[2:], submission, path)
+            },
+        )
+        return judge(
+            _unlinted("The page is too large to lint (see DOC-002).", submission, path, settings, (too_large,))
+        )
     if not isinstance(markdown, str):
         markdown, problem, line, column = decode(bytes(markdown), charset)
         if problem:
-            problems.append(READABLE.failed(problem, line=line, column=column, excerpt=_line(markdown, line)))
+            problems.append((problem, {"line": line, "column": column, "excerpt": _line(markdown, line)}))
     if not markdown.strip():
-        return [
-            PROVIDED.failed(
-                "The Segment doc page is empty.", line=1, column=1, excerpt="", field="app.docs.segment_markdown"
-            )
-        ] + _unlinted("No doc page to lint.", CHECKS[1:], submission, path)
+        return judge(
+            _unlinted("No doc page to lint.", submission, path, settings, missing="The Segment doc page is empty.")
+        )
     document = parse(markdown, max_nesting=settings.docs_max_nesting)
     if document.nesting_line:
         problems.append(
-            READABLE.failed(
+            (
                 f"Lists or blockquotes are nested more than {settings.docs_max_nesting} levels deep at line "
                 f"{document.nesting_line}; the deeper content was not read or checked.",
-                line=document.nesting_line,
-                column=1,
-                excerpt=_line(markdown, document.nesting_line)[:80],
+                {"line": document.nesting_line, "column": 1, "excerpt": _line(markdown, document.nesting_line)[:80]},
             )
         )
-    context = PageContext(document, detect_kind(document, submission, path), submission, accepted_calls, settings)
-    results = [PROVIDED.passed(), *(problems or [READABLE.passed()])]
-    for check, rule in RULES:
-        found = rule(context)
-        results.extend(_listed(found, check, document, settings) if found else [check.passed()])
-    return results
+    accepted = frozenset(accepted_calls) if accepted_calls is not None else None
+    kind = detect_kind(document, submission, path)
+    return judge(Page(document, kind, submission, accepted, settings, problems=tuple(problems)))
 
 
 def _line(text: str, number: int) -> str:
     lines = text.split("\n", number)
     return lines[number - 1].strip() if 0 < number <= len(lines) else ""
-
-
-def _listed(found: list[RuleOutput], check: Check, document: Document, settings: Settings) -> list[Result]:
-    """Results for a rule's outcome: skips as they are, the first findings located, the rest
-    summed up in one more finding (a page cannot flood the report)."""
-    skipped = [r for r in found if isinstance(r, Result)]
-    findings = [f for f in found if isinstance(f, Finding)]
-    limit = settings.docs_max_findings_per_check
-    results = skipped + [f.result(document) for f in findings[:limit]]
-    if len(findings) > limit:
-        rest = findings[limit]
-        rest.message = f"{len(findings) - limit} more findings like these, from line {rest.line} on."
-        results.append(rest.result(document, more=len(findings) - limit))
-    return results

@@ -17,17 +17,14 @@ DOC-007 (Getting started) lives in `tasks.docs.steps`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from markdown_it.token import Token
 
-from partner_review.models.checks import Check, register
-from partner_review.tasks.docs.context import CALLS, KIND_NAMES, Finding, Kind, PageContext, RuleOutput
+from partner_review.models.checks import Result, declare
+from partner_review.tasks.docs.context import CALLS, KIND_NAMES, Finding, Kind, Page, PageCheck, RuleOutput
 from partner_review.tasks.docs.document import Document, Heading, normalize
-from partner_review.tasks.docs.steps import GETTING_STARTED, GETTING_STARTED_STEPS, check_getting_started
-
-Rule = Callable[[PageContext], list[RuleOutput]]
+from partner_review.tasks.docs.steps import GETTING_STARTED, GETTING_STARTED_STEPS
 
 ACTIONS_INCLUDE = "components/actions-fields.html"
 TEMPLATES: dict[Kind, list[tuple[str, tuple[str, ...]]]] = {
@@ -41,64 +38,6 @@ TEMPLATES: dict[Kind, list[tuple[str, tuple[str, ...]]]] = {
     ],
 }
 CALL_HEADING = re.compile(rf"^({'|'.join(CALLS)})(?: (?:calls?|methods?|events?))?$")
-
-TITLE = register(
-    "DOC-003",
-    "Front matter declares the page title",
-    stage="docs",
-    severity="blocker",
-    remedy="Start the page with front matter: `---`, `title: Acme Analytics Destination`, `---`.",
-)
-INTRO_LINK = register(
-    "DOC-004",
-    "Intro links to the partner's website with the UTM string unchanged",
-    stage="docs",
-    severity="blocker",
-    remedy="Open with one or two sentences linking your website, e.g. "
-    "`[Acme](https://acme.example/?utm_source=segmentio&utm_medium=docs&utm_campaign=partners)`; "
-    "keep the UTM string exactly as given.",
-)
-MAINTAINED_BY = register(
-    "DOC-005",
-    'A "maintained by" line names a support contact',
-    stage="docs",
-    severity="blocker",
-    remedy='Add: "This destination is maintained by Acme. For any issues with the destination, '
-    '[contact the Acme Support team](mailto:support@acme.example)." (a mailto: or support URL link).',
-)
-SECTIONS = register(
-    "DOC-006",
-    "Required sections are present, in the template's order",
-    stage="docs",
-    severity="blocker",
-    remedy="Use the template's `##` sections in its order: direct destination: Getting started, "
-    "Supported methods; actions destination: Getting started and the generated-fields include; "
-    "source: Getting started, Events, Event Properties, Adding Destinations.",
-)
-CALL_SAMPLES = register(
-    "DOC-008",
-    "Each supported call has a subsection with a code sample",
-    stage="docs",
-    severity="blocker",
-    remedy="Under `## Supported methods`, add one `###` subsection per supported call (Page, Screen, "
-    "Identify, Track, Group, Alias) with a fenced code sample and where the data appears in your tool.",
-)
-SOURCE_TABLES = register(
-    "DOC-009",
-    "Source Events and Event Properties are tables",
-    stage="docs",
-    severity="blocker",
-    remedy="List events under `## Events` and properties under `## Event Properties` as tables "
-    "(columns: name, description).",
-)
-PLACEHOLDERS = register(
-    "DOC-010",
-    "No template placeholders or instructions are left",
-    stage="docs",
-    severity="blocker",
-    remedy="Replace every template placeholder (YOURINTEGRATION, <integration_name>, *ADD WHAT ...*) "
-    "with real content and delete the template's instruction quotes and comments.",
-)
 
 
 # Shared readings of the page ------------------------------------------------------------------
@@ -159,199 +98,295 @@ def _same_site(host: str, website: str) -> bool:
 # Rules ----------------------------------------------------------------------------------------
 
 
-def check_title(context: PageContext) -> list[RuleOutput]:
-    document = context.document
-    if document.front_matter_lines is None:
-        return [context.finding(TITLE, "The page has no front matter, so it has no title.", 1)]
-    if not document.front_matter.get("title", "").strip():
-        return [
-            context.finding(TITLE, "The front matter has no `title:`.", document.front_matter_lines[0], excerpt="---")
-        ]
-    return []
+class Title(PageCheck):
+    """DOC-003: the front matter names the page title."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        document = page.document
+        if document.front_matter_lines is None:
+            return [page.finding(self, "The page has no front matter, so it has no title.", 1)]
+        if not document.front_matter.get("title", "").strip():
+            return [
+                page.finding(self, "The front matter has no `title:`.", document.front_matter_lines[0], excerpt="---")
+            ]
+        return []
 
 
-def check_intro_link(context: PageContext) -> list[RuleOutput]:
-    utm = context.settings.utm_query
-    links = [
-        (href, block)
-        for href, _, block in context.document.links(0, _intro_end(context.document))
-        if href.startswith(("http://", "https://"))
-    ]
-    website = context.submission.app.website if context.submission and context.submission.app.website else ""
-    with_utm = [(href, block) for href, block in links if utm in urlsplit(href).query]
-    for href, _block in with_utm:
-        if _same_site(urlsplit(href).netloc, website):
-            return []
-    if with_utm:
-        href, block = with_utm[0]
-        line, column = link_position(context.document, href, block)
-        return [
-            context.finding(
-                INTRO_LINK,
-                f"The intro's UTM link points to {urlsplit(href).netloc}, not the partner's "
-                f"website {urlsplit(website).netloc}.",
-                line,
-                column,
-                href,
-            )
-        ]
-    altered = [(href, block) for href, block in links if "utm_" in urlsplit(href).query]
-    if altered:
-        href, block = altered[0]
-        line, column = link_position(context.document, href, block)
-        return [
-            context.finding(
-                INTRO_LINK,
-                f"The intro link's UTM string was changed; it must read `?{utm}` exactly.",
-                line,
-                column,
-                href,
-            )
-        ]
-    if links:
-        href, block = links[0]
-        line, column = link_position(context.document, href, block)
-        return [
-            context.finding(
-                INTRO_LINK,
-                f"The intro link to {urlsplit(href).netloc} lacks the UTM string `?{utm}`.",
-                line,
-                column,
-                href,
-            )
-        ]
-    line = _first_content_line(context.document)
-    return [context.finding(INTRO_LINK, "The intro has no link to the partner's website.", line)]
+TITLE = declare(
+    Title(
+        "DOC-003",
+        "Front matter declares the page title",
+        stage="docs",
+        severity="blocker",
+        remedy="Start the page with front matter: `---`, `title: Acme Analytics Destination`, `---`.",
+    )
+)
 
 
-def check_maintained_by(context: PageContext) -> list[RuleOutput]:
-    for block, quoted in context.document.inline_blocks():
-        if quoted or "maintained by" not in block.content.lower():
-            continue
-        contacts = [str(child.attrs.get("href", "")) for child in block.children or () if child.type == "link_open"]
-        if any(href.startswith(("mailto:", "http://", "https://")) for href in contacts):
-            return []
-        assert block.map is not None
-        line, column = context.document.locate("maintained by", block.map[0] + 1, block.map[1])
-        return [
-            context.finding(
-                MAINTAINED_BY,
-                'The "maintained by" line has no support contact link (mailto: or support URL).',
-                line,
-                column,
-            )
+class IntroLink(PageCheck):
+    """DOC-004: the intro links the partner's website with the UTM string unchanged."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        utm = page.settings.utm_query
+        links = [
+            (href, block)
+            for href, _, block in page.document.links(0, _intro_end(page.document))
+            if href.startswith(("http://", "https://"))
         ]
-    line = min(context.document.first_heading_line(), len(context.document.lines)) or 1
-    word = "source" if context.kind == "source" else "destination"
-    return [context.finding(MAINTAINED_BY, f'No "This {word} is maintained by ..." line with a support contact.', line)]
+        website = page.submission.app.website if page.submission and page.submission.app.website else ""
+        with_utm = [(href, block) for href, block in links if utm in urlsplit(href).query]
+        for href, _block in with_utm:
+            if _same_site(urlsplit(href).netloc, website):
+                return []
+        if with_utm:
+            href, block = with_utm[0]
+            line, column = link_position(page.document, href, block)
+            return [
+                page.finding(
+                    self,
+                    f"The intro's UTM link points to {urlsplit(href).netloc}, not the partner's "
+                    f"website {urlsplit(website).netloc}.",
+                    line,
+                    column,
+                    href,
+                )
+            ]
+        altered = [(href, block) for href, block in links if "utm_" in urlsplit(href).query]
+        if altered:
+            href, block = altered[0]
+            line, column = link_position(page.document, href, block)
+            return [
+                page.finding(
+                    self,
+                    f"The intro link's UTM string was changed; it must read `?{utm}` exactly.",
+                    line,
+                    column,
+                    href,
+                )
+            ]
+        if links:
+            href, block = links[0]
+            line, column = link_position(page.document, href, block)
+            return [
+                page.finding(
+                    self,
+                    f"The intro link to {urlsplit(href).netloc} lacks the UTM string `?{utm}`.",
+                    line,
+                    column,
+                    href,
+                )
+            ]
+        line = _first_content_line(page.document)
+        return [page.finding(self, "The intro has no link to the partner's website.", line)]
+
+
+INTRO_LINK = declare(
+    IntroLink(
+        "DOC-004",
+        "Intro links to the partner's website with the UTM string unchanged",
+        stage="docs",
+        severity="blocker",
+        remedy="Open with one or two sentences linking your website, e.g. "
+        "`[Acme](https://acme.example/?utm_source=segmentio&utm_medium=docs&utm_campaign=partners)`; "
+        "keep the UTM string exactly as given.",
+    )
+)
+
+
+class MaintainedBy(PageCheck):
+    """DOC-005: a "maintained by" line with a support contact link."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        for block, quoted in page.document.inline_blocks():
+            if quoted or "maintained by" not in block.content.lower():
+                continue
+            contacts = [str(child.attrs.get("href", "")) for child in block.children or () if child.type == "link_open"]
+            if any(href.startswith(("mailto:", "http://", "https://")) for href in contacts):
+                return []
+            assert block.map is not None
+            line, column = page.document.locate("maintained by", block.map[0] + 1, block.map[1])
+            return [
+                page.finding(
+                    self,
+                    'The "maintained by" line has no support contact link (mailto: or support URL).',
+                    line,
+                    column,
+                )
+            ]
+        line = min(page.document.first_heading_line(), len(page.document.lines)) or 1
+        word = "source" if page.kind == "source" else "destination"
+        return [page.finding(self, f'No "This {word} is maintained by ..." line with a support contact.', line)]
+
+
+MAINTAINED_BY = declare(
+    MaintainedBy(
+        "DOC-005",
+        'A "maintained by" line names a support contact',
+        stage="docs",
+        severity="blocker",
+        remedy='Add: "This destination is maintained by Acme. For any issues with the destination, '
+        '[contact the Acme Support team](mailto:support@acme.example)." (a mailto: or support URL link).',
+    )
+)
 
 
 def _top_level_calls(document: Document) -> bool:
     return any(heading.level == 2 for heading in documented_calls(document).values())
 
 
-def check_sections(context: PageContext) -> list[RuleOutput]:
-    document = context.document
-    template = TEMPLATES[context.kind]
-    names = ", ".join(name for name, _ in template)
-    kind = ("an " if context.kind == "actions-destination" else "a ") + KIND_NAMES[context.kind]
-    if not document.headings:
-        html_only = all(t.type == "html_block" for t in document.tokens) and document.tokens
-        why = "The page is raw HTML with no Markdown headings" if html_only else "The page has no headings at all"
-        return [
-            context.finding(SECTIONS, f"{why}; {kind} page needs the sections: {names}.", _first_content_line(document))
-        ]
-    found = [(name, document.find_section(*aliases)) for name, aliases in template]
-    results: list[RuleOutput] = []
-    for position, (name, section) in enumerate(found):
-        if section is None:  # reported where it belongs: after the previous required section
-            earlier = [s.end_line for _, s in found[:position] if s is not None]
-            later = [s.heading.line for _, s in found[position + 1 :] if s is not None]
-            where = earlier[-1] if earlier else later[0] if later else document.first_heading_line()
-            line = content_line(document, where)
-            message = f"Missing section `## {name}` ({kind} page has: {names}, in this order)."
-            if name == "Supported methods" and _top_level_calls(document):
-                message += (
-                    " The page has its call sections at the top level (`## Identify`, ...), as pages older than "
-                    "the template do; put them as `###` subsections under `## Supported methods`."
+class Sections(PageCheck):
+    """DOC-006: the template's sections for the page's kind, in its order."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        document = page.document
+        template = TEMPLATES[page.kind]
+        names = ", ".join(name for name, _ in template)
+        kind = ("an " if page.kind == "actions-destination" else "a ") + KIND_NAMES[page.kind]
+        if not document.headings:
+            html_only = all(t.type == "html_block" for t in document.tokens) and document.tokens
+            why = "The page is raw HTML with no Markdown headings" if html_only else "The page has no headings at all"
+            return [
+                page.finding(self, f"{why}; {kind} page needs the sections: {names}.", _first_content_line(document))
+            ]
+        found = [(name, document.find_section(*aliases)) for name, aliases in template]
+        results: list[RuleOutput] = []
+        for position, (name, section) in enumerate(found):
+            if section is None:  # reported where it belongs: after the previous required section
+                earlier = [s.end_line for _, s in found[:position] if s is not None]
+                later = [s.heading.line for _, s in found[position + 1 :] if s is not None]
+                where = earlier[-1] if earlier else later[0] if later else document.first_heading_line()
+                line = content_line(document, where)
+                message = f"Missing section `## {name}` ({kind} page has: {names}, in this order)."
+                if name == "Supported methods" and _top_level_calls(document):
+                    message += (
+                        " The page has its call sections at the top level (`## Identify`, ...), as pages older than "
+                        "the template do; put them as `###` subsections under `## Supported methods`."
+                    )
+                results.append(page.finding(self, message, line))
+        present = [(name, s) for name, s in found if s is not None]
+        for (before_name, before), (name, section) in zip(present, present[1:]):
+            if section.heading.line < before.heading.line:
+                results.append(
+                    page.finding(
+                        self,
+                        f"`## {name}` comes before `## {before_name}`; the template order is {names}.",
+                        section.heading.line,
+                        excerpt=f"{'#' * section.heading.level} {section.heading.text}",
+                    )
                 )
-            results.append(context.finding(SECTIONS, message, line))
-    present = [(name, s) for name, s in found if s is not None]
-    for (before_name, before), (name, section) in zip(present, present[1:]):
-        if section.heading.line < before.heading.line:
+        if page.kind == "actions-destination" and ACTIONS_INCLUDE not in document.includes:
             results.append(
-                context.finding(
-                    SECTIONS,
-                    f"`## {name}` comes before `## {before_name}`; the template order is {names}.",
-                    section.heading.line,
-                    excerpt=f"{'#' * section.heading.level} {section.heading.text}",
+                page.finding(
+                    self,
+                    "An actions destination page shows its settings and mappings with "
+                    f"`{{% include {ACTIONS_INCLUDE} %}}` after Getting started; it is missing.",
+                    content_line(document, found[0][1].end_line if found[0][1] else len(document.lines)),
                 )
             )
-    if context.kind == "actions-destination" and ACTIONS_INCLUDE not in document.includes:
-        results.append(
-            context.finding(
-                SECTIONS,
-                "An actions destination page shows its settings and mappings with "
-                f"`{{% include {ACTIONS_INCLUDE} %}}` after Getting started; it is missing.",
-                content_line(document, found[0][1].end_line if found[0][1] else len(document.lines)),
-            )
-        )
-    return results
+        return results
 
 
-def check_call_samples(context: PageContext) -> list[RuleOutput]:
-    if context.kind != "destination":
-        return [CALL_SAMPLES.not_applicable(f"Not a direct destination page ({KIND_NAMES[context.kind]}).")]
-    document = context.document
-    calls = documented_calls(document)
-    if not calls:
-        methods = document.find_section("supported methods")
-        line = methods.heading.line if methods else document.first_heading_line()
-        return [
-            context.finding(
-                CALL_SAMPLES,
-                "No subsection per supported call (### Identify, ### Track, ...).",
-                min(line, len(document.lines)) or 1,
-            )
-        ]
-    results: list[RuleOutput] = []
-    for call, heading in calls.items():
-        section = document.section_of(heading)
-        if not any(t.type in ("fence", "code_block") for t in document.tokens[section.start : section.end]):
-            results.append(
-                context.finding(
-                    CALL_SAMPLES,
-                    f"The {call.capitalize()} subsection has no code sample.",
-                    heading.line,
-                    excerpt=f"{'#' * heading.level} {heading.text}",
+SECTIONS = declare(
+    Sections(
+        "DOC-006",
+        "Required sections are present, in the template's order",
+        stage="docs",
+        severity="blocker",
+        remedy="Use the template's `##` sections in its order: direct destination: Getting started, "
+        "Supported methods; actions destination: Getting started and the generated-fields include; "
+        "source: Getting started, Events, Event Properties, Adding Destinations.",
+    )
+)
+
+
+class CallSamples(PageCheck):
+    """DOC-008: a direct destination page has a subsection with a code sample per call."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        if page.kind != "destination":
+            return [self.not_applicable(f"Not a direct destination page ({KIND_NAMES[page.kind]}).")]
+        document = page.document
+        calls = documented_calls(document)
+        if not calls:
+            methods = document.find_section("supported methods")
+            line = methods.heading.line if methods else document.first_heading_line()
+            return [
+                page.finding(
+                    self,
+                    "No subsection per supported call (### Identify, ### Track, ...).",
+                    min(line, len(document.lines)) or 1,
                 )
-            )
-    return results
-
-
-def check_source_tables(context: PageContext) -> list[RuleOutput]:
-    if context.kind != "source":
-        return [SOURCE_TABLES.not_applicable(f"Not a source page ({KIND_NAMES[context.kind]}).")]
-    document = context.document
-    results: list[RuleOutput] = []
-    for name in ("Events", "Event Properties"):
-        section = document.find_section(name)
-        if section is None:
-            continue  # DOC-006 reports the missing section
-        tokens = document.tokens[section.start : section.end]
-        if not any(
-            t.type == "table_open" or (t.type == "html_block" and "<table" in t.content.lower()) for t in tokens
-        ):
-            heading = section.heading
-            results.append(
-                context.finding(
-                    SOURCE_TABLES,
-                    f"`{name}` lists no table.",
-                    heading.line,
-                    excerpt=f"{'#' * heading.level} {heading.text}",
+            ]
+        results: list[RuleOutput] = []
+        for call, heading in calls.items():
+            section = document.section_of(heading)
+            if not any(t.type in ("fence", "code_block") for t in document.tokens[section.start : section.end]):
+                results.append(
+                    page.finding(
+                        self,
+                        f"The {call.capitalize()} subsection has no code sample.",
+                        heading.line,
+                        excerpt=f"{'#' * heading.level} {heading.text}",
+                    )
                 )
-            )
-    return results
+        return results
+
+
+CALL_SAMPLES = declare(
+    CallSamples(
+        "DOC-008",
+        "Each supported call has a subsection with a code sample",
+        stage="docs",
+        severity="blocker",
+        remedy="Under `## Supported methods`, add one `###` subsection per supported call (Page, Screen, "
+        "Identify, Track, Group, Alias) with a fenced code sample and where the data appears in your tool.",
+    )
+)
+
+
+class SourceTables(PageCheck):
+    """DOC-009: a source page lists its events and properties as tables. It does not apply to
+    another kind of page, linted or not (but for a page not fetched offline: that skip says offline)."""
+
+    def run(self, subject: Page, ctx: object = None) -> list[Result]:
+        offline = subject.not_linted is not None and subject.not_linted.because == "offline"
+        if subject.kind != "source" and not offline:
+            return [self.not_applicable(f"Not a source page ({KIND_NAMES[subject.kind]}).")]
+        return super().run(subject, ctx)
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        document = page.document
+        results: list[RuleOutput] = []
+        for name in ("Events", "Event Properties"):
+            section = document.find_section(name)
+            if section is None:
+                continue  # DOC-006 reports the missing section
+            tokens = document.tokens[section.start : section.end]
+            if not any(
+                t.type == "table_open" or (t.type == "html_block" and "<table" in t.content.lower()) for t in tokens
+            ):
+                heading = section.heading
+                results.append(
+                    page.finding(
+                        self,
+                        f"`{name}` lists no table.",
+                        heading.line,
+                        excerpt=f"{'#' * heading.level} {heading.text}",
+                    )
+                )
+        return results
+
+
+SOURCE_TABLES = declare(
+    SourceTables(
+        "DOC-009",
+        "Source Events and Event Properties are tables",
+        stage="docs",
+        severity="blocker",
+        remedy="List events under `## Events` and properties under `## Event Properties` as tables "
+        "(columns: name, description).",
+    )
+)
 
 
 PLACEHOLDER = re.compile(
@@ -412,35 +447,50 @@ PLACEHOLDER_HINTS = (
 )
 
 
-def check_placeholders(context: PageContext) -> list[RuleOutput]:
-    lowered = context.document.source.lower()
-    if not any(hint in lowered for hint in PLACEHOLDER_HINTS):
-        return []
-    results: list[RuleOutput] = []
-    flagged: set[int] = set()
-    for number, line in enumerate(context.document.lines, 1):
-        for match in PLACEHOLDER.finditer(line):
-            text = match.group(0)
-            what = "placeholder" if text[0] in "<[" or text.lower().startswith("your") else "instruction"
-            flagged.add(number)
-            results.append(
-                context.finding(
-                    PLACEHOLDERS,
-                    f'Template {what} left in the page: "{text.strip()}".',
-                    number,
-                    match.start() + 1,
-                    line[match.start() : match.start() + 80],
+class Placeholders(PageCheck):
+    """DOC-010: no template placeholder or instruction left (phrases, and instructions in HTML comments)."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        lowered = page.document.source.lower()
+        if not any(hint in lowered for hint in PLACEHOLDER_HINTS):
+            return []
+        results: list[RuleOutput] = []
+        flagged: set[int] = set()
+        for number, line in enumerate(page.document.lines, 1):
+            for match in PLACEHOLDER.finditer(line):
+                text = match.group(0)
+                what = "placeholder" if text[0] in "<[" or text.lower().startswith("your") else "instruction"
+                flagged.add(number)
+                results.append(
+                    page.finding(
+                        self,
+                        f'Template {what} left in the page: "{text.strip()}".',
+                        number,
+                        match.start() + 1,
+                        line[match.start() : match.start() + 80],
+                    )
                 )
-            )
-    if "<!--" in lowered:
-        results.extend(_comment_instructions(context, flagged))
-    results.sort(key=lambda f: (f.line, f.column) if isinstance(f, Finding) else (0, 0))
-    return results
+        if "<!--" in lowered:
+            results.extend(_comment_instructions(page, flagged))
+        results.sort(key=lambda f: (f.line, f.column) if isinstance(f, Finding) else (0, 0))
+        return results
 
 
-def _comment_instructions(context: PageContext, flagged: set[int]) -> list[RuleOutput]:
+PLACEHOLDERS = declare(
+    Placeholders(
+        "DOC-010",
+        "No template placeholders or instructions are left",
+        stage="docs",
+        severity="blocker",
+        remedy="Replace every template placeholder (YOURINTEGRATION, <integration_name>, *ADD WHAT ...*) "
+        "with real content and delete the template's instruction quotes and comments.",
+    )
+)
+
+
+def _comment_instructions(page: Page, flagged: set[int]) -> list[RuleOutput]:
     """Instructions to the author left in HTML comments (outside code), not already flagged by phrase."""
-    document = context.document
+    document = page.document
     found: list[RuleOutput] = []
     for token in document.tokens:
         pieces = (
@@ -459,7 +509,7 @@ def _comment_instructions(context: PageContext, flagged: set[int]) -> list[RuleO
                 if COMMENT_INSTRUCTION.match(match.group(1)) and not flagged.intersection(lines):
                     text = " ".join(match.group(1).split())
                     found.append(
-                        context.finding(
+                        page.finding(
                             PLACEHOLDERS,
                             f'Template instruction left in an HTML comment: "<!-- {text[:60]}'
                             f'{"…" if len(text) > 60 else ""} -->".',
@@ -471,13 +521,13 @@ def _comment_instructions(context: PageContext, flagged: set[int]) -> list[RuleO
     return found
 
 
-RULES: list[tuple[Check, Rule]] = [
-    (TITLE, check_title),
-    (INTRO_LINK, check_intro_link),
-    (MAINTAINED_BY, check_maintained_by),
-    (SECTIONS, check_sections),
-    (GETTING_STARTED_STEPS, check_getting_started),
-    (CALL_SAMPLES, check_call_samples),
-    (SOURCE_TABLES, check_source_tables),
-    (PLACEHOLDERS, check_placeholders),
-]
+CHECKS: tuple[PageCheck, ...] = (
+    TITLE,
+    INTRO_LINK,
+    MAINTAINED_BY,
+    SECTIONS,
+    GETTING_STARTED_STEPS,
+    CALL_SAMPLES,
+    SOURCE_TABLES,
+    PLACEHOLDERS,
+)

@@ -19,21 +19,11 @@ import re
 
 from markdown_it.token import Token
 
-from partner_review.models.checks import register
-from partner_review.tasks.docs.context import PageContext, RuleOutput
+from partner_review.models.checks import declare
+from partner_review.tasks.docs.context import Page, PageCheck, RuleOutput
 
 GETTING_STARTED = ("getting started", "get started")
 
-GETTING_STARTED_STEPS = register(
-    "DOC-007",
-    "Getting started is numbered steps that say how to connect",
-    stage="docs",
-    severity="blocker",
-    remedy="Write Getting started as a numbered list (1., 2., ...). A destination with an API key or other "
-    "secret: say where the customer finds it in your app, with a link or the menu path (Settings > API Keys). "
-    "An OAuth or key-less destination: say what to click to connect or authorize. A source: say where to "
-    "paste the Segment write key, with a link or the menu path.",
-)
 
 SECRET = re.compile(  # a bare "key" is not a secret ("event keys", "the key metrics")
     r"\b(api[ _-]?(?:keys?|tokens?)|access[ _-]?tokens?|(?:secret|private|license|licence|app|account|project|"
@@ -84,48 +74,63 @@ def describes_connecting(text: str) -> bool:
     return bool(CONNECT.search(text)) and bool(TARGET.search(text) or LINK.search(text) or MENU_PATH.search(text))
 
 
-def check_getting_started(context: PageContext) -> list[RuleOutput]:
-    document = context.document
-    section = document.find_section(*GETTING_STARTED)
-    if section is None:
-        return [GETTING_STARTED_STEPS.not_applicable("No Getting started section (DOC-006 reports it).")]
-    heading = section.heading
-    anchor = f"{'#' * heading.level} {heading.text}"
-    results: list[RuleOutput] = []
-    tokens = document.tokens[section.start : section.end]
-    if not any(t.type == "ordered_list_open" for t in tokens):
-        results.append(
-            context.finding(
-                GETTING_STARTED_STEPS,
-                "Getting started has no numbered steps (1., 2., ...).",
-                heading.line,
-                excerpt=anchor,
+class GettingStartedSteps(PageCheck):
+    """DOC-007: Getting started is numbered steps that say how to connect (see the module docstring)."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        document = page.document
+        section = document.find_section(*GETTING_STARTED)
+        if section is None:
+            return [self.not_applicable("No Getting started section (DOC-006 reports it).")]
+        heading = section.heading
+        anchor = f"{'#' * heading.level} {heading.text}"
+        results: list[RuleOutput] = []
+        tokens = document.tokens[section.start : section.end]
+        if not any(t.type == "ordered_list_open" for t in tokens):
+            results.append(
+                page.finding(
+                    self,
+                    "Getting started has no numbered steps (1., 2., ...).",
+                    heading.line,
+                    excerpt=anchor,
+                )
             )
-        )
-    blocks = [block for block, quoted in document.inline_blocks(section.start, section.end) if not quoted]
-    texts = [block.content for block in blocks]
-    if context.kind == "source":
-        problem = _key_problem(context, blocks, WRITE_KEY, "where to paste the Segment write key", says_where_pasted)
-    else:
-        problem = _destination_problem(context, blocks, texts)
-    if problem is not None:
-        message, line, column = problem
-        results.append(
-            context.finding(GETTING_STARTED_STEPS, message, line or heading.line, column, None if line else anchor)
-        )
-    return results
+        blocks = [block for block, quoted in document.inline_blocks(section.start, section.end) if not quoted]
+        texts = [block.content for block in blocks]
+        if page.kind == "source":
+            problem = _key_problem(page, blocks, WRITE_KEY, "where to paste the Segment write key", says_where_pasted)
+        else:
+            problem = _destination_problem(page, blocks, texts)
+        if problem is not None:
+            message, line, column = problem
+            results.append(page.finding(self, message, line or heading.line, column, None if line else anchor))
+        return results
+
+
+GETTING_STARTED_STEPS = declare(
+    GettingStartedSteps(
+        "DOC-007",
+        "Getting started is numbered steps that say how to connect",
+        stage="docs",
+        severity="blocker",
+        remedy="Write Getting started as a numbered list (1., 2., ...). A destination with an API key or other "
+        "secret: say where the customer finds it in your app, with a link or the menu path (Settings > API Keys). "
+        "An OAuth or key-less destination: say what to click to connect or authorize. A source: say where to "
+        "paste the Segment write key, with a link or the menu path.",
+    )
+)
 
 
 Problem = tuple[str, int, int]  # message, line (0: the heading), column
 
 
-def _destination_problem(context: PageContext, blocks: list[Token], texts: list[str]) -> Problem | None:
-    submission = context.submission
+def _destination_problem(page: Page, blocks: list[Token], texts: list[str]) -> Problem | None:
+    submission = page.submission
     secrets = [s for d in submission.destinations for s in d.settings if s.secret] if submission else []
     oauth = (submission is not None and submission.app.oauth is not None) or any(OAUTH.search(t) for t in texts)
     for setting in secrets:  # each secret setting: where the customer finds it
         named = re.compile(rf"(?<!\w)({re.escape(setting.label)}|{re.escape(setting.key)})(?!\w)", re.I)
-        problem = _key_problem(context, blocks, named, f'where the "{setting.label}" is found', says_where_found)
+        problem = _key_problem(page, blocks, named, f'where the "{setting.label}" is found', says_where_found)
         if problem is not None:
             return problem
     if secrets:
@@ -134,7 +139,7 @@ def _destination_problem(context: PageContext, blocks: list[Token], texts: list[
     if oauth and any(describes_connecting(t) for t in texts):
         return None  # connected through OAuth: no secret to find, and the step says how
     if mentions_secret and not (submission is not None and submission.destinations):
-        return _key_problem(context, blocks, SECRET, "where the {word} is found", says_where_found)
+        return _key_problem(page, blocks, SECRET, "where the {word} is found", says_where_found)
     if any(describes_connecting(t) for t in texts):
         return None
     how = "connects through OAuth" if oauth else "needs no key"
@@ -146,7 +151,7 @@ def _destination_problem(context: PageContext, blocks: list[Token], texts: list[
     )
 
 
-def _key_problem(context: PageContext, blocks: list[Token], key: re.Pattern[str], where: str, says) -> Problem | None:
+def _key_problem(page: Page, blocks: list[Token], key: re.Pattern[str], where: str, says) -> Problem | None:
     """None when a step naming `key`, or the step before or after it, says `where`; else why not."""
     mentions = [i for i, block in enumerate(blocks) if key.search(block.content)]
     if not mentions:
@@ -157,7 +162,7 @@ def _key_problem(context: PageContext, blocks: list[Token], key: re.Pattern[str]
     found = key.search(block.content)
     assert found is not None and block.map is not None
     word = found.group(0)
-    line, column = context.document.locate(word, block.map[0] + 1, block.map[1])
+    line, column = page.document.locate(word, block.map[0] + 1, block.map[1])
     return (
         f"Getting started mentions the {word} but not {where.format(word=word)} (link the page or name the menu path, "
         "e.g. Settings > API Keys).",

@@ -12,63 +12,9 @@ import re
 from bisect import bisect_right
 from pathlib import PurePosixPath
 
-from partner_review.models.checks import Check, register
-from partner_review.tasks.docs.context import PageContext, RuleOutput
+from partner_review.models.checks import declare
+from partner_review.tasks.docs.context import Page, PageCheck, RuleOutput
 from partner_review.tasks.docs.document import Document
-from partner_review.tasks.docs.rules import Rule
-
-HEADING_INCREMENT = register(
-    "DOC-014",
-    "Heading levels increase by one (MD001)",
-    stage="docs",
-    severity="warning",
-    remedy="Go down one level at a time: a `##` section holds `###` subsections, not `####`.",
-)
-SINGLE_TITLE = register(
-    "DOC-015",
-    "One title per page (MD025)",
-    stage="docs",
-    severity="warning",
-    remedy="The front matter `title` is the page title; use `##` and deeper for sections, never `#`.",
-)
-FIRST_PERSON = register(
-    "DOC-016",
-    "No first-person prose",
-    stage="docs",
-    severity="warning",
-    remedy='Write about your company by name ("Acme stores ...", "contact the Acme Support team"), '
-    'not "we", "our" or "us": readers cannot tell whether Segment or the partner is speaking.',
-)
-IMAGE_ALT = register(
-    "DOC-017",
-    "Images have meaningful alt text",
-    stage="docs",
-    severity="warning",
-    remedy="Describe what the image shows, e.g. `![The Acme API Keys page with the key highlighted](keys.png)`; "
-    'not empty, "image", "screenshot" or a file name.',
-)
-BARE_URL = register(
-    "DOC-018",
-    "No bare URLs (MD034)",
-    stage="docs",
-    severity="warning",
-    remedy="Make every URL or email address a link: `[Acme dashboard](https://app.acme.example)` or "
-    "`<https://app.acme.example>`.",
-)
-CODE_LANGUAGE = register(
-    "DOC-019",
-    "Fenced code blocks name their language (MD040)",
-    stage="docs",
-    severity="warning",
-    remedy="Name the language after the opening fence: ```` ```js ````, ```` ```json ````, ```` ```bash ````.",
-)
-EMPTY_LINK = register(
-    "DOC-020",
-    "No empty links (MD042)",
-    stage="docs",
-    severity="warning",
-    remedy="Give every link text and a destination: `[Acme API reference](https://docs.acme.example/api)`.",
-)
 
 BACKTICKS = re.compile(r"`+")
 HTML_TAG = re.compile(r"<[^<>\n]*>")
@@ -175,48 +121,91 @@ def prose_lines(document: Document, *, quotes: bool) -> list[tuple[int, str]]:
     return cached
 
 
-def check_heading_increment(context: PageContext) -> list[RuleOutput]:
-    previous = 1 if context.document.front_matter.get("title") else None
-    results: list[RuleOutput] = []
-    for heading in context.document.headings:
-        if previous is not None and heading.level > previous + 1:
-            results.append(
-                context.finding(
-                    HEADING_INCREMENT,
-                    f"Heading level jumps from H{previous} to H{heading.level}.",
-                    heading.line,
-                    excerpt=f"{'#' * heading.level} {heading.text}",
+class HeadingIncrement(PageCheck):
+    """DOC-014 (MD001): heading levels go down one at a time."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        previous = 1 if page.document.front_matter.get("title") else None
+        results: list[RuleOutput] = []
+        for heading in page.document.headings:
+            if previous is not None and heading.level > previous + 1:
+                results.append(
+                    page.finding(
+                        self,
+                        f"Heading level jumps from H{previous} to H{heading.level}.",
+                        heading.line,
+                        excerpt=f"{'#' * heading.level} {heading.text}",
+                    )
                 )
-            )
-        previous = heading.level
-    return results
+            previous = heading.level
+        return results
 
 
-def check_single_title(context: PageContext) -> list[RuleOutput]:
-    titles = [h for h in context.document.headings if h.level == 1]
-    has_front_title = bool(context.document.front_matter.get("title"))
-    extra = titles if has_front_title else titles[1:]
-    why = "the front matter title is already the page title" if has_front_title else "the page already has a title"
-    return [context.finding(SINGLE_TITLE, f"A second title (H1): {why}.", h.line, excerpt=f"# {h.text}") for h in extra]
+HEADING_INCREMENT = declare(
+    HeadingIncrement(
+        "DOC-014",
+        "Heading levels increase by one (MD001)",
+        stage="docs",
+        severity="warning",
+        remedy="Go down one level at a time: a `##` section holds `###` subsections, not `####`.",
+    )
+)
 
 
-def check_first_person(context: PageContext) -> list[RuleOutput]:
-    results: list[RuleOutput] = []
-    for number, text in prose_lines(context.document, quotes=False):
-        if not FIRST_PERSON_WORD.search(text):
-            continue
-        text = _mask(QUOTED, text)
-        for match in FIRST_PERSON_WORD.finditer(text):
-            results.append(
-                context.finding(
-                    FIRST_PERSON,
-                    f'First-person word "{match.group(0)}".',
-                    number,
-                    match.start() + 1,
-                    context.document.line_text(number)[max(0, match.start() - 30) : match.end() + 30],
+class SingleTitle(PageCheck):
+    """DOC-015 (MD025): one title per page (the front matter title counts)."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        titles = [h for h in page.document.headings if h.level == 1]
+        has_front_title = bool(page.document.front_matter.get("title"))
+        extra = titles if has_front_title else titles[1:]
+        why = "the front matter title is already the page title" if has_front_title else "the page already has a title"
+        return [page.finding(self, f"A second title (H1): {why}.", h.line, excerpt=f"# {h.text}") for h in extra]
+
+
+SINGLE_TITLE = declare(
+    SingleTitle(
+        "DOC-015",
+        "One title per page (MD025)",
+        stage="docs",
+        severity="warning",
+        remedy="The front matter `title` is the page title; use `##` and deeper for sections, never `#`.",
+    )
+)
+
+
+class FirstPerson(PageCheck):
+    """DOC-016: no we, our or us in prose (quotes, code and blockquotes aside)."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        results: list[RuleOutput] = []
+        for number, text in prose_lines(page.document, quotes=False):
+            if not FIRST_PERSON_WORD.search(text):
+                continue
+            text = _mask(QUOTED, text)
+            for match in FIRST_PERSON_WORD.finditer(text):
+                results.append(
+                    page.finding(
+                        self,
+                        f'First-person word "{match.group(0)}".',
+                        number,
+                        match.start() + 1,
+                        page.document.line_text(number)[max(0, match.start() - 30) : match.end() + 30],
+                    )
                 )
-            )
-    return results
+        return results
+
+
+FIRST_PERSON = declare(
+    FirstPerson(
+        "DOC-016",
+        "No first-person prose",
+        stage="docs",
+        severity="warning",
+        remedy='Write about your company by name ("Acme stores ...", "contact the Acme Support team"), '
+        'not "we", "our" or "us": readers cannot tell whether Segment or the partner is speaking.',
+    )
+)
 
 
 def _bad_alt(alt: str, src: str) -> str | None:
@@ -229,101 +218,159 @@ def _bad_alt(alt: str, src: str) -> str | None:
     return None
 
 
-def check_image_alt(context: PageContext) -> list[RuleOutput]:
-    document = context.document
-    results: list[RuleOutput] = []
-    for block, _ in document.inline_blocks():
-        for child in block.children or ():
-            if child.type == "image":
-                src, alt = str(child.attrs.get("src", "")), child.content
-                problem = _bad_alt(alt, src)
-                if problem:
-                    results.append(
-                        context.finding_near(
-                            IMAGE_ALT, f"Image {src}: {problem}.", f"![{alt}]", block.map, f"![{alt}]({src})"
-                        )
-                    )
-    for token in document.tokens:
-        html = (
-            [token]
-            if token.type == "html_block"
-            else [c for c in (token.children or ()) if c.type == "html_inline"]
-            if token.type == "inline"
-            else []
-        )
-        for piece in html:
-            for tag in HTML_IMG.finditer(piece.content):
-                alt_match, src_match = HTML_ALT.search(tag.group(0)), HTML_SRC.search(tag.group(0))
-                alt = (alt_match.group(1) or alt_match.group(2) or "") if alt_match else ""
-                src = (src_match.group(1) or src_match.group(2) or "") if src_match else ""
-                problem = _bad_alt(alt, src)
-                if problem:
-                    results.append(
-                        context.finding_near(
-                            IMAGE_ALT, f"Image {src}: {problem}.", tag.group(0)[:60], token.map, tag.group(0)
-                        )
-                    )
-    return results
+class ImageAlt(PageCheck):
+    """DOC-017: Markdown and HTML images have alt text that says what they show."""
 
-
-def check_bare_urls(context: PageContext) -> list[RuleOutput]:
-    results: list[RuleOutput] = []
-    for number, text in prose_lines(context.document, quotes=True):
-        if "http" not in text and "www." not in text and "@" not in text:
-            continue
-        for match in URL_OR_EMAIL.finditer(mask_links(text)):
-            results.append(
-                context.finding(
-                    BARE_URL,
-                    f"Bare {'email address' if '@' in match.group(0) and '://' not in match.group(0) else 'URL'} "
-                    f"{match.group(0)}.",
-                    number,
-                    match.start() + 1,
-                    match.group(0),
-                )
+    def findings(self, page: Page) -> list[RuleOutput]:
+        document = page.document
+        results: list[RuleOutput] = []
+        for block, _ in document.inline_blocks():
+            for child in block.children or ():
+                if child.type == "image":
+                    src, alt = str(child.attrs.get("src", "")), child.content
+                    problem = _bad_alt(alt, src)
+                    if problem:
+                        results.append(
+                            page.finding_near(
+                                self, f"Image {src}: {problem}.", f"![{alt}]", block.map, f"![{alt}]({src})"
+                            )
+                        )
+        for token in document.tokens:
+            html = (
+                [token]
+                if token.type == "html_block"
+                else [c for c in (token.children or ()) if c.type == "html_inline"]
+                if token.type == "inline"
+                else []
             )
-    return results
+            for piece in html:
+                for tag in HTML_IMG.finditer(piece.content):
+                    alt_match, src_match = HTML_ALT.search(tag.group(0)), HTML_SRC.search(tag.group(0))
+                    alt = (alt_match.group(1) or alt_match.group(2) or "") if alt_match else ""
+                    src = (src_match.group(1) or src_match.group(2) or "") if src_match else ""
+                    problem = _bad_alt(alt, src)
+                    if problem:
+                        results.append(
+                            page.finding_near(
+                                self, f"Image {src}: {problem}.", tag.group(0)[:60], token.map, tag.group(0)
+                            )
+                        )
+        return results
 
 
-def check_code_language(context: PageContext) -> list[RuleOutput]:
-    return [
-        context.finding(
-            CODE_LANGUAGE,
-            "Fenced code block without a language.",
-            token.map[0] + 1,
-            excerpt=context.document.line_text(token.map[0] + 1),
-        )
-        for token in context.document.tokens
-        if token.type == "fence" and not token.info.strip() and token.map
-    ]
+IMAGE_ALT = declare(
+    ImageAlt(
+        "DOC-017",
+        "Images have meaningful alt text",
+        stage="docs",
+        severity="warning",
+        remedy="Describe what the image shows, e.g. `![The Acme API Keys page with the key highlighted](keys.png)`; "
+        'not empty, "image", "screenshot" or a file name.',
+    )
+)
 
 
-def check_empty_links(context: PageContext) -> list[RuleOutput]:
-    document = context.document
-    results: list[RuleOutput] = []
-    for block, _ in document.inline_blocks():
-        children = block.children or []
-        for position, child in enumerate(children):
-            if child.type != "link_open":
+class BareUrl(PageCheck):
+    """DOC-018 (MD034): URLs and email addresses in prose are links."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        results: list[RuleOutput] = []
+        for number, text in prose_lines(page.document, quotes=True):
+            if "http" not in text and "www." not in text and "@" not in text:
                 continue
-            href = str(child.attrs.get("href", ""))
-            empty_text = position + 1 < len(children) and children[position + 1].type == "link_close"
-            if href in ("", "#"):
-                problem, needle = f"Link with an empty destination `({href})`.", f"]({href})"
-            elif empty_text:
-                problem, needle = f"Link to {href} with no text.", "[]("
-            else:
-                continue
-            results.append(context.finding_near(EMPTY_LINK, problem, needle, block.map, around=True))
-    return results
+            for match in URL_OR_EMAIL.finditer(mask_links(text)):
+                results.append(
+                    page.finding(
+                        self,
+                        f"Bare {'email address' if '@' in match.group(0) and '://' not in match.group(0) else 'URL'} "
+                        f"{match.group(0)}.",
+                        number,
+                        match.start() + 1,
+                        match.group(0),
+                    )
+                )
+        return results
 
 
-RULES: list[tuple[Check, Rule]] = [
-    (HEADING_INCREMENT, check_heading_increment),
-    (SINGLE_TITLE, check_single_title),
-    (FIRST_PERSON, check_first_person),
-    (IMAGE_ALT, check_image_alt),
-    (BARE_URL, check_bare_urls),
-    (CODE_LANGUAGE, check_code_language),
-    (EMPTY_LINK, check_empty_links),
-]
+BARE_URL = declare(
+    BareUrl(
+        "DOC-018",
+        "No bare URLs (MD034)",
+        stage="docs",
+        severity="warning",
+        remedy="Make every URL or email address a link: `[Acme dashboard](https://app.acme.example)` or "
+        "`<https://app.acme.example>`.",
+    )
+)
+
+
+class CodeLanguage(PageCheck):
+    """DOC-019 (MD040): fenced code blocks name their language."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        return [
+            page.finding(
+                self,
+                "Fenced code block without a language.",
+                token.map[0] + 1,
+                excerpt=page.document.line_text(token.map[0] + 1),
+            )
+            for token in page.document.tokens
+            if token.type == "fence" and not token.info.strip() and token.map
+        ]
+
+
+CODE_LANGUAGE = declare(
+    CodeLanguage(
+        "DOC-019",
+        "Fenced code blocks name their language (MD040)",
+        stage="docs",
+        severity="warning",
+        remedy="Name the language after the opening fence: ```` ```js ````, ```` ```json ````, ```` ```bash ````.",
+    )
+)
+
+
+class EmptyLink(PageCheck):
+    """DOC-020 (MD042): links have text and a destination."""
+
+    def findings(self, page: Page) -> list[RuleOutput]:
+        document = page.document
+        results: list[RuleOutput] = []
+        for block, _ in document.inline_blocks():
+            children = block.children or []
+            for position, child in enumerate(children):
+                if child.type != "link_open":
+                    continue
+                href = str(child.attrs.get("href", ""))
+                empty_text = position + 1 < len(children) and children[position + 1].type == "link_close"
+                if href in ("", "#"):
+                    problem, needle = f"Link with an empty destination `({href})`.", f"]({href})"
+                elif empty_text:
+                    problem, needle = f"Link to {href} with no text.", "[]("
+                else:
+                    continue
+                results.append(page.finding_near(self, problem, needle, block.map, around=True))
+        return results
+
+
+EMPTY_LINK = declare(
+    EmptyLink(
+        "DOC-020",
+        "No empty links (MD042)",
+        stage="docs",
+        severity="warning",
+        remedy="Give every link text and a destination: `[Acme API reference](https://docs.acme.example/api)`.",
+    )
+)
+
+
+CHECKS: tuple[PageCheck, ...] = (
+    HEADING_INCREMENT,
+    SINGLE_TITLE,
+    FIRST_PERSON,
+    IMAGE_ALT,
+    BARE_URL,
+    CODE_LANGUAGE,
+    EMPTY_LINK,
+)
