@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 from partner_review.models.checks import Check, NotRun, Result, declare
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
-from partner_review.tasks import offload
 from partner_review.tasks.docs import match as docs_match
 from partner_review.tasks.docs import rules as docs_rules
 from partner_review.tasks.docs import style as docs_style
@@ -139,6 +138,8 @@ async def lint_documentation(
 ) -> list[Result]:
     """Lint the submission's doc page: `segment_markdown`, else `segment_markdown_url` fetched with
     the guarded client (skipped with a reason when `offline`). Never raises for a bad URL."""
+    from partner_review.tasks import offload  # the pool's modules: not on the path of `lint`
+
     docs = submission.app.docs
     current = given_or_current(settings)
     if docs.segment_markdown is not None and docs.segment_markdown.strip():
