@@ -456,7 +456,9 @@ class Placeholders(PageCheck):
             return []
         results: list[RuleOutput] = []
         flagged: set[int] = set()
-        for number, line in enumerate(page.document.lines, 1):
+        lines = page.document.lines
+        for number in _placeholder_lines(page.document.source, lowered, lines):
+            line = lines[number - 1]
             for match in PLACEHOLDER.finditer(line):
                 text = match.group(0)
                 what = "placeholder" if text[0] in "<[" or text.lower().startswith("your") else "instruction"
@@ -486,6 +488,27 @@ PLACEHOLDERS = declare(
         "with real content and delete the template's instruction quotes and comments.",
     )
 )
+
+
+PHRASE_HINTS = tuple(hint for hint in PLACEHOLDER_HINTS if hint != "<!--")  # a PLACEHOLDER match holds one
+
+
+def _placeholder_lines(source: str, lowered: str, lines: list[str]) -> list[int]:
+    """The numbers of the lines PLACEHOLDER can match on: those whose lowercase holds a phrase hint,
+    and any line with a non-ASCII character (`re.I` folds a few of those, such as the dotless ı, onto
+    ASCII letters; `str.lower` does not). Running the regex on every line of a page cost more than
+    all the other rules but two."""
+    if len(lowered) != len(source):  # lowercasing changed the length (İ): offsets do not map, read every line
+        return list(range(1, len(lines) + 1))
+    numbers: set[int] = set()
+    for hint in PHRASE_HINTS:
+        at = lowered.find(hint)
+        while at >= 0:
+            numbers.add(lowered.count("\n", 0, at) + 1)
+            at = lowered.find(hint, at + 1)
+    if not source.isascii():
+        numbers.update(number for number, line in enumerate(lines, 1) if not line.isascii())
+    return sorted(numbers)
 
 
 def _comment_instructions(page: Page, flagged: set[int]) -> list[RuleOutput]:
