@@ -21,8 +21,13 @@ HTML_TAG = re.compile(r"<[^<>\n]*>")
 LINK_DESTINATION = re.compile(r"\]\([^()\s]*(?:\([^()\s]*\)[^()\s]*)*(?:\s+\"[^\"\n]{0,300}\")?\)")
 WHOLE_LINK = re.compile(r"!?\[[^\[\]\n]*\](?:\(\x01*\)|\[[^\[\]\n]*\])")  # destinations already blanked
 QUOTED = re.compile(r"\"[^\"\n]*\"|“[^“”\n]*”|‘[^‘’\n]*’")
+# "we", "our", "us", "let's" as words: not after a letter, digit, _, ', ’, /, . or - (nor before a
+# letter, digit, _, / or -). The check on the character before is made after each word's first
+# letter, (?<![\w'’/.-].), rather than before it: a pattern that opens with letters is searched for
+# those letters only, one that opens with a lookbehind tries every position (twice the time).
+_FIRST_PERSON = ("we", "We", "our", "Our", "ours", "Ours", "ourselves", "Ourselves", "us", "Us", "let['’]s", "Let['’]s")
 FIRST_PERSON_WORD = re.compile(
-    r"(?<![\w'’/.-])(we|We|our|Our|ours|Ours|ourselves|Ourselves|us|Us|let['’]s|Let['’]s)(?![\w/-])"
+    "(" + "|".join(word[0] + r"(?<![\w'’/.-].)" + word[1:] for word in _FIRST_PERSON) + r")(?![\w/-])"
 )
 URL_OR_EMAIL = re.compile(
     r"\bhttps?://[^\s<>()\[\]\"'`]+[^\s<>()\[\]\"'`.,;:!?]|\bwww\.[\w-]+\.[\w.-]*\w"
@@ -98,27 +103,51 @@ def prose_lines(document: Document, *, quotes: bool) -> list[tuple[int, str]]:
     code spans, link destinations and HTML tags blanked. Blockquotes only when `quotes`."""
     key = "prose+quotes" if quotes else "prose"
     if key not in document.cache:
-        lines: list[tuple[int, str]] = []
-        seen: set[int] = set()
-        for block, in_quote in document.inline_blocks():
-            if (in_quote and not quotes) or not block.map:
-                continue
-            for number in range(block.map[0] + 1, block.map[1] + 1):
-                if number not in seen:
-                    seen.add(number)
-                    text = document.line_text(number)
-                    if "`" in text:
-                        text = mask_code_spans(text)
-                    if "](" in text:
-                        text = LINK_DESTINATION.sub(_blank_destination, text)
-                    if "<" in text:
-                        text = _mask(HTML_TAG, text)
-                    if text.strip():
-                        lines.append((number, text))
-        document.cache[key] = lines
+        _read_prose(document)
     cached = document.cache[key]
     assert isinstance(cached, list)
     return cached
+
+
+def _read_prose(document: Document) -> None:
+    """Both views of `prose_lines` in one walk, each line masked once (it reads the same in both)."""
+    masked: dict[int, str] = {}
+    everything: list[tuple[int, str]] = []  # with blockquotes
+    outside: list[tuple[int, str]] = []  # without
+    seen_everything: set[int] = set()
+    seen_outside: set[int] = set()
+    for block, in_quote in document.inline_blocks():
+        if not block.map:
+            continue
+        for number in range(block.map[0] + 1, block.map[1] + 1):
+            new_everywhere = number not in seen_everything
+            new_outside = not in_quote and number not in seen_outside
+            if not (new_everywhere or new_outside):
+                continue
+            text = masked.get(number)
+            if text is None:
+                text = masked[number] = _masked(document.line_text(number))
+            if new_everywhere:
+                seen_everything.add(number)
+                if text:
+                    everything.append((number, text))
+            if new_outside:
+                seen_outside.add(number)
+                if text:
+                    outside.append((number, text))
+    document.cache["prose+quotes"] = everything
+    document.cache["prose"] = outside
+
+
+def _masked(text: str) -> str:
+    """A line of prose with code spans, link destinations and HTML tags blanked ("" when blank)."""
+    if "`" in text:
+        text = mask_code_spans(text)
+    if "](" in text:
+        text = LINK_DESTINATION.sub(_blank_destination, text)
+    if "<" in text:
+        text = _mask(HTML_TAG, text)
+    return text if text.strip() else ""
 
 
 class HeadingIncrement(PageCheck):
@@ -179,7 +208,12 @@ class FirstPerson(PageCheck):
 
     def findings(self, page: Page) -> list[RuleOutput]:
         results: list[RuleOutput] = []
-        for number, text in prose_lines(page.document, quotes=False):
+        prose = prose_lines(page.document, quotes=False)
+        # One search of the whole prose first: most pages have no first-person word, and a word
+        # never spans lines (a newline is neither before nor after one).
+        if not FIRST_PERSON_WORD.search("\n".join(text for _, text in prose)):
+            return results
+        for number, text in prose:
             if not FIRST_PERSON_WORD.search(text):
                 continue
             text = _mask(QUOTED, text)
