@@ -4,10 +4,11 @@
 
 Both tools are timed the same way: whole-process wall time of a fresh subprocess that reads and
 lints every page of `destinations/*.md` and `sources/*.md` (interpreter or Node start-up, imports
-and file reading included). doclint runs its 20 DOC rules (tasks.docs_lint.lint); markdownlint-cli2
+and file reading included). doclint runs its 20 DOC rules (tasks.docs.lint.lint); markdownlint-cli2
 runs its default rule set (no config file). Runs alternate between the tools; the figures are the
 medians, with the range over the runs. The ratio is markdownlint-cli2's time over doclint's:
-above 1.0 doclint is faster.
+above 1.0 doclint is faster; the goal is 3.0 (3.44 in an earlier release). A loaded machine moves
+the two tools' times unequally: compare ratios measured on a quiet one.
 
 markdownlint-cli2 is installed into bench/.tools/ with npm when absent.
 """
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "bench" / ".tools"
 MARKDOWNLINT = TOOLS / "node_modules" / ".bin" / "markdownlint-cli2"
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "segment-docs"
-GOAL = 1.0
+GOAL = 3.0
 
 
 def pages(corpus: Path) -> list[Path]:
