@@ -7,12 +7,16 @@ plus a test like these on a page built by hand (tests/unit/test_docs_lint.py run
 from __future__ import annotations
 
 import json
+import re
+import sys
+
+import pytest
 
 from partner_review.models.checks import REGISTRY, Check
 from partner_review.models.settings import get_settings
 from partner_review.models.submission import parse_submission
-from partner_review.tasks.docs import match, rules, style
-from partner_review.tasks.docs.context import NotLinted, Page, PageCheck, RuleOutput
+from partner_review.tasks.docs import match, rules, steps, style
+from partner_review.tasks.docs.context import FOLDED_ONTO_ASCII, NotLinted, Page, PageCheck, RuleOutput, may_hold
 from partner_review.tasks.docs.document import parse
 from partner_review.tasks.docs.lint import CHECKS, PROVIDED, READABLE, judge
 from partner_review.tasks.runner import Scope, run_objects
@@ -135,3 +139,36 @@ def test_a_check_that_raises_is_an_error_and_the_others_still_run():
     results = run_objects([broken, rules.TITLE], page("Text.\n"), None, Scope())
     assert [(r.check, r.outcome) for r in results] == [("DOC-998", "error"), ("DOC-003", "fail")]
     assert "ValueError: a bug" in results[0].message
+
+
+# What the linter's shortcuts rely on ------------------------------------------------------------
+
+
+def test_the_non_ascii_characters_re_i_matches_with_ascii_letters_are_listed():
+    letter = re.compile("[a-z]", re.I)
+    folded = {chr(c) for c in range(128, sys.maxunicode + 1) if letter.fullmatch(chr(c))}
+    assert folded == set(FOLDED_ONTO_ASCII)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Paste the API key",
+        "your sEcReT",
+        "the Kelvin \u212aey",
+        "to\u212aen",
+        "\u017fecret",
+        "no such word",
+        "passw\u0131rd",
+    ],
+)
+def test_the_cheap_tests_before_a_regex_never_skip_a_match(text):
+    assert steps.mentions(steps.SECRET, steps.SECRET_WORDS, [text]) == bool(steps.SECRET.search(text))
+    for line in (text, f"<!-- {text} -->", "YOUR\u0130NTEGRATION", "your\u0131ntegration", "[company name]"):
+        assert may_hold(line, steps.SECRET_WORDS) or not steps.SECRET.search(line)
+        page = Page(parse(f"<!-- x -->\n{line}\n", max_nesting=20))
+        expected = [m.group(0) for m in rules.PLACEHOLDER.finditer(line)]
+        found = [
+            r.message for r in rules.PLACEHOLDERS.run(page) if r.outcome == "fail" and "left in the page" in r.message
+        ]
+        assert len(found) == len(expected), (line, found, expected)
