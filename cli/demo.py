@@ -187,8 +187,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
     import httpx
 
     from partner_review.cli.render import print_checklist, print_table
-    from partner_review.flows.access import artifact_key
-    from partner_review.flows.keys import review_key
+    from partner_review.flows.keys import review_key, subject_key
     from partner_review.models.access import AccessDecision, AccessState
     from partner_review.models.decision import Decision
     from partner_review.models.settings import get_settings
@@ -310,7 +309,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
         console.rule(f"5. The checklist (`partner-review status {stored.slug}`)")
         print_checklist(checklist_of(store, stored.slug), console=console)
         artifacts = f"artifacts '{review_key(stored.slug)}', '--results', '--tile' and '--record'"
-        granted = f"artifacts '{artifact_key(approved.request.company.name)}' and '-decision'"
+        granted = f"artifacts '{subject_key('access', approved.request.company.name)}' and '--decision'"
         if temporary:
             console.print(
                 f"Prefect: access review flow run {checked.flow_run_id}, {granted}; submission review flow run "
