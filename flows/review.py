@@ -200,6 +200,7 @@ class SubmissionReview(Review[Decision]):
         self.waivers: list[Waiver] = []
         self.diff: Diff | None = None
         self.decided = False
+        self.published = False  # this run has just checked and published (nothing to read again)
         self.released: Submission | None = None
         self.drawing: asyncio.Future[tile.Tile] | None = None
 
@@ -245,6 +246,7 @@ class SubmissionReview(Review[Decision]):
         await asyncio.gather(self._report(results, facts), self._tile())
         await start_review(self.ctx, self.subject_id)
         await publish_checklist(self.ctx.store, self.submission.slug)
+        self.published = True
 
     async def _report(self, results: list[Result], facts: list[str]) -> None:
         await publish_report(self.ctx, self.submission, results, facts, self.waivers, self.diff)
@@ -280,7 +282,12 @@ class SubmissionReview(Review[Decision]):
     async def briefing(self, results: list[Result], refused: list[str], link: str | None) -> str:
         """The verdict, the first blockers with their remedies, the waivers in force, where the
         report is, and why an earlier decision was refused."""
-        self.stored, self.waivers, self.decided = await read_decision_context(self.ctx, self.subject_id, self.run_id)
+        if self.published:  # first ask after this run's checks: what it has just read and recorded
+            self.published = False
+        else:
+            self.stored, self.waivers, self.decided = await read_decision_context(
+                self.ctx, self.subject_id, self.run_id
+            )
         stored, now = self.submission, self.ctx.now()
         shown, _ = apply_waivers(results, self.waivers, now=now)
         active = in_force(self.waivers, now=now)

@@ -5,8 +5,8 @@ flows/access.py). The skeleton owns the order, the resume logic and the reviewer
 
     opened = await subject.open(flow_run_id)        # its run row, and whether its checks ran
     if not opened.checked:                          # a run resumed after suspension skips ahead
-        facts = await subject.acknowledge()
-        results = await subject.check(opened.run_id)  # the stages, their results recorded
+        facts, results = await gather(subject.acknowledge(),  # acknowledged while
+                                      subject.check())        # the stages run and are recorded
         await subject.publish(results, facts)       # report artifacts, then the state that says so
     while await subject.awaiting():                 # ask until a decision can be taken
         decision = await wait_for_decision(...)     # the form, briefed; refused ones asked again
@@ -19,6 +19,7 @@ logged or published from being said twice.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -112,8 +113,9 @@ async def review(subject: Review[D]) -> dict[str, Any]:
     opened = await subject.open(flow_run_id)
     subject.run_id = opened.run_id
     if not opened.checked:
-        facts = await subject.acknowledge()
-        results = await subject.check()
+        # The acknowledgment is a store write and a message, sent while the stages run (in a
+        # thread, off the loop that times the partner): both are done before anything is published.
+        facts, results = await asyncio.gather(subject.acknowledge(), subject.check())
         await subject.publish(results, facts)
     else:
         results = await subject.results()
