@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from partner_review.models.settings import Settings
-from partner_review.models.store import Store
+
+if TYPE_CHECKING:  # a worker process judging checks with a Context imports neither the store nor httpx
+    import httpx
+
+    from partner_review.models.store import Store
 
 
 def utc_now() -> datetime:
