@@ -28,7 +28,8 @@ from partner_review.models.events import EventFactory
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Destination, Submission
-from partner_review.tasks.e2e.suite import Endpoint, Exchange, _reads_back, grade, read_back_url
+from partner_review.tasks.e2e.checks import reads_back as _reads_back
+from partner_review.tasks.e2e.suite import Endpoint, Exchange, grade, read_back_url
 from partner_review.tasks.net.client import client
 from partner_review.tasks.runner import stage
 
