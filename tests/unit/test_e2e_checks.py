@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from partner_review.models.submission import parse_submission
-from partner_review.tasks.e2e import checks
+from partner_review.tasks.e2e import checks, replay
 from partner_review.tasks.e2e.exchange import Exchange, Redactor
 from partner_review.tasks.runner import Scope, run_objects
 
@@ -99,3 +100,72 @@ def test_the_suite_results_come_in_check_order_with_the_label(example):
     assert by_id["E2E-008"].outcome == "fail"  # no call type was accepted
     assert by_id["E2E-014"].outcome == "skip"  # nothing delivered, nothing to read back
     assert by_id["E2E-015"].message.endswith("erasure not verified (no read-back)")
+
+
+# Replay --------------------------------------------------------------------------------------
+
+
+def dated(age: str, days: int) -> dict:
+    stamp = (datetime(2026, 12, 1, tzinfo=UTC) - timedelta(days=days)).isoformat()
+    return {"type": "track", "event": "Replayed", "messageId": f"m-{age}", "timestamp": stamp}
+
+
+def replayed(example: dict, **changes) -> replay.Replayed:
+    events = {"1 day": dated("1 day", 1), "30 days": dated("30 days", 30), "1 year": dated("1 year", 365)}
+    ooo = tuple(dated(f"o{d}", d) for d in replay.OUT_OF_ORDER_DAYS)
+    fields: dict = {
+        "destination": destination(example),
+        "call": "track",
+        "redact": Redactor(SECRET),
+        "limit": 65536,
+        "control": answer(200),
+        "dated": events,
+        "answers": {age: answer(200) for age in events},
+        "out_of_order": ooo,
+        "batched": True,
+        "out_of_order_answers": (answer(200),),
+        "resent": tuple((e, answer(200)) for e in events.values()),
+        "read_back": answer(404),
+    }
+    return replay.Replayed(**{**fields, **changes})
+
+
+def test_replay_without_read_back_is_yes_with_the_note(example):
+    subject = replayed(example)
+    results = run_objects(replay.in_sending_order(subject), subject, None, SCOPE)
+    # RPL-004 is judged on its answer; the accepted ages wait for the read-back, as before
+    assert [r.check for r in results] == ["RPL-004", "RPL-001", "RPL-002", "RPL-003", "RPL-005", "RPL-006", "RPL-007"]
+    by_id = {r.check: r for r in results}
+    assert by_id["RPL-001"].message == "an event 1 day old was accepted (200); storage not verified (no read-back)"
+    assert by_id["RPL-006"].outcome == "skip"
+    assert by_id["RPL-007"].outcome == "pass" and by_id["RPL-007"].evidence["replay_compatible"] == "yes"
+    assert "no read-back at" in by_id["RPL-007"].message and "(answered 404)" in by_id["RPL-007"].message
+
+
+def test_a_refused_age_comes_first_and_makes_the_answer_partly(example):
+    old = replayed(example, answers={"1 day": answer(200), "30 days": answer(200), "1 year": answer(400, {"e": "old"})})
+    old = replayed(example, answers=old.answers, resent=old.resent[:2])
+    results = run_objects(replay.in_sending_order(old), old, None, SCOPE)
+    assert [r.check for r in results][:4] == ["RPL-003", "RPL-004", "RPL-001", "RPL-002"]
+    answer_ = results[-1]
+    assert answer_.outcome == "warn" and answer_.evidence["replay_compatible"] == "partly"
+    assert answer_.evidence["why"][0].startswith("events 1 year old are not accepted (answered 400")
+
+
+def test_stored_order_following_arrival_is_a_finding(example):
+    subject = replayed(example)
+    stored = [{"messageId": e["messageId"]} for e in subject.out_of_order]  # as they arrived
+    stored += [{"messageId": e["messageId"]} for e in subject.dated.values()]
+    subject = replayed(example, read_back=answer(200, {"events": stored}))
+    result = replay.STORED_ORDER.run(subject)
+    assert result.outcome == "warn" and result.message.startswith("the stored order follows arrival")
+    assert (
+        replay.RESENT.run(subject).message == "3 events sent again with their messageId were accepted and stored once"
+    )
+
+
+def test_a_refused_current_event_errors_every_replay_check(example):
+    subject = replayed(example, control=answer(500, {"error": "down"}))
+    results = run_objects(replay.in_sending_order(subject), subject, None, SCOPE)
+    assert [r.outcome for r in results] == ["error"] * len(replay.CHECKS)
+    assert "so refusals cannot be put down to age" in results[0].message
