@@ -23,7 +23,7 @@ from markdown_it import MarkdownIt
 from partner_review.models.addresses import email_problem
 from partner_review.models.checks import Check, Result, declare
 from partner_review.models.settings import Settings, given_or_current
-from partner_review.models.submission import Submission
+from partner_review.models.submission import SLUG, Submission
 from partner_review.tasks.catalog import assets as brand
 from partner_review.tasks.catalog.remote import RemoteSvg
 from partner_review.tasks.catalog.subject import Catalog
@@ -61,7 +61,6 @@ CATEGORIES: tuple[str, ...] = (
 
 
 _LISTED_PROBLEMS = 5
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _IMG_TAG = re.compile(r"<img\b", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _MARKDOWN = MarkdownIt("commonmark")
@@ -181,7 +180,7 @@ class SlugFormat(Check[Catalog]):
         slug = subject.submission.app.slug
         if _blank(slug):
             return self.not_applicable(_missing("app.slug"))
-        if _SLUG.match(slug):
+        if SLUG.match(slug):
             return self.passed(f"app.slug {slug!r} is well formed", slug=slug)
         problems = []
         if any(ch.isupper() for ch in slug):
@@ -194,7 +193,7 @@ class SlugFormat(Check[Catalog]):
             problems.append("has a double hyphen")
         suggestion = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")
         message = f"app.slug {_excerpt(slug)!r} {', '.join(problems)}"
-        if _SLUG.match(suggestion):
+        if SLUG.match(suggestion):
             message += f"; try {suggestion!r}"
         return self.failed(message, field="app.slug", value=_excerpt(slug))
 
@@ -373,7 +372,7 @@ class DocsLinks(Check[Catalog]):
         problems = _url_problems(fields)
         slug = submission.app.slug
         catalog_url = docs.catalog_url
-        if catalog_url is not None and not _blank(catalog_url) and not https_problem(catalog_url) and _SLUG.match(slug):
+        if catalog_url is not None and not _blank(catalog_url) and not https_problem(catalog_url) and SLUG.match(slug):
             expected = settings.catalog_url_prefix + slug
             given = urlsplit(catalog_url)
             if f"{given.scheme}://{given.netloc}{given.path}".rstrip("/").lower() != expected.rstrip("/").lower():
