@@ -22,12 +22,13 @@ if TYPE_CHECKING:
 def check_access_file(path: Path, *, format: str, offline: bool) -> int:
     """The ACC checks on a file; exit 0 no blocker failed, 1 a blocker failed (2 raised above)."""
     from partner_review.cli.render import print_table
+    from partner_review.flows.context import entry_context
     from partner_review.models.checks import verdict
     from partner_review.tasks.access.checks import check_access
     from partner_review.tasks.lifecycle import report
 
     request = load_access_request_file(path)
-    results = asyncio.run(check_access(request, offline=offline))
+    results = asyncio.run(check_access(request, offline=offline, settings=entry_context().settings))
     if format == "json":
         print(json.dumps(report.as_json(results, offline=offline), indent=2))
     else:
@@ -38,11 +39,12 @@ def check_access_file(path: Path, *, format: str, offline: bool) -> int:
 def status_of(slug: str, *, format: str) -> int:
     """The app's Public Beta checklist (contract section 8); exit 2 for an unknown app."""
     from partner_review.cli.render import print_checklist
-    from partner_review.models.store import NotFound, StoreError, get_store
+    from partner_review.flows.context import entry_context
+    from partner_review.models.store import NotFound, StoreError
     from partner_review.tasks.lifecycle.checklist import checklist_of
 
     try:
-        checklist = checklist_of(get_store(), slug)
+        checklist = checklist_of(entry_context().store, slug)
     except NotFound as error:
         fail(str(error))
     except StoreError as error:
@@ -63,10 +65,11 @@ def resume_access(request_id: str, decision: AccessDecision) -> str:
     """Check the decision against the store and the flow run, then resume the waiting run with it
     (what the Prefect UI's form does). Returns the flow run id; raises AccessDecisionRefused otherwise."""
     from partner_review.cli.decide import resume_waiting
-    from partner_review.models.store import NotFound, get_store
+    from partner_review.flows.context import entry_context
+    from partner_review.models.store import NotFound
     from partner_review.tasks.access.review import decision_problems
 
-    repo = get_store().access
+    repo = entry_context().store.access
     try:
         stored = repo.get(request_id)
     except NotFound:

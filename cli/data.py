@@ -14,10 +14,10 @@ def upgrade() -> int:
 
     Exit status: 0 done, 1 the database cannot be reached or migrated, 2 the URL is unusable.
     """
-    from partner_review.models.settings import get_settings
+    from partner_review.flows.context import entry_context
     from partner_review.models.store import upgrade as run_upgrade
 
-    url = get_settings().resolved_database_url
+    url = entry_context().settings.resolved_database_url
     shown = _safe_url(url)
     try:
         run_upgrade(url)
@@ -57,12 +57,12 @@ def import_activity(file: Path) -> int:
         CSV with header app,workspace_id,day,events_delivered,events_failed, or JSON lines.
     """
     from partner_review.cli.files import text_lines
+    from partner_review.flows.context import entry_context
     from partner_review.models.activity import UnknownApp
-    from partner_review.models.settings import get_settings
-    from partner_review.models.store import get_store
     from partner_review.tasks.graduation.adoption import BadActivity, read_lines
 
-    lines = text_lines(file, max_line_bytes=get_settings().cli_max_line_bytes)
+    ctx = entry_context()
+    lines = text_lines(file, max_line_bytes=ctx.settings.cli_max_line_bytes)
     try:
         records = read_lines(lines, name=file.name)
     except BadActivity as error:
@@ -70,7 +70,7 @@ def import_activity(file: Path) -> int:
     if not records:
         fail(f"{file}: holds no activity record; nothing was imported")
     try:
-        counts = get_store().record_activity(records)
+        counts = ctx.store.record_activity(records)
     except UnknownApp as error:
         fail(f"{file}: {error}; nothing was imported")
     print(f"{file}: {counts['inserted']} new, {counts['updated']} corrected, {counts['unchanged']} already known")

@@ -61,12 +61,13 @@ def resume(submission_id: str, decision: Decision) -> str:
 
     Returns the flow run id. Raises DecisionRefused with the reason otherwise.
     """
-    from partner_review.models.store import NotFound, get_store
+    from partner_review.flows.context import entry_context
+    from partner_review.models.store import NotFound
     from partner_review.tasks.lifecycle.decisions import problems
     from partner_review.tasks.registry import all_checks
 
     all_checks()  # every check declared, so waivers name real ones
-    store = get_store()
+    store = entry_context().store
     try:
         stored = store.get_submission(submission_id)
     except NotFound:

@@ -25,12 +25,13 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from partner_review.cli.api import START_HINT
 from partner_review.cli.errors import fail
 
 if TYPE_CHECKING:
+    from partner_review.models.settings import Settings
     from partner_review.models.store import Store
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -41,25 +42,26 @@ SITE_NAMES = ("acme.example", "app.acme.example")
 DEMO_SLUG = "acme-analytics"  # the bundled submission's app.slug
 
 
-def _environment(data_dir: Path) -> str:
-    secret = secrets.token_hex(16)
-    os.environ.update(
-        {
-            "PARTNER_REVIEW_DATA_DIR": str(data_dir),
-            "PARTNER_REVIEW_WEBHOOK_SECRET": secret,
-            "PARTNER_REVIEW_DISPATCH": "local",
-            "PARTNER_REVIEW_DISPATCH_INTERVAL_SECONDS": "1",
-            # The demo's partner runs on loopback, which the outbound guard refuses unless allowed.
-            "PARTNER_REVIEW_ALLOWED_NETWORKS": "127.0.0.0/8",
-            # Submissions only from approved partners: the demo's access approval is what lets it in.
-            "PARTNER_REVIEW_REQUIRE_APPROVED_PARTNER": "true",
-        }
-    )
-    os.environ.pop("PARTNER_REVIEW_DATABASE_URL", None)
-    from partner_review.models.settings import get_settings
+def _settings(data_dir: Path, secret: str, **more: Any) -> Settings:
+    """The demo's settings, adopted by this process (models.settings.adopt_settings: what the
+    receiver, the dispatcher and the review read) without touching its environment: the store in
+    `data_dir`, a fresh webhook secret, reviews run in this process."""
+    from partner_review.models.settings import Settings, adopt_settings
 
-    get_settings.cache_clear()
-    return secret
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": None,
+        "webhook_secret": secret,
+        "dispatch": "local",
+        "dispatch_interval_seconds": 1,
+        # The demo's partner runs on loopback, which the outbound guard refuses unless allowed.
+        "allowed_networks": "127.0.0.0/8",
+        # Submissions only from approved partners: the demo's access approval is what lets it in.
+        "require_approved_partner": True,
+    }
+    settings = Settings(**{**values, **more})
+    adopt_settings(settings)
+    return settings
 
 
 # The partner's own web addresses in the bundled files: https://acme.example and its subdomains
@@ -182,16 +184,15 @@ def run_demo(*, keep: bool = False, decision: str = "approve") -> int:
 def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) -> int:
     from rich.markup import escape
 
-    secret = _environment(data_dir)
+    secret = secrets.token_hex(16)
+    _settings(data_dir, secret)
 
     import httpx
 
     from partner_review.cli.render import print_checklist, print_table
-    from partner_review.flows.access import artifact_key
-    from partner_review.flows.keys import review_key
+    from partner_review.flows.keys import review_key, subject_key
     from partner_review.models.access import AccessDecision, AccessState
     from partner_review.models.decision import Decision
-    from partner_review.models.settings import get_settings
     from partner_review.models.store import get_store
     from partner_review.partners import running as partner_running
     from partner_review.partners import site_running
@@ -224,8 +225,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
             # names on loopback, in this process only; the address guard still applies (127.0.0.0/8
             # is allowed above) and TLS still checks the names against the site's certificate.
             resolve = ",".join(f"{name}:{site.port}:127.0.0.1" for name in site.names)
-            os.environ.update({"PARTNER_REVIEW_CA_FILE": str(site.ca_file), "PARTNER_REVIEW_RESOLVE": resolve})
-            get_settings.cache_clear()
+            _settings(data_dir, secret, ca_file=str(site.ca_file), resolve=resolve)
             with partner_running("conformant") as partner, running() as base:
                 console.print(
                     f"the partner's website ({', '.join(site.names)}) is served locally over HTTPS on port "
@@ -310,7 +310,7 @@ def _run(console, data_dir: Path, decision: str, api_url: str, temporary: bool) 
         console.rule(f"5. The checklist (`partner-review status {stored.slug}`)")
         print_checklist(checklist_of(store, stored.slug), console=console)
         artifacts = f"artifacts '{review_key(stored.slug)}', '--results', '--tile' and '--record'"
-        granted = f"artifacts '{artifact_key(approved.request.company.name)}' and '-decision'"
+        granted = f"artifacts '{subject_key('access', approved.request.company.name)}' and '--decision'"
         if temporary:
             console.print(
                 f"Prefect: access review flow run {checked.flow_run_id}, {granted}; submission review flow run "

@@ -35,14 +35,15 @@ def health(
     format
         `table` for people, `json` for programs.
     """
-    from partner_review.models.settings import get_settings
-    from partner_review.models.store import NotFound, StoreError, get_store
+    from partner_review.flows.context import entry_context
+    from partner_review.models.store import NotFound, StoreError
     from partner_review.tasks.health.delivery import health_of
 
     if days is not None and not 1 <= days <= MAX_DAYS:
         fail(f"--days must be between 1 and {MAX_DAYS}, not {days}")
     try:
-        found = health_of(get_store(), get_settings(), slug, today=datetime.now(UTC).date(), days=days)
+        ctx = entry_context()
+        found = health_of(ctx.store, ctx.settings, slug, today=ctx.now().date(), days=days)
     except NotFound as error:
         fail(str(error))
     except StoreError as error:
@@ -77,8 +78,8 @@ def check_health(
     format
         `table` for people, `json` for programs.
     """
-    from partner_review.models.settings import get_settings
-    from partner_review.models.store import StoreError, get_store
+    from partner_review.flows.context import entry_context
+    from partner_review.models.store import StoreError
     from partner_review.tasks.health.quality import check_health as rows_of
 
     start = None
@@ -88,7 +89,8 @@ def check_health(
         except ValueError:
             fail(f"--since must be a day as YYYY-MM-DD, not {since[:40]!r}")
     try:
-        rows = rows_of(get_store(), get_settings(), since=start)
+        ctx = entry_context()
+        rows = rows_of(ctx.store, ctx.settings, since=start)
     except StoreError as error:
         fail(f"the store is unavailable: {error}")
     if format == "json":

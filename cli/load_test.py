@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from partner_review.cli.errors import CommandError, fail, report
-from partner_review.models.settings import get_settings
+from partner_review.models.settings import Settings
 from partner_review.tasks.volume.load import load_test
 from partner_review.tasks.volume.plan import VolumeRefused, target, vetted_url
 
 
-async def _vet(submission: Any) -> None:
+async def _vet(submission: Any, settings: Settings) -> None:
     """Each destination's endpoint through the outbound guard before any traffic: a loopback or
     private target is a refused target (exit 2), not a failed check."""
     import httpx
@@ -21,7 +21,7 @@ async def _vet(submission: Any) -> None:
 
     for destination in submission.destinations:
         try:
-            await vetted_url(destination.endpoint, get_settings())
+            await vetted_url(destination.endpoint, settings)
         except (outbound.OutboundError, httpx.InvalidURL) as exc:
             raise VolumeRefused(f"{destination.name}: {destination.endpoint}: {exc}") from None
 
@@ -44,11 +44,13 @@ def _run(submission_path: Path, rate: float | None, duration: float | None) -> i
     from rich.text import Text
 
     from partner_review.cli.files import load_submission_file
+    from partner_review.flows.context import entry_context
 
+    settings = entry_context().settings
     submission = load_submission_file(submission_path)
     try:
-        chosen = target(get_settings(), rate, duration, None)
-        asyncio.run(_vet(submission))
+        chosen = target(settings, rate, duration, None)
+        asyncio.run(_vet(submission, settings))
     except VolumeRefused as exc:
         fail(f"load test refused: {exc}")
 
@@ -72,7 +74,9 @@ def _run(submission_path: Path, rate: float | None, duration: float | None) -> i
             bar.update(task, completed=done, total=total, stats=stats)
 
         try:
-            results = asyncio.run(load_test(submission, rate=chosen.rate, duration=chosen.duration, on_progress=show))
+            results = asyncio.run(
+                load_test(submission, rate=chosen.rate, duration=chosen.duration, on_progress=show, settings=settings)
+            )
         except VolumeRefused as exc:
             fail(f"load test refused: {exc}")
 

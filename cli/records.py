@@ -20,11 +20,11 @@ def public_key() -> int:
     The signing key is created in the data directory (mode 0600) on first use unless
     PARTNER_REVIEW_RECORD_KEY_FILE names one.
     """
-    from partner_review.models.settings import get_settings
+    from partner_review.flows.context import entry_context
     from partner_review.tasks.records.keys import KeyProblem, public_pem, signing_key
 
     try:
-        key = signing_key(get_settings())
+        key = signing_key(entry_context().settings)
     except KeyProblem as error:
         fail(str(error))
     print(public_pem(key.public_key()), end="")
@@ -50,14 +50,15 @@ def record(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from partner_review.models.settings import get_settings
-    from partner_review.models.store import StoreError, get_store
+    from partner_review.flows.context import entry_context
+    from partner_review.models.store import StoreError
     from partner_review.tasks.records.keys import KeyProblem
     from partner_review.tasks.records.record import make
     from partner_review.tasks.records.statement import NoRecord
 
+    ctx = entry_context()
     try:
-        made = make(get_store(), get_settings(), slug, version)
+        made = make(ctx.store, ctx.settings, slug, version)
     except (NoRecord, KeyProblem) as error:
         fail(str(error))
     except (SQLAlchemyError, StoreError) as error:
@@ -84,8 +85,8 @@ def verify(file: Path, *, public_key: Annotated[Path | None, Parameter(name="--p
     public_key
         The signer's public key (PEM, as `partner-review public-key` prints it); default: this installation's key.
     """
+    from partner_review.flows.context import entry_context
     from partner_review.models.jsonbody import NotJson, decode
-    from partner_review.models.settings import get_settings
     from partner_review.tasks.records.keys import KeyProblem, load_public, signing_key
     from partner_review.tasks.records.record import RecordInvalid, check
 
@@ -102,7 +103,7 @@ def verify(file: Path, *, public_key: Annotated[Path | None, Parameter(name="--p
         fail(f"{file}: not a JSON file ({error}), so not a record")
     try:
         if public_key is None:
-            public = signing_key(get_settings(), create=False).public_key()
+            public = signing_key(entry_context().settings, create=False).public_key()
         else:
             try:
                 pem = public_key.read_bytes()

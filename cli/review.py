@@ -44,6 +44,7 @@ def check(
         Run only this check (repeatable), e.g. CAT-002: its stage runs, only the check is reported.
     """
     from partner_review.cli.render import print_table
+    from partner_review.flows.context import entry_context
     from partner_review.models.checks import verdict
     from partner_review.tasks.lifecycle import report
     from partner_review.tasks.pipeline import run_checks
@@ -64,6 +65,7 @@ def check(
             released=released,
             released_reason="no released version given: pass --against RELEASED.json to compare with the live one",
             only=only,
+            settings=entry_context().settings,
         )
     )
     if format == "json":

@@ -9,11 +9,10 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from partner_review.flows.checklist import publish_checklist
+from partner_review.flows.context import entry_context
 from partner_review.flows.stages import blocking
 from partner_review.models.checks import Result, verdict
 from partner_review.models.lifecycle import State
-from partner_review.models.settings import get_settings
-from partner_review.models.store import get_store
 from partner_review.tasks.context import Context
 from partner_review.tasks.graduation import checks as graduation
 from partner_review.tasks.lifecycle import report
@@ -49,7 +48,7 @@ settle = blocking(
 @flow(name="graduation-check")
 async def graduation_check(at: datetime | None = None) -> dict:
     """`at` replaces the current time (tests, backfills); scheduled runs leave it empty."""
-    ctx = Context.of(get_settings(), get_store())
+    ctx = entry_context()
     today = (at or datetime.now(UTC)).date()
     lines = [
         "# Public Beta apps and their distance to Public",

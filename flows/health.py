@@ -3,16 +3,16 @@ picture of the last 90 days; check_health_report (weekly): the checks' own quali
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from partner_review.flows.context import entry_context
 from partner_review.models.lifecycle import State
-from partner_review.models.settings import get_settings
-from partner_review.models.store import get_store
 from partner_review.models.store.health import HealthQueries
+from partner_review.tasks.context import Context
 from partner_review.tasks.health import chart, quality, watch
 from partner_review.tasks.health.delivery import daily_series, health_of
 from partner_review.tasks.lifecycle import report
@@ -21,11 +21,11 @@ CHART_DAYS = 90
 
 
 @task(name="watch-app-health", cache_policy=NO_CACHE, retries=1)
-def watch_app(slug: str, submission_id: str, today_iso: str) -> dict:
+def watch_app(ctx: Context, slug: str, submission_id: str, today_iso: str) -> dict:
     """One app: today's health, the notices it calls for, and its picture (a data: URL)."""
     from datetime import date
 
-    store, settings = get_store(), get_settings()
+    store, settings = ctx.store, ctx.settings
     today = date.fromisoformat(today_iso)
     health = health_of(store, settings, slug, today=today)
     change, number = watch.change_of(store, settings, slug, health, today=today)
@@ -41,12 +41,13 @@ def watch_app(slug: str, submission_id: str, today_iso: str) -> dict:
 async def health_watch(at: datetime | None = None) -> dict[str, str | None]:
     """Daily; `at` replaces the current time (tests, backfills). Per live app: `breach`,
     `recovery` or None (nothing to tell)."""
-    today = (at or datetime.now(UTC)).date()
-    live = HealthQueries(get_store()).live_submissions((str(State.public_beta), str(State.public)))
+    ctx = entry_context()
+    today = (at or ctx.now()).date()
+    live = HealthQueries(ctx.store).live_submissions((str(State.public_beta), str(State.public)))
     lines = [f"# Delivery health of live apps on {today}", "", "| app | health | told |", "|---|---|---|"]
     pictures, changes = [], {}
     for slug, sid in live:
-        seen = watch_app(slug, sid, today.isoformat())
+        seen = watch_app(ctx, slug, sid, today.isoformat())
         changes[slug] = seen["change"]
         why = "; ".join(seen["health"]["reasons"])
         lines.append(
@@ -68,8 +69,9 @@ async def health_watch(at: datetime | None = None) -> dict[str, str | None]:
 async def check_health_report(since_days: int | None = None) -> list[dict]:
     """Weekly: what `partner-review check-health` prints (every run, or the last `since_days`
     days), flaky checks first."""
-    since = None if since_days is None else datetime.now(UTC) - timedelta(days=since_days)
-    rows = quality.check_health(get_store(), get_settings(), since=since)
+    ctx = entry_context()
+    since = None if since_days is None else ctx.now() - timedelta(days=since_days)
+    rows = quality.check_health(ctx.store, ctx.settings, since=since)
     await acreate_table_artifact(
         key="check-health",
         table=[q.as_json() for q in rows],

@@ -9,9 +9,8 @@ from prefect import flow, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from partner_review.flows.context import entry_context
 from partner_review.models.lifecycle import State
-from partner_review.models.settings import get_settings
-from partner_review.models.store import get_store
 from partner_review.tasks.context import Context
 from partner_review.tasks.lifecycle import report
 from partner_review.tasks.lifecycle.recheck import recheck
@@ -26,7 +25,7 @@ async def recheck_app(ctx: Context, submission_id: str) -> tuple[str, list[str]]
 async def recheck_live() -> dict[str, list[str]]:
     """Weekly: per live app, the checks that passed at approval and fail now (a regression stays
     listed every week until fixed; the reviewers are mailed once per set)."""
-    ctx = Context.of(get_settings(), get_store())
+    ctx = entry_context()
     found = {}
     for sid in ctx.store.submissions_in(State.public_beta, State.public):
         slug, regressed = await recheck_app(ctx, sid)

@@ -7,17 +7,16 @@ from prefect import get_run_logger
 from prefect.artifacts import acreate_markdown_artifact
 
 from partner_review.flows.stages import blocking
-from partner_review.models.settings import get_settings
-from partner_review.models.store import get_store
+from partner_review.tasks.context import Context
 from partner_review.tasks.records.keys import KeyProblem
 from partner_review.tasks.records.record import make
 from partner_review.tasks.records.statement import NoRecord
 
 
-def _sign(slug: str, version: int) -> tuple[str, str] | str:
+def _sign(ctx: Context, slug: str, version: int) -> tuple[str, str] | str:
     """(envelope digest, keyid), or why no record could be made (the decision stands either way)."""
     try:
-        made = make(get_store(), get_settings(), slug, version)
+        made = make(ctx.store, ctx.settings, slug, version)
     except (NoRecord, KeyProblem) as error:
         return str(error)
     return made.digest, made.keyid
@@ -26,10 +25,10 @@ def _sign(slug: str, version: int) -> tuple[str, str] | str:
 sign_record = blocking(_sign, name="sign-review-record", retries=2)
 
 
-async def publish_record(slug: str, version: int, key: str) -> str | None:
+async def publish_record(ctx: Context, slug: str, version: int, key: str) -> str | None:
     """Sign the run's record and attach the artifact `key`; the envelope's digest, or None when no
     record could be made (logged as a warning: a record is evidence of a decision, not part of it)."""
-    signed = await sign_record(slug, version)
+    signed = await sign_record(ctx, slug, version)
     fetch = f"partner-review record {slug} --version {version} --output {slug}-v{version}.dsse.json"
     if isinstance(signed, str):
         get_run_logger().warning("no signed record of %s v%d: %s", slug, version, signed)

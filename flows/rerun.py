@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger, runtime
 
-from partner_review.flows.review import find_released, publish_report
+from partner_review.flows.context import entry_context
+from partner_review.flows.review import find_released, publish_report, read_report_context
 from partner_review.flows.stages import as_task, blocking
 from partner_review.models.checks import Result, verdict
-from partner_review.models.settings import get_settings
-from partner_review.models.store import AlreadyDecided, NotFound, get_store
+from partner_review.models.store import AlreadyDecided, NotFound
 from partner_review.tasks.context import Context
 from partner_review.tasks.e2e.replay import replay_sentence
 from partner_review.tasks.lifecycle import report
@@ -32,7 +32,7 @@ class NothingToRerun(LookupError):
 def run_name() -> str:
     parameters = runtime.flow_run.parameters
     try:
-        stored = get_store().get_submission(parameters["submission_id"])
+        stored = entry_context().store.get_submission(parameters["submission_id"])
     except NotFound:
         return f"rerun-{parameters['stage']}-unknown-submission"
     return f"rerun-{parameters['stage']}-{stored.slug}-v{stored.version}"
@@ -82,7 +82,7 @@ record_rerun = blocking(_record, name="record-rerun", retries=2)
 async def rerun_stage(submission_id: str, stage: PipelineStage) -> dict:
     """Run one stage of the submission's review again; its results replace the stage's in the review."""
     only = Selection.of(stages=[stage])
-    ctx = Context.of(get_settings(), get_store())
+    ctx = entry_context()
     stored = await ctx.store.call(ctx.store.get_submission, submission_id)
     review_run_id = await review_to_rerun(ctx, submission_id)
     released = await find_released(ctx, submission_id) if only.takes("released") else None
@@ -108,7 +108,8 @@ async def rerun_stage(submission_id: str, stage: PipelineStage) -> dict:
         )
     if replay := replay_sentence(merged):
         facts.append(report.escape(replay, 1000))
-    outcome = await publish_report(ctx, stored, merged, facts=facts)
+    waivers, diff = await read_report_context(ctx, stored, merged)
+    outcome = await publish_report(ctx, stored, merged, facts, waivers, diff)
     get_run_logger().info("stage %s re-run for %s v%s: verdict %s", stage, stored.slug, stored.version, outcome)
     return {
         "submission_id": submission_id,

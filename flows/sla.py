@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 
+from partner_review.flows.context import entry_context
 from partner_review.flows.stages import blocking
-from partner_review.models.settings import get_settings
-from partner_review.models.store import get_store
 from partner_review.tasks.access.sla import escalate_access, open_access_slas
 from partner_review.tasks.context import Context
 from partner_review.tasks.lifecycle.sla import escalate, open_slas
@@ -30,7 +29,7 @@ watch = blocking(_watch, name="check-open-slas", retries=2)
 async def sla_watch(at: datetime | None = None) -> dict:
     """`at` replaces the current time (backfills and tests); scheduled runs leave it empty."""
     now = (at or datetime.now(UTC)).astimezone(UTC)
-    rows, escalated = await watch(Context.of(get_settings(), get_store()), now)
+    rows, escalated = await watch(entry_context(), now)
     await acreate_table_artifact(
         key="sla-watch",
         table=rows or [{"status": "no open promises"}],

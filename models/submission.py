@@ -21,7 +21,7 @@ NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 # name or an address (a CR or LF in an e-mail address would inject headers into a message).
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # The catalog's slug: lower-case ASCII letters and digits joined by single hyphens, 2 to 64 characters.
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")  # \Z: "acme\n" is not a slug ($ would match before the newline)
 SLUG_LENGTHS = (2, 64)
 SLUG_RULE = "lower-case ASCII letters and digits joined by single hyphens, 2 to 64 characters (e.g. acme-analytics)"
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from partner_review.models.settings import Settings
-from partner_review.models.store import Store
+
+if TYPE_CHECKING:  # a worker process judging checks with a Context imports neither the store nor httpx
+    import httpx
+
+    from partner_review.models.store import Store
 
 
 def utc_now() -> datetime:
@@ -32,13 +34,25 @@ class Context:
     settings: Settings
     store_or_none: Store | None = None
     clock: Callable[[], datetime] = field(default=utc_now)
+    opener: Callable[[], Store] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, settings: Settings, store: Store | None = None, *, clock: Callable[[], datetime] = utc_now) -> Context:
-        return cls(settings, store, clock)
+    def of(
+        cls,
+        settings: Settings,
+        store: Store | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        opener: Callable[[], Store] | None = None,
+    ) -> Context:
+        """`store`, or `opener` to open it on first use (a command that fails before it needs the
+        store never opens, nor migrates, the database)."""
+        return cls(settings, store, clock, opener)
 
     @property
     def store(self) -> Store:
+        if self.store_or_none is None and self.opener is not None:
+            object.__setattr__(self, "store_or_none", self.opener())
         if self.store_or_none is None:
             raise NoStore("this run has no store (it was built for a command that needs none)")
         return self.store_or_none

@@ -8,6 +8,7 @@ checks and no stage lists it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any
 
@@ -22,10 +23,21 @@ def check_modules() -> tuple[str, ...]:
 
 def all_checks() -> list[Check[Any]]:
     """Every declared check, by stage (in reference order) then id."""
+    return list(_sorted(*_key()))
+
+
+def _key() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What the sorted registry depends on: the declared stages and the declared check ids (a
+    check is declared when its module is imported; importing a loaded module is a dict look-up)."""
     for name in check_modules():
         importlib.import_module(name)
-    order = {stage.name: i for i, stage in enumerate(declared())}
-    return sorted(REGISTRY.values(), key=lambda c: (order[c.stage], c.id))
+    return tuple(stage.name for stage in declared()), tuple(REGISTRY)
+
+
+@functools.cache
+def _sorted(stages: tuple[str, ...], ids: tuple[str, ...]) -> tuple[Check[Any], ...]:
+    order = {name: i for i, name in enumerate(stages)}
+    return tuple(sorted((REGISTRY[i] for i in ids), key=lambda c: (order[c.stage], c.id)))
 
 
 def checks_of(stage: str) -> list[Check[Any]]:
@@ -35,4 +47,9 @@ def checks_of(stage: str) -> list[Check[Any]]:
 
 def feeding(requirement: str) -> frozenset[str]:
     """The ids of the checks that feed a checklist requirement (declared on the check or its stage)."""
-    return frozenset(c.id for c in all_checks() if requirement in c.requirements)
+    return _feeding(requirement, *_key())
+
+
+@functools.cache
+def _feeding(requirement: str, stages: tuple[str, ...], ids: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(c.id for c in _sorted(stages, ids) if requirement in c.requirements)

@@ -9,51 +9,29 @@ own loop of the one dispatcher (webhooks/dispatch.py; its lifespan merges into t
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
+from partner_review.flows.context import entry_context
 from partner_review.models.access import AccessRequest, InvalidAccessRequest, parse_access_request
 from partner_review.models.calendar import add_business_days
-from partner_review.models.settings import Settings, get_settings
-from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
+from partner_review.models.store import Answer, NotFound, Receipt, Store
 from partner_review.models.submission import Submission
 from partner_review.tasks.access.domains import email_domain, registrable_domain, website_domain
-from partner_review.webhooks.dispatch import Dispatcher, access_requests
+from partner_review.tasks.context import Context
+from partner_review.webhooks.dispatch import kick
 from partner_review.webhooks.intake import REFUSALS, STORE_ERRORS, Refused, SignedIntake, bearer
 
 log = logging.getLogger("partner_review.webhooks.access")
 
 
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = get_settings()
-    app.state.access_dispatcher = None
-    loop_task = None
-    if settings.dispatch != "off":
-        try:
-            store = await run_in_threadpool(get_store)
-        except Exception as error:  # the receiver answers 503 until the store returns
-            log.error("store unavailable at start (%s); access requests get 503 until it returns", error)
-        else:
-            app.state.access_dispatcher = Dispatcher(store, settings, access_requests(store))
-            loop_task = asyncio.create_task(app.state.access_dispatcher.run_forever())
-    yield
-    if loop_task:
-        loop_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop_task
-
-
-router = APIRouter(lifespan=lifespan)
+router = APIRouter()
 
 
 @router.post(
@@ -73,13 +51,12 @@ router = APIRouter(lifespan=lifespan)
 )
 async def receive_access_request(request: Request) -> JSONResponse:
     answer, status = await intake.receive(request)
-    dispatcher = getattr(request.app.state, "access_dispatcher", None)
-    if answer.created and dispatcher is not None:
-        dispatcher.kick()
+    if answer.created:
+        kick(request, "access")
     return JSONResponse(answer.body, status_code=status)
 
 
-def _access_request(data: Any, settings: Settings) -> AccessRequest:
+def _access_request(data: Any, ctx: Context) -> AccessRequest:
     try:
         return parse_access_request(data)
     except InvalidAccessRequest as error:
@@ -119,10 +96,10 @@ async def app_checklist(slug: str, request: Request) -> JSONResponse:
     """The app's Public Beta checklist (contract section 8's `status` JSON)."""
     from partner_review.tasks.lifecycle.checklist import checklist_of
 
-    bearer(request)
+    ctx = entry_context()
+    bearer(request, ctx.settings)
     try:
-        store = await run_in_threadpool(get_store)
-        checklist = await run_in_threadpool(checklist_of, store, slug)
+        checklist = await run_in_threadpool(lambda: checklist_of(ctx.store, slug))
     except NotFound:
         raise Refused(404, f"no app {slug[:100]!r}") from None
     except STORE_ERRORS:
@@ -140,15 +117,15 @@ def partner_domains(submission: Submission) -> list[str]:
     return [d for d in dict.fromkeys(found) if d]
 
 
-def require_approved_partner(submission: Submission, settings: Settings) -> None:
+def require_approved_partner(submission: Submission, ctx: Context) -> None:
     """With PARTNER_REVIEW_REQUIRE_APPROVED_PARTNER on, refuse (403) a submission whose support
     e-mail and website domains belong to no approved partner; off (the default), do nothing.
     Called by the submission intake in its worker thread."""
-    if not settings.require_approved_partner:
+    if not ctx.settings.require_approved_partner:
         return
     claimed = partner_domains(submission)
     try:
-        approved = get_store().access.approved_for(claimed) if claimed else []
+        approved = ctx.store.access.approved_for(claimed) if claimed else []
     except STORE_ERRORS:
         raise Refused(503, "the store is unavailable right now; retry later") from None
     if not approved:

@@ -19,15 +19,16 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from partner_review.flows.context import entry_context
 from partner_review.models.activity import Activity, UnknownApp
 from partner_review.models.calendar import add_business_days
-from partner_review.models.settings import Settings, get_settings
-from partner_review.models.store import Answer, NotFound, Receipt, Store, get_store
+from partner_review.models.store import Answer, NotFound, Receipt, Store
 from partner_review.models.submission import InvalidSubmission, Submission, parse_submission, slug_problem
 from partner_review.tasks import collector
+from partner_review.tasks.context import Context
 from partner_review.tasks.graduation.adoption import BadActivity, parse_records
-from partner_review.webhooks import access, health, records
-from partner_review.webhooks.dispatch import Dispatcher
+from partner_review.webhooks import access, dispatch, health, records
+from partner_review.webhooks.dispatch import Dispatcher, kick
 from partner_review.webhooks.intake import REFUSALS, STORE_ERRORS, Bodies, Refused, SignedIntake, bearer
 
 log = logging.getLogger("partner_review.webhooks")
@@ -36,24 +37,28 @@ ACTIVITY_LIST = TypeAdapter(list[Activity])
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = get_settings()
-    app.state.dispatcher = None
-    app.state.bodies = Bodies(settings)
-    loop_task = None
-    if settings.dispatch != "off":
+    """The receiver's one lifespan: the body reader, and a dispatcher per kind of subject
+    (webhooks/dispatch.py: submissions, access requests), each its loop over the one outbox."""
+    ctx = entry_context()
+    app.state.dispatchers = {}
+    app.state.bodies = Bodies(ctx.settings)
+    loops = []
+    if ctx.settings.dispatch != "off":
         try:
-            store = await run_in_threadpool(get_store)
+            store = await run_in_threadpool(lambda: ctx.store)
         except STORE_ERRORS as error:
             log.error("store unavailable at start (%s); deliveries will get 503 until it returns", error)
         else:
-            app.state.dispatcher = Dispatcher(store, settings)
-            loop_task = asyncio.create_task(app.state.dispatcher.run_forever())
+            for kind in dispatch.kinds(store):
+                app.state.dispatchers[kind.subject] = dispatcher = Dispatcher(store, ctx.settings, kind)
+                loops.append(asyncio.create_task(dispatcher.run_forever()))
     # What exists once the receiver has started lives as long as it does: out of the collector's
     # full passes, which a 10,000-record activity batch triggered (tasks/collector.py).
     collector.pin()
     yield
-    if loop_task:
+    for loop_task in loops:
         loop_task.cancel()
+    for loop_task in loops:
         with contextlib.suppress(asyncio.CancelledError):
             await loop_task
 
@@ -76,14 +81,14 @@ async def _refused(_request: Request, exc: Refused) -> JSONResponse:
     return exc.response()
 
 
-def _submission(data: Any, settings: Settings) -> Submission:
+def _submission(data: Any, ctx: Context) -> Submission:
     try:
         submission = parse_submission(data)
     except InvalidSubmission as error:
         raise Refused(422, "the submission does not match the schema", fields=error.problems) from None
     if problem := slug_problem(submission.app.slug):
         raise Refused(422, "the submission does not match the schema", fields=[f"app.slug: {problem}"])
-    access.require_approved_partner(submission, settings)  # 403 when the gate is on and no approved partner owns it
+    access.require_approved_partner(submission, ctx)  # 403 when the gate is on and no approved partner owns it
     return submission
 
 
@@ -99,9 +104,9 @@ def _store_submission(store: Store, receipt: Receipt, submission: Submission) ->
     return Answer({"submission_id": intake.submission_id, "status": intake.status}, intake.created)
 
 
-def _activity(data: Any, settings: Settings) -> list[Activity]:
+def _activity(data: Any, ctx: Context) -> list[Activity]:
     items = data if isinstance(data, list) else [data]
-    limit = settings.max_activity_records
+    limit = ctx.settings.max_activity_records
     if len(items) > limit:
         raise Refused(413, f"at most {limit} activity records per request")
     try:
@@ -143,9 +148,8 @@ activity = SignedIntake("activity", _activity, _store_activity, created_status=2
 )
 async def receive_submission(request: Request) -> JSONResponse:
     answer, status = await submissions.receive(request)
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if answer.created and dispatcher is not None:
-        dispatcher.kick()
+    if answer.created:
+        kick(request, "submission")
     return JSONResponse(answer.body, status_code=status)
 
 
@@ -181,9 +185,9 @@ async def receive_activity(request: Request) -> JSONResponse:
 
 @app.get("/healthz")
 async def healthz() -> JSONResponse:
+    ctx = entry_context()
     try:
-        store: Store = await run_in_threadpool(get_store)
-        await run_in_threadpool(store.pending_dispatches, 1)
+        await run_in_threadpool(lambda: ctx.store.pending_dispatches(1))
     except STORE_ERRORS:
         return JSONResponse({"status": "unavailable", "store": "unavailable"}, status_code=503)
     return JSONResponse({"status": "ok", "store": "ok"})
@@ -194,9 +198,10 @@ async def healthz() -> JSONResponse:
     responses={401: {"description": "Missing or wrong bearer token"}, 404: {"description": "No such submission"}},
 )
 async def submission_status(submission_id: str, request: Request) -> JSONResponse:
-    bearer(request)
+    ctx = entry_context()
+    bearer(request, ctx.settings)
     try:
-        store = await run_in_threadpool(get_store)
+        store = await run_in_threadpool(lambda: ctx.store)
         stored = await run_in_threadpool(store.get_submission, submission_id)
         latest = await run_in_threadpool(store.latest_review, submission_id)
     except NotFound:

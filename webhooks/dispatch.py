@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
+
 from partner_review.models.settings import Settings
 from partner_review.models.store import Store
 
@@ -43,6 +45,7 @@ class Kind:
     """What the dispatcher needs to know of one kind of delivery (the outbox calls block: they
     run in a thread)."""
 
+    subject: str  # the kind of subject: "submission", "access"
     what: str  # for the log: "review", "access review"
     deployment: Callable[[Settings], str]
     parameter: str
@@ -56,6 +59,7 @@ class Kind:
 
 def submissions(store: Store) -> Kind:
     return Kind(
+        subject="submission",
         what="review",
         deployment=lambda settings: settings.review_deployment,
         parameter="submission_id",
@@ -71,6 +75,7 @@ def submissions(store: Store) -> Kind:
 def access_requests(store: Store) -> Kind:
     repo = store.access
     return Kind(
+        subject="access",
         what="access review",
         deployment=lambda settings: settings.access_review_deployment,
         parameter="access_request_id",
@@ -81,6 +86,18 @@ def access_requests(store: Store) -> Kind:
         release_claims=repo.release_claims,
         run_here=lambda request_id: run_access_review_here(request_id),
     )
+
+
+def kinds(store: Store) -> tuple[Kind, ...]:
+    """Every kind of subject with an outbox: the receiver runs one dispatcher loop for each."""
+    return submissions(store), access_requests(store)
+
+
+def kick(request: Request, subject: str) -> None:
+    """Ask the dispatcher of `subject` for a pass now (a new delivery is in the outbox)."""
+    dispatcher = getattr(request.app.state, "dispatchers", {}).get(subject)
+    if dispatcher is not None:
+        dispatcher.kick()
 
 
 class Dispatcher:

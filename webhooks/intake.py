@@ -31,9 +31,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
+from partner_review.flows.context import entry_context
 from partner_review.models.jsonbody import NotJson, decode
 from partner_review.models.sealing import SealError
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings
 from partner_review.models.store import (
     Answer,
     BadValue,
@@ -43,12 +44,12 @@ from partner_review.models.store import (
     Store,
     StoreError,
     VersionConflict,
-    get_store,
 )
+from partner_review.tasks.context import Context
 from partner_review.webhooks import signing
 
 log = logging.getLogger("partner_review.webhooks")
-DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+DELIVERY_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}\Z")
 STORE_ERRORS = (SQLAlchemyError, StoreError, SealError, OSError)
 Parsed = TypeVar("Parsed")
 
@@ -75,9 +76,9 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def bearer(request: Request) -> None:
+def bearer(request: Request, settings: Settings) -> None:
     """The API token (PARTNER_REVIEW_API_TOKEN) as a bearer credential, or Refused(401)."""
-    token = get_settings().api_token
+    token = settings.api_token
     if token is None or not token.get_secret_value().strip():
         raise Refused(401, "this receiver has no API token configured (PARTNER_REVIEW_API_TOKEN)")
     scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
@@ -127,12 +128,12 @@ class Bodies:
         return bytes(body)
 
 
-def bodies(request: Request) -> Bodies:
+def bodies(request: Request, settings: Settings) -> Bodies:
     """The application's body reader (made on first use, in the serving event loop)."""
     state = request.app.state
     reader = getattr(state, "bodies", None)
     if reader is None:
-        reader = state.bodies = Bodies(get_settings())
+        reader = state.bodies = Bodies(settings)
     return reader
 
 
@@ -143,13 +144,14 @@ class SignedIntake(Generic[Parsed]):
     `persist` stores it once with its receipt and returns the answer."""
 
     endpoint: str
-    parse: Callable[[Any, Settings], Parsed]
+    parse: Callable[[Any, Context], Parsed]
     persist: Callable[[Store, Receipt, Parsed], Answer]
     created_status: int = 202
 
     async def receive(self, request: Request) -> tuple[Answer, int]:
         """The answer and its status; raises Refused for every refusal."""
-        settings = get_settings()
+        ctx = entry_context()  # this request's: the settings now, the store opened in the worker thread
+        settings = ctx.settings
         delivery = delivery_id(request)
         try:
             expected = signing.expect(
@@ -159,7 +161,7 @@ class SignedIntake(Generic[Parsed]):
             )
         except signing.SignatureError as error:
             raise Refused(401, str(error), close=True) from None
-        body = await bodies(request).read(request)
+        body = await bodies(request, settings).read(request)
         try:
             signature = expected.verify(body)
         except signing.SignatureError as error:
@@ -172,17 +174,17 @@ class SignedIntake(Generic[Parsed]):
             signature_sha256=signature if expected.scheme == "stripe" else None,
             expires_at=datetime.fromtimestamp(expected.expires_at, UTC),
         )
-        answer = await run_in_threadpool(self._store, receipt, body, settings)
+        answer = await run_in_threadpool(self._store, receipt, body, ctx)
         return answer, self.created_status if answer.created else 200
 
-    def _store(self, receipt: Receipt, body: bytes, settings: Settings) -> Answer:
+    def _store(self, receipt: Receipt, body: bytes, ctx: Context) -> Answer:
         try:
             data = decode(body)
         except NotJson as error:
             raise Refused(400, f"body is not valid JSON: {error}") from None
-        parsed = self.parse(data, settings)
+        parsed = self.parse(data, ctx)
         try:
-            return self.persist(get_store(), receipt, parsed)
+            return self.persist(ctx.store, receipt, parsed)
         except SignatureReused as error:
             raise Refused(401, str(error)) from None
         except (VersionConflict, DeliveryReused) as error:

@@ -6,8 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from partner_review.models.settings import get_settings
-from partner_review.models.store import get_store
+from partner_review.flows.context import entry_context
 from partner_review.models.submission import MAX_VERSION
 from partner_review.tasks.records.keys import KeyProblem
 from partner_review.tasks.records.record import make
@@ -27,10 +26,10 @@ router = APIRouter()
     },
 )
 async def app_record(slug: str, request: Request, version: int | None = Query(None, ge=1, le=MAX_VERSION)) -> Response:
-    bearer(request)
+    ctx = entry_context()
+    bearer(request, ctx.settings)
     try:
-        store = await run_in_threadpool(get_store)
-        made = await run_in_threadpool(make, store, get_settings(), slug, version)
+        made = await run_in_threadpool(lambda: make(ctx.store, ctx.settings, slug, version))
     except NoRecord as error:
         raise Refused(404, str(error)) from None
     except KeyProblem:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 HEADER = "X-Partner-Review-Signature"
 DELIVERY_HEADER = "X-Partner-Review-Delivery"
 SW_ID, SW_TIMESTAMP, SW_SIGNATURE = "webhook-id", "webhook-timestamp", "webhook-signature"
-UNIX_SECONDS = re.compile(r"^[0-9]{1,12}$")  # ASCII only: str.isdigit() accepts '¹²³' that int() refuses
+UNIX_SECONDS = re.compile(r"^[0-9]{1,12}\Z")  # ASCII only: str.isdigit() accepts '¹²³' that int() refuses
 
 
 class SignatureError(ValueError):

@@ -12,8 +12,8 @@ from partner_review.models.spec.calls import EVENT
 from partner_review.models.spec.rules import CALL_TYPES, DEFAULT_LIMITS, TIMESTAMP_FIELDS, Limits, Violation
 from partner_review.models.spec.semantic import SEMANTIC_PROPERTIES, SPEC_EVENT_NAMES, semantic_name
 
-_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-_VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*\Z")
+_VERSION = re.compile(r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?\Z")
 _SMALL_WORDS = frozenset("a an and as at by for from in into of on or the to with".split())
 _IRREGULAR_PAST = frozenset(
     """begun bought brought built caught chosen done drawn driven eaten fallen felt found forgotten

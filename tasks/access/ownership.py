@@ -6,6 +6,9 @@ secret. The requester proves control of the domain by serving the token at
 `https://<domain>/.well-known/partner-review-verification.txt` (the website's port kept) or in a
 DNS TXT record `partner-review-verification=<token>` on the domain (dnspython, asked of
 `dns_nameservers` or the system's). Until then ACC-009 is skipped as pending, with the instructions.
+
+`look_up_proof` gathers what the proof's places show (for `check_access`'s `Access` subject); the
+checks are objects (`Check[Access]`) judging it and the company name.
 """
 
 from __future__ import annotations
@@ -19,32 +22,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from partner_review.models.access import AccessRequest
-from partner_review.models.checks import Result, register
+from partner_review.models.checks import Check, Result, declare
 from partner_review.models.settings import Settings
 from partner_review.tasks.access import domains
+from partner_review.tasks.access.subject import Access, Proof
+from partner_review.tasks.context import Context
 from partner_review.tasks.net.client import OutboundError, client, read_up_to
 
 PROOF_PATH = "/.well-known/partner-review-verification.txt"
 TXT_PREFIX = "partner-review-verification="
 PROOF_MAX = 1024  # bytes read of the proof file
-
-OWNERSHIP = register(
-    "ACC-009",
-    "The requester proves control of the company domain",
-    stage="access",
-    severity="warning",
-    network=True,
-    remedy="Serve the token of the request at `https://<domain>/.well-known/partner-review-verification.txt`, or "
-    "publish a DNS TXT record `partner-review-verification=<token>` on the domain.",
-)
-PLATFORM_MARKS = register(
-    "ACC-010",
-    "The company name does not use the platform's marks",
-    stage="access",
-    severity="warning",
-    remedy="Name your company and app without the platform's name or marks (e.g. not `Segment Tools Inc.`); a "
-    "reviewer checks any that do.",
-)
 
 
 def verification_token(request: AccessRequest, settings: Settings) -> str:
@@ -110,34 +97,76 @@ async def dns_proof(domain: str, token: str, settings: Settings) -> tuple[bool, 
     return f"{TXT_PREFIX}{token}" in texts, {"name": domain, "txt": [t[:200] for t in texts[:10]]}
 
 
-async def check_ownership(request: AccessRequest, settings: Settings) -> Result:
+async def look_up_proof(request: AccessRequest, settings: Settings) -> Proof | None:
+    """The token looked for at the proof URL, then (when not there) in the domain's TXT records;
+    None when the website has no registrable domain."""
     domain = domains.website_domain(request.company.website)
     url = proof_url(request)
     if domain is None or url is None:
-        return OWNERSHIP.not_applicable("the website has no registrable domain (ACC-001 reports it)")
+        return None
     token = verification_token(request, settings)
     async with client() as http:
         by_https, https_seen = await https_proof(url, token, http)
     if by_https:
-        return OWNERSHIP.passed(f"{url} serves the token", method="https", https=https_seen)
+        return Proof(domain, url, token, by_https=True, https=https_seen)
     by_dns, dns_seen = await dns_proof(domain, token, settings)
-    if by_dns:
-        return OWNERSHIP.passed(f"{domain} has the TXT record {TXT_PREFIX}…", method="dns", dns=dns_seen)
-    return OWNERSHIP.skipped(
-        instructions(domain, url, token),
-        token=token,
-        proof_url=url,
-        txt_record=f"{TXT_PREFIX}{token}",
-        https=https_seen,
-        dns=dns_seen,
-    )
+    return Proof(domain, url, token, by_https=False, https=https_seen, by_dns=by_dns, dns=dns_seen)
 
 
-def check_marks(request: AccessRequest, settings: Settings) -> Result:
-    mark = settings.platform_name.strip()
-    name = request.company.name
-    if mark and re.search(rf"\b{re.escape(mark)}\b", name, re.IGNORECASE):
-        return PLATFORM_MARKS.failed(
-            f"the company name {name!r} uses the platform's name {mark!r}: a reviewer checks it", name=name
+class Ownership(Check[Access]):
+    def run(self, subject: Access, ctx: object = None) -> Result:
+        if subject.offline:
+            return self.skipped("Offline: the domain proof was not looked up", because="offline")
+        if domains.website_domain(subject.request.company.website) is None or proof_url(subject.request) is None:
+            return self.not_applicable("the website has no registrable domain (ACC-001 reports it)")
+        proof = subject.proof
+        if proof is None:
+            return self.skipped("the domain proof was not looked up")
+        if proof.by_https:
+            return self.passed(f"{proof.url} serves the token", method="https", https=proof.https)
+        if proof.by_dns:
+            return self.passed(f"{proof.domain} has the TXT record {TXT_PREFIX}…", method="dns", dns=proof.dns)
+        return self.skipped(
+            instructions(proof.domain, proof.url, proof.token),
+            token=proof.token,
+            proof_url=proof.url,
+            txt_record=f"{TXT_PREFIX}{proof.token}",
+            https=proof.https,
+            dns=proof.dns,
         )
-    return PLATFORM_MARKS.passed(f"the company name does not use {mark!r}", name=name)
+
+
+OWNERSHIP = declare(
+    Ownership(
+        "ACC-009",
+        "The requester proves control of the company domain",
+        stage="access",
+        severity="warning",
+        network=True,
+        remedy="Serve the token of the request at `https://<domain>/.well-known/partner-review-verification.txt`, "
+        "or publish a DNS TXT record `partner-review-verification=<token>` on the domain.",
+    )
+)
+
+
+class PlatformMarks(Check[Access]):
+    def run(self, subject: Access, ctx: Context) -> Result:
+        mark = ctx.settings.platform_name.strip()
+        name = subject.request.company.name
+        if mark and re.search(rf"\b{re.escape(mark)}\b", name, re.IGNORECASE):
+            return self.failed(
+                f"the company name {name!r} uses the platform's name {mark!r}: a reviewer checks it", name=name
+            )
+        return self.passed(f"the company name does not use {mark!r}", name=name)
+
+
+PLATFORM_MARKS = declare(
+    PlatformMarks(
+        "ACC-010",
+        "The company name does not use the platform's marks",
+        stage="access",
+        severity="warning",
+        remedy="Name your company and app without the platform's name or marks (e.g. not `Segment Tools Inc.`); a "
+        "reviewer checks any that do.",
+    )
+)

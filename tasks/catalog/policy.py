@@ -129,7 +129,7 @@ EDITOR_NAMESPACES = (
     "https://boxy-svg.com",
 )
 RASTER_DATA = re.compile(r"^data:image/(png|jpe?g|gif|webp)(;[\w=.+-]+)*(;base64)?,", re.I)
-FRAGMENT = re.compile(r"^\s*#[^\s#'\"()]*\s*$")
+FRAGMENT = re.compile(r"^\s*#[^\s#'\"()]*\s*\Z")
 CSS_URL = re.compile(r"url\s*\(\s*(['\"]?)(.*?)\1\s*\)", re.I | re.S)
 CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?|\\(.)", re.S)
 CSS_COMMENT = re.compile(r"/\*.*?(\*/|$)", re.S)

@@ -5,6 +5,10 @@ wheel, `resvg-py`: no browser, no system library) after `svg.inspect` found them
 found no reference outside the SVG (resvg would read local files). Pillow lays out the tile with
 its bundled font and measures the pixels: something is drawn, it stands out on light and dark
 backgrounds, and the mark's drawing fills its square. A renderer that fails gives a finding.
+
+`render_tile` renders once (the `Rendering`: what was drawn, what could not be, what was not
+rendered and why); the checks CAT-031..033 are objects (`Check[Rendering]`) judging it, run by
+`tasks/runner.py:run_objects`.
 """
 
 from __future__ import annotations
@@ -22,33 +26,11 @@ from typing import Any
 
 import defusedxml.ElementTree as safe_xml
 
-from partner_review.models.checks import Result, register
+from partner_review.models.checks import Check, Result, declare
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 from partner_review.tasks.catalog import svg
-
-LOGO_MARK_DRAW = register(
-    "CAT-031",
-    "Logo and mark draw something",
-    stage="catalog",
-    severity="blocker",
-    remedy="Export the logo and mark with visible shapes (filled paths, not an empty or fully transparent canvas).",
-)
-LEGIBLE = register(
-    "CAT-032",
-    "Logo and mark are legible on light and dark backgrounds",
-    stage="catalog",
-    severity="warning",
-    remedy="Give the drawing a colour that contrasts at least 3:1 with both white and dark backgrounds, "
-    "or an outline or badge behind it.",
-)
-MARK_FILLS = register(
-    "CAT-033",
-    "Mark's drawing fills its square",
-    stage="catalog",
-    severity="warning",
-    remedy="Crop the mark's viewBox to the symbol, so it fills most of the square at small sizes.",
-)
+from partner_review.tasks.runner import Scope, run_objects
 
 LIGHT = (255, 255, 255)
 DARK = (24, 26, 32)
@@ -83,6 +65,16 @@ class Tile:
     png: bytes | None
     results: list[Result]
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """The subject of CAT-031..033: the inline logo and mark rasterised and measured (`drawings`, by
+    kind), those the renderer failed on or refused (`problems`), those not rendered and why (`skipped`)."""
+
+    drawings: dict[str, Drawing] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def external_reference(svg_text: str) -> str | None:
@@ -204,9 +196,8 @@ def _inline(kind: str, text: str | None, settings: Settings) -> tuple[str | None
     return text, None
 
 
-def render_tile(submission: Submission, settings: Settings | None = None) -> Tile:
-    """Render the tile and run CAT-031..033. Never raises for anything in the submission."""
-    settings = given_or_current(settings)
+def rendering(submission: Submission, settings: Settings) -> Rendering:
+    """The inline logo and mark rendered and measured (CPU work: the stage runs it in a worker)."""
     app = submission.app
     drawings: dict[str, Drawing] = {}
     problems: dict[str, str] = {}
@@ -224,9 +215,16 @@ def render_tile(submission: Submission, settings: Settings | None = None) -> Til
             drawings[kind] = analyse(rasterise(source, **size))
         except RenderError as error:
             problems[kind] = f"app.{kind}_svg: {error}"
-    results = [_drawn(drawings, problems, skipped), _legible(drawings, problems, skipped), _fills(drawings, skipped)]
+    return Rendering(drawings, problems, skipped)
+
+
+def render_tile(submission: Submission, settings: Settings | None = None) -> Tile:
+    """Render the tile and run CAT-031..033. Never raises for anything in the submission."""
+    settings = given_or_current(settings)
+    rendered = rendering(submission, settings)
+    results = run_objects(CHECKS, rendered, None, Scope.of(submission))
     try:
-        png = compose(submission, drawings)
+        png = compose(submission, rendered.drawings)
     except Exception as error:  # the layout must never take the review down; the checks above stand
         return Tile(None, results, [f"the tile could not be laid out ({type(error).__name__}: {str(error)[:200]})"])
     return Tile(png, results)
@@ -240,57 +238,97 @@ def verify_rendering(submission: Submission, settings: Settings | None = None) -
 # -- checks ---------------------------------------------------------------------------------------
 
 
-def _drawn(drawings: dict[str, Drawing], problems: dict[str, str], skipped: dict[str, str]) -> Result:
-    if not drawings and not problems:
-        return LOGO_MARK_DRAW.skipped("; ".join(skipped.values()) or "no inline logo or mark")
-    if problems:
-        return LOGO_MARK_DRAW.errored(
-            "could not render: " + "; ".join(problems.values()), fields=[f"app.{k}_svg" for k in problems]
-        )
-    blank = {k: d for k, d in drawings.items() if d.drawn < MIN_DRAWN}
-    evidence = {f"{k}_drawn_share": round(d.drawn, 4) for k, d in drawings.items()}
-    if blank:
-        return LOGO_MARK_DRAW.failed(
-            " and ".join(f"app.{k}_svg" for k in blank) + " draws nothing visible (blank or fully transparent)",
-            field=", ".join(f"app.{k}_svg" for k in blank),
-            **evidence,
-        )
-    return LOGO_MARK_DRAW.passed(f"{' and '.join(f'app.{k}_svg' for k in drawings)} render visibly", **evidence)
+class LogoMarkDraw(Check[Rendering]):
+    def run(self, subject: Rendering, ctx: object = None) -> Result:
+        drawings, problems, skipped = subject.drawings, subject.problems, subject.skipped
+        if not drawings and not problems:
+            return self.skipped("; ".join(skipped.values()) or "no inline logo or mark")
+        if problems:
+            return self.errored(
+                "could not render: " + "; ".join(problems.values()), fields=[f"app.{k}_svg" for k in problems]
+            )
+        blank = {k: d for k, d in drawings.items() if d.drawn < MIN_DRAWN}
+        evidence = {f"{k}_drawn_share": round(d.drawn, 4) for k, d in drawings.items()}
+        if blank:
+            return self.failed(
+                " and ".join(f"app.{k}_svg" for k in blank) + " draws nothing visible (blank or fully transparent)",
+                field=", ".join(f"app.{k}_svg" for k in blank),
+                **evidence,
+            )
+        return self.passed(f"{' and '.join(f'app.{k}_svg' for k in drawings)} render visibly", **evidence)
 
 
-def _legible(drawings: dict[str, Drawing], problems: dict[str, str], skipped: dict[str, str]) -> Result:
-    measured = {k: d for k, d in drawings.items() if d.contrast}
-    if not measured:
-        reasons = list(problems.values()) + list(skipped.values())
-        return LEGIBLE.skipped("nothing drawn to measure (" + ("; ".join(reasons) or f"see {LOGO_MARK_DRAW.id}") + ")")
-    evidence = {f"{k}_contrast_on_{bg}": ratio for k, d in measured.items() for bg, ratio in d.contrast.items()}
-    weak = [
-        f"app.{k}_svg on a {bg} background ({ratio:g}:1)"
-        for k, d in measured.items()
-        for bg, ratio in d.contrast.items()
-        if ratio < MIN_CONTRAST
-    ]
-    if weak:
-        return LEGIBLE.failed(
-            f"hard to see at catalog size, contrast below {MIN_CONTRAST:g}:1: " + "; ".join(weak), **evidence
-        )
-    return LEGIBLE.passed(f"contrast at least {MIN_CONTRAST:g}:1 on light and dark backgrounds", **evidence)
+LOGO_MARK_DRAW = declare(
+    LogoMarkDraw(
+        "CAT-031",
+        "Logo and mark draw something",
+        stage="catalog",
+        severity="blocker",
+        remedy="Export the logo and mark with visible shapes (filled paths, not an empty or fully transparent canvas).",
+    )
+)
 
 
-def _fills(drawings: dict[str, Drawing], skipped: dict[str, str]) -> Result:
-    mark = drawings.get("mark")
-    if mark is None:
-        return MARK_FILLS.skipped(skipped.get("mark") or f"the mark was not rendered (see {LOGO_MARK_DRAW.id})")
-    if not mark.bbox:
-        return MARK_FILLS.skipped(f"the mark draws nothing (see {LOGO_MARK_DRAW.id})")
-    left, top, right, bottom = mark.bbox
-    fill = max(right - left, bottom - top) / max(mark.image.width, mark.image.height)
-    evidence = {"field": "app.mark_svg", "fill": round(fill, 3), "drawing_box_px": [left, top, right, bottom]}
-    if fill < MIN_FILL:
-        return MARK_FILLS.failed(
-            f"the mark's drawing spans {fill:.0%} of its square (at least {MIN_FILL:.0%} expected)", **evidence
-        )
-    return MARK_FILLS.passed(f"the mark's drawing spans {fill:.0%} of its square", **evidence)
+class Legible(Check[Rendering]):
+    def run(self, subject: Rendering, ctx: object = None) -> Result:
+        measured = {k: d for k, d in subject.drawings.items() if d.contrast}
+        if not measured:
+            reasons = list(subject.problems.values()) + list(subject.skipped.values())
+            return self.skipped("nothing drawn to measure (" + ("; ".join(reasons) or f"see {LOGO_MARK_DRAW.id}") + ")")
+        evidence = {f"{k}_contrast_on_{bg}": ratio for k, d in measured.items() for bg, ratio in d.contrast.items()}
+        weak = [
+            f"app.{k}_svg on a {bg} background ({ratio:g}:1)"
+            for k, d in measured.items()
+            for bg, ratio in d.contrast.items()
+            if ratio < MIN_CONTRAST
+        ]
+        if weak:
+            return self.failed(
+                f"hard to see at catalog size, contrast below {MIN_CONTRAST:g}:1: " + "; ".join(weak), **evidence
+            )
+        return self.passed(f"contrast at least {MIN_CONTRAST:g}:1 on light and dark backgrounds", **evidence)
+
+
+LEGIBLE = declare(
+    Legible(
+        "CAT-032",
+        "Logo and mark are legible on light and dark backgrounds",
+        stage="catalog",
+        severity="warning",
+        remedy="Give the drawing a colour that contrasts at least 3:1 with both white and dark backgrounds, "
+        "or an outline or badge behind it.",
+    )
+)
+
+
+class MarkFills(Check[Rendering]):
+    def run(self, subject: Rendering, ctx: object = None) -> Result:
+        mark = subject.drawings.get("mark")
+        if mark is None:
+            return self.skipped(subject.skipped.get("mark") or f"the mark was not rendered (see {LOGO_MARK_DRAW.id})")
+        if not mark.bbox:
+            return self.skipped(f"the mark draws nothing (see {LOGO_MARK_DRAW.id})")
+        left, top, right, bottom = mark.bbox
+        fill = max(right - left, bottom - top) / max(mark.image.width, mark.image.height)
+        evidence = {"field": "app.mark_svg", "fill": round(fill, 3), "drawing_box_px": [left, top, right, bottom]}
+        if fill < MIN_FILL:
+            return self.failed(
+                f"the mark's drawing spans {fill:.0%} of its square (at least {MIN_FILL:.0%} expected)", **evidence
+            )
+        return self.passed(f"the mark's drawing spans {fill:.0%} of its square", **evidence)
+
+
+MARK_FILLS = declare(
+    MarkFills(
+        "CAT-033",
+        "Mark's drawing fills its square",
+        stage="catalog",
+        severity="warning",
+        remedy="Crop the mark's viewBox to the symbol, so it fills most of the square at small sizes.",
+    )
+)
+
+CHECKS: tuple[Check[Rendering], ...] = (LOGO_MARK_DRAW, LEGIBLE, MARK_FILLS)
 
 
 # -- the tile ---------------------------------------------------------------------------------------

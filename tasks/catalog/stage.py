@@ -22,5 +22,7 @@ async def verify_catalog(
 
 
 def judge_catalog(submission: Submission, remote: dict[str, RemoteSvg]) -> list[Result]:
-    """The catalog checks and the tile's rendering checks (plain CPU work, run in a worker process)."""
+    """The catalog checks and the tile's rendering checks (plain CPU work, run in a worker process):
+    each gathers its subject once (`Catalog`: the logo and mark analysed; `Rendering`: the tile's
+    drawings) and runs its check objects on it."""
     return catalog.verify_catalog_fields(submission, remote=remote) + tile.verify_rendering(submission)

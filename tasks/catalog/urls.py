@@ -7,7 +7,7 @@ import re
 from urllib.parse import urlsplit
 
 EXCERPT_CHARS = 120
-_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 
 def excerpt(value: str) -> str:

@@ -17,6 +17,9 @@ A live side that does not answer leaves the comparison unmade: `error`, never a 
 the new version that may not last (no answer, 429, 5xx) is sent once more before it counts as a
 blocker; accepted then, it is a warning. Each request is bounded by the e2e answer deadline, each
 round of the comparison by `cap_seconds`.
+
+The traffic is sent (and confirmed) first; the answers are gathered into a `Compared` and the CMP
+checks, objects with their `run`, judge it afterwards with `tasks/runner.py:run_objects`.
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
 
-from partner_review.models.checks import Result, register
+from partner_review.models.checks import Check, Result, declare
 from partner_review.models.events import EventFactory
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.spec import CALL_TYPES
@@ -39,41 +42,12 @@ from partner_review.tasks.e2e.checks import WRONG_SECRET
 from partner_review.tasks.e2e.exchange import Endpoint, Exchange, auth_headers
 from partner_review.tasks.net.client import client
 from partner_review.tasks.net.retry_after import retry_after_seconds
-from partner_review.tasks.runner import stage
-
-KEPT = register(
-    "CMP-001",
-    "Traffic the live version accepts is accepted by the new version",
-    stage="compat",
-    severity="blocker",
-    network=True,
-    applies_to="destination",
-    remedy="Accept every request the live version accepts (old events, batches, each call type): customers "
-    "send the same traffic after the update. Refuse more only in a new component.",
-)
-AUTH_KEPT = register(
-    "CMP-002",
-    "The new version still requires credentials",
-    stage="compat",
-    severity="blocker",
-    network=True,
-    applies_to="destination",
-    remedy="Refuse requests without a credential or with a wrong one (401/403), as the live version does.",
-)
-SAME_ANSWERS = register(
-    "CMP-003",
-    "The new version answers like the live version",
-    stage="compat",
-    severity="warning",
-    network=True,
-    applies_to="destination",
-    remedy="Keep status codes and answer bodies as the live version has them, or tell customers what changed.",
-)
-CHECKS = (KEPT, AUTH_KEPT, SAME_ANSWERS)
+from partner_review.tasks.runner import Scope, run_objects, stage
 
 OLD_EVENT_AGE = timedelta(days=7)
 DETAIL_CHARS = 200
 SHAPE_CHARS = 300
+KEPT_ID, AUTH_KEPT_ID, SAME_ANSWERS_ID = "CMP-001", "CMP-002", "CMP-003"  # declared below, with their logic
 Credential = Literal["given", "none", "wrong"]
 Verdict = Literal["accepted", "declined", "refused", "no answer"]
 
@@ -238,62 +212,139 @@ def cap_seconds(settings: Settings, requests: int) -> float:
     return rounds * (settings.e2e_timeout_seconds + 1.0) * (settings.e2e_transport_retries + 1)
 
 
-def judge(
-    probes: list[Probe], live: list[dict[str, Any]], new: list[dict[str, Any]], *, versions: dict[str, Any], label: str
-) -> list[Result]:
-    """CMP-001, 002 and 003 from the two columns of answers."""
+@dataclass(frozen=True)
+class Compared:
+    """The subject of the CMP checks: the traffic sent to one destination's two versions and each
+    side's answers (reduced by `answer`), request by request; `new[i]` holds a second answer where
+    `confirm` sent a request again."""
+
+    probes: tuple[Probe, ...]
+    live: tuple[dict[str, Any], ...]
+    new: tuple[dict[str, Any], ...]
+    versions: dict[str, Any] = field(default_factory=dict)  # the versions, endpoints and component, as evidence
+    label: str = ""  # "name: " before each message when several destinations are compared
+
+
+@dataclass
+class Comparison:
+    """The request-by-request comparison every CMP check reads: the rows shown as evidence, and by
+    check id what differs and what could not be compared."""
+
+    rows: list[dict[str, Any]]
+    found: dict[str, list[str]]
+    unanswered: dict[str, list[str]]
+
+
+def compare(subject: Compared) -> Comparison:
+    ids = (KEPT_ID, AUTH_KEPT_ID, SAME_ANSWERS_ID)
     rows: list[dict[str, Any]] = []
-    found: dict[str, list[str]] = {c.id: [] for c in CHECKS}
-    unanswered: dict[str, list[str]] = {c.id: [] for c in CHECKS}
-    for probe, was, now in zip(probes, live, new):
+    found: dict[str, list[str]] = {i: [] for i in ids}
+    unanswered: dict[str, list[str]] = {i: [] for i in ids}
+    for probe, was, now in zip(subject.probes, subject.live, subject.new):
         row: dict[str, Any] = {"request": probe.name, "credential": probe.credential, "live": was, "new": now}
         if was["answer"] == "no answer":
-            concerned = (AUTH_KEPT if probe.auth else KEPT).id
-            for check_id in (concerned, SAME_ANSWERS.id):
+            concerned = AUTH_KEPT_ID if probe.auth else KEPT_ID
+            for check_id in (concerned, SAME_ANSWERS_ID):
                 unanswered[check_id].append(f"{probe.name}: {was['detail']}")
             row["difference"] = "not compared: the live version did not answer"
         elif probe.auth and now["answer"] == "no answer":
-            unanswered[AUTH_KEPT.id].append(f"{probe.name}: the new version did not answer ({now['detail']})")
+            unanswered[AUTH_KEPT_ID].append(f"{probe.name}: the new version did not answer ({now['detail']})")
             row["difference"] = "not compared: the new version did not answer"
         elif "first" in now:
             first = now["first"]
             said = f"refused the first time ({first['status'] or first['detail']}), accepted when sent again"
-            found[SAME_ANSWERS.id].append(f"{probe.name}: {said}")
-            row["difference"], row["finding"] = said, SAME_ANSWERS.id
+            found[SAME_ANSWERS_ID].append(f"{probe.name}: {said}")
+            row["difference"], row["finding"] = said, SAME_ANSWERS_ID
         elif (diff := difference(probe, was, now)) is not None:
             found[diff[0]].append(f"{probe.name}: {diff[1]}")
             row["difference"] = diff[1]
             row["finding"] = diff[0]
         rows.append(row)
-    evidence = {**versions, "requests": rows}
-    out = []
-    titles = {
-        KEPT.id: "requests the live version accepts are refused by the new one",
-        AUTH_KEPT.id: "credentials are no longer required",
-        SAME_ANSWERS.id: "answers differ",
-    }
-    for check in CHECKS:
-        if found[check.id]:
-            listed = "; ".join(found[check.id])
-            out.append(check.failed(f"{label}{titles[check.id]}: {listed}", **evidence))
-        elif unanswered[check.id]:
-            listed = "; ".join(unanswered[check.id][:3])
-            out.append(check.errored(f"{label}no comparison, not a pass: {listed}", **evidence))
-        else:
-            out.append(check.passed(label + _alike(check.id, probes, live), **evidence))
-    return out
+    return Comparison(rows, found, unanswered)
 
 
-def _alike(check_id: str, probes: list[Probe], live: list[dict[str, Any]]) -> str:
-    """What a passing CMP check says."""
-    events = sum(1 for p in probes if not p.auth)
-    if check_id == KEPT.id:
+class Behaves(Check[Compared]):
+    """A CMP check: a finding when the comparison found one of its differences, `error` when the
+    requests it needs were not answered (no comparison, not a pass), else a pass saying what held."""
+
+    finding: str = ""  # what its failure says before the differences
+
+    def run(self, subject: Compared, ctx: object = None) -> Result:
+        comparison = compare(subject)
+        evidence = {**subject.versions, "requests": comparison.rows}
+        label = subject.label
+        if comparison.found[self.id]:
+            listed = "; ".join(comparison.found[self.id])
+            return self.failed(f"{label}{self.finding}: {listed}", **evidence)
+        if comparison.unanswered[self.id]:
+            listed = "; ".join(comparison.unanswered[self.id][:3])
+            return self.errored(f"{label}no comparison, not a pass: {listed}", **evidence)
+        return self.passed(label + self.alike(subject), **evidence)
+
+    def alike(self, subject: Compared) -> str:
+        """What it says when it passes."""
+        raise NotImplementedError
+
+
+class Kept(Behaves):
+    finding = "requests the live version accepts are refused by the new one"
+
+    def alike(self, subject: Compared) -> str:
+        events = sum(1 for p in subject.probes if not p.auth)
         return f"every request the live version accepts is accepted by the new one ({events} requests compared)"
-    if check_id == AUTH_KEPT.id:
-        if any(p.auth and a["answer"] == "accepted" for p, a in zip(probes, live)):
+
+
+class AuthKept(Behaves):
+    finding = "credentials are no longer required"
+
+    def alike(self, subject: Compared) -> str:
+        if any(p.auth and a["answer"] == "accepted" for p, a in zip(subject.probes, subject.live)):
             return "the live version did not require credentials either; nothing changed"
         return "the new version refuses requests without or with a wrong credential, as the live one does"
-    return f"no other difference in {len(probes)} requests (status, status class, body shape)"
+
+
+class SameAnswers(Behaves):
+    finding = "answers differ"
+
+    def alike(self, subject: Compared) -> str:
+        return f"no other difference in {len(subject.probes)} requests (status, status class, body shape)"
+
+
+KEPT = declare(
+    Kept(
+        "CMP-001",
+        "Traffic the live version accepts is accepted by the new version",
+        stage="compat",
+        severity="blocker",
+        network=True,
+        applies_to="destination",
+        remedy="Accept every request the live version accepts (old events, batches, each call type): customers "
+        "send the same traffic after the update. Refuse more only in a new component.",
+    )
+)
+AUTH_KEPT = declare(
+    AuthKept(
+        "CMP-002",
+        "The new version still requires credentials",
+        stage="compat",
+        severity="blocker",
+        network=True,
+        applies_to="destination",
+        remedy="Refuse requests without a credential or with a wrong one (401/403), as the live version does.",
+    )
+)
+SAME_ANSWERS = declare(
+    SameAnswers(
+        "CMP-003",
+        "The new version answers like the live version",
+        stage="compat",
+        severity="warning",
+        network=True,
+        applies_to="destination",
+        remedy="Keep status codes and answer bodies as the live version has them, or tell customers what changed.",
+    )
+)
+CHECKS: tuple[Behaves, ...] = (KEPT, AUTH_KEPT, SAME_ANSWERS)
 
 
 async def compare_destination(
@@ -304,7 +355,9 @@ async def compare_destination(
     versions: dict[str, Any],
     label: str = "",
     settings: Settings,
+    scope: Scope | None = None,
 ) -> list[Result]:
+    """Send the traffic to both versions, confirm what the new one refused, then run the CMP checks."""
     now = datetime.now(UTC)
     seed = random.SystemRandom().getrandbits(32)
     factory = EventFactory(seed, user_id=f"partner-review-compat-{seed:08x}", start=now)
@@ -314,7 +367,10 @@ async def compare_destination(
     was, then = await asyncio.gather(*(side.answers(probes, cap) for side in sides))
     await confirm(probes, was, then, sides[1], settings)
     urls = {"live_endpoint": live.endpoint, "new_endpoint": new.endpoint}
-    return judge(probes, was, then, versions={**versions, **urls, "component": new.name}, label=label)
+    subject = Compared(
+        tuple(probes), tuple(was), tuple(then), versions={**versions, **urls, "component": new.name}, label=label
+    )
+    return run_objects(CHECKS, subject, None, scope or Scope(components=frozenset({"app", "destination"})))
 
 
 async def compare_behaviour(
@@ -351,7 +407,13 @@ async def _compare(
         found = await asyncio.gather(
             *(
                 compare_destination(
-                    d, was, http, versions=versions, label=f"{d.name}: " if len(pairs) > 1 else "", settings=settings
+                    d,
+                    was,
+                    http,
+                    versions=versions,
+                    label=f"{d.name}: " if len(pairs) > 1 else "",
+                    settings=settings,
+                    scope=Scope.of(submission, offline=offline),
                 )
                 for d, was in pairs
             )

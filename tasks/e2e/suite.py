@@ -17,10 +17,9 @@ import asyncio
 import random
 import uuid
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 
@@ -30,55 +29,40 @@ from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.spec import CALL_TYPES
 from partner_review.models.submission import Destination, Submission
 from partner_review.tasks.e2e.checks import (
-    ANY_ACCEPTED,
-    BAD_CREDENTIAL,
-    BATCH,
-    CALL_CHECKS,
     CHECKS,
-    DELETE,
-    INVALID_EVENT,
-    OVERSIZED_EVENT,
-    READ_BACK,
-    READ_BACK_PATH,
-    REPEATED_MESSAGE,
-    SEMANTIC_EVENTS,
     WRONG_SECRET,
+    Trial,
+    batch_grade,
+    delete_grade,
+    green_calls,
+    lost_fields,
+    read_back_url,
+    reads_back,
 )
 from partner_review.tasks.e2e.exchange import Endpoint, Exchange, auth_headers
 from partner_review.tasks.e2e.grading import grade
 from partner_review.tasks.net.client import client
-from partner_review.tasks.runner import stage
+from partner_review.tasks.runner import Scope, run_objects, stage
 
-__all__ = ["CHECKS", "auth_headers", "lost_fields", "read_back_url", "run_e2e_suite", "run_end_to_end"]
+__all__ = [
+    "CHECKS",
+    "Endpoint",
+    "Exchange",
+    "auth_headers",
+    "grade",
+    "lost_fields",
+    "read_back_url",
+    "reads_back",
+    "run_e2e_suite",
+    "run_end_to_end",
+]
 
-# The suite -------------------------------------------------------------------------------------
-
-
-def read_back_url(endpoint: str) -> str:
-    """`https://api.acme.example/segment/v1/events` -> `https://api.acme.example/segment/v1/received`."""
-    return urljoin(endpoint, READ_BACK_PATH)
-
-
-def lost_fields(sent: Any, stored: Any, path: str = "") -> list[str]:
-    """Paths of fields sent that are missing or different in what was stored (extras are fine)."""
-    if isinstance(sent, dict):
-        if not isinstance(stored, dict):
-            return [path or "(event)"]
-        out: list[str] = []
-        for key, value in sent.items():
-            sub = f"{path}.{key}" if path else key
-            out += [sub] if key not in stored else lost_fields(value, stored[key], sub)
-        return out
-    if isinstance(sent, list):
-        if not isinstance(stored, list) or len(stored) != len(sent):
-            return [path]
-        return [p for i, item in enumerate(sent) for p in lost_fields(item, stored[i], f"{path}.{i}")]
-    return [] if sent == stored else [path]
+# The suite: the requests, sent once; the checks judge what came back (tasks/e2e/checks.py) ------
 
 
 @dataclass
 class Suite:
-    """The test suite for one destination component."""
+    """The test suite for one destination component: sends its requests and gathers the answers."""
 
     endpoint: Endpoint
     destination: Destination
@@ -86,9 +70,6 @@ class Suite:
     factory: EventFactory
     settings: Settings
     user_id: str
-    results: list[Result] = field(default_factory=list)
-    accepted: set[str] = field(default_factory=set)
-    delivered: list[dict[str, Any]] = field(default_factory=list)  # green events, for read-back
 
     @property
     def declared(self) -> set[str]:
@@ -99,81 +80,57 @@ class Suite:
         """Largest answer read (the grade names it when a partner sends more)."""
         return self.settings.e2e_max_response_bytes
 
-    def _evidence(self, ex: Exchange, **extra: Any) -> dict[str, Any]:
-        return {"component": self.destination.name, **extra, **ex.evidence(self.endpoint.redact)}
+    def _green(self, ex: Exchange, call: str) -> bool:
+        return grade(ex, call, self.declared, self.limit)[0] == "green"
 
-    def _say(self, text: str) -> str:
-        return f"{self.label}{text}"
-
-    async def run(self) -> None:
-        probe_call = await self.calls()
-        await self.probes(probe_call)
-        reader = await self.read_back()
-        await self.delete(reader)
-
-    async def calls(self) -> str:
+    async def run(self) -> Trial:
+        """Every request of the suite; what the destination accepted decides what is sent next."""
         events = {call: self.factory.call(call) for call in CALL_TYPES}
         semantic = {name: self.factory.semantic(name) for name in SEMANTIC}
         sent = await _gather(
             self.endpoint.post(self.destination.endpoint, e) for e in [*events.values(), *semantic.values()]
         )
-        for (call, event), ex in zip(events.items(), sent):
-            colour, why = grade(ex, call, self.declared, self.limit)
-            check = CALL_CHECKS[call]
-            evidence = self._evidence(ex, call=call, grade=colour)
-            if colour == "red":
-                self.results.append(check.failed(self._say(f"{call}: red, {why}"), **evidence))
-                continue
-            self.results.append(check.passed(self._say(f"{call}: {colour}, {why}"), **evidence))
-            if colour == "green":
-                self.accepted.add(call)
-                self.delivered.append(event)
-        details, reds = [], []
-        for (name, event), ex in zip(semantic.items(), sent[len(events) :]):
-            colour, why = grade(ex, "track", self.declared, self.limit)
-            details.append(self._evidence(ex, event=name, grade=colour))
-            if colour == "red":
-                reds.append(f"{name}: {why}")
-            elif colour == "green":
-                self.delivered.append(event)
-        if reds:
-            self.results.append(
-                SEMANTIC_EVENTS.failed(
-                    self._say("red: " + "; ".join(reds)), component=self.destination.name, events=details
-                )
-            )
-        else:
-            colours = sorted({d["grade"] for d in details})
-            self.results.append(
-                SEMANTIC_EVENTS.passed(
-                    self._say(f"{len(details)} semantic events: {' and '.join(colours)}"),
-                    component=self.destination.name,
-                    events=details,
-                )
-            )
-        if self.accepted:
-            self.results.append(
-                ANY_ACCEPTED.passed(
-                    self._say("accepted: " + ", ".join(sorted(self.accepted))),
-                    component=self.destination.name,
-                    accepted=sorted(self.accepted),
-                )
-            )
-        else:
-            self.results.append(
-                ANY_ACCEPTED.failed(
-                    self._say("no call type was accepted with 200/202; a destination must accept at least one"),
-                    component=self.destination.name,
-                )
-            )
-        for call in ("track", *CALL_TYPES):
-            if call in self.accepted:
-                return call
-        return "track"
+        calls = dict(zip(events, sent))
+        answers = dict(zip(semantic, sent[len(events) :]))
+        accepted = green_calls(calls, self.declared, self.limit)
+        delivered = [events[call] for call in accepted]
+        delivered += [semantic[name] for name, ex in answers.items() if self._green(ex, "track")]
+        call = next((c for c in ("track", *CALL_TYPES) if c in accepted), "track")
+        bad, invalid, oversized, repeated, batch, batch_events = await self.probes(call, accepted, delivered)
+        if batch is not None and batch_grade(batch, self.limit)[0] == "green":
+            delivered.extend(batch_events)
+        read_backs = await self.read_back(delivered)
+        deleted = await self.endpoint.post(self.destination.endpoint, self.delete_event())
+        erased = None
+        if delete_grade(deleted, self.limit)[0] == "green" and read_backs and reads_back(read_backs[0]):
+            erased = await self.endpoint.get(read_back_url(self.destination.endpoint), {"userId": self.user_id})
+        return Trial(
+            destination=self.destination,
+            redact=self.endpoint.redact,
+            limit=self.limit,
+            user_id=self.user_id,
+            calls=calls,
+            semantic=answers,
+            probe_call=call,
+            bad_credential=bad,
+            invalid=invalid,
+            oversized=oversized,
+            repeated=repeated,
+            batch=batch,
+            batch_events=len(batch_events),
+            delete=deleted,
+            label=self.label,
+            delivered=tuple(delivered),
+            read_backs=tuple(read_backs),
+            erased=erased,
+        )
 
-    async def probes(self, call: str) -> None:
+    async def probes(
+        self, call: str, accepted: list[str], delivered: list[dict[str, Any]]
+    ) -> tuple[Exchange, Exchange, Exchange, Exchange, Exchange | None, list[dict[str, Any]]]:
+        """The negative probes (wrong credential, invalid, oversized, repeated messageId) and the batch."""
         endpoint = self.destination.endpoint
-        original = next((e for e in self.delivered if e["type"] == call), None) or self.factory.call(call)
+        original = next((e for e in delivered if e["type"] == call), None) or self.factory.call(call)
         wrong = auth_headers(self.destination.auth, WRONG_SECRET)
         invalid = {k: v for k, v in self.factory.call(call).items() if k not in ("userId", "anonymousId")}
         oversized = self.factory.call(call)
@@ -187,9 +144,9 @@ class Suite:
         ]
         batch_events: list[dict[str, Any]] = []
         if self.destination.batch_endpoint:
-            calls = sorted(self.accepted) or list(self.declared or CALL_TYPES)
+            calls = sorted(accepted) or list(self.declared or CALL_TYPES)
             batch_events = [self.factory.call(c) for c in calls]
-            if "track" in self.accepted:
+            if "track" in accepted:
                 batch_events.append(self.factory.order_completed())
             jobs.append(
                 self.endpoint.post(
@@ -197,215 +154,27 @@ class Suite:
                 )
             )
         bad, inv, big, again, *batch = await _gather(jobs)
-        self._bad_credential(bad)
-        self._invalid(inv)
-        self._oversized(big)
-        self._repeated(again, call)
-        if batch:
-            self._batch(batch[0], batch_events)
-        else:
-            self.results.append(
-                BATCH.not_applicable(self._say("no batch_endpoint is declared"), component=self.destination.name)
-            )
+        return bad, inv, big, again, (batch[0] if batch else None), batch_events
 
-    def _bad_credential(self, ex: Exchange) -> None:
-        evidence = self._evidence(ex)
-        if ex.error is None and ex.status in (401, 403):
-            self.results.append(
-                BAD_CREDENTIAL.passed(self._say(f"a wrong credential was refused with {ex.status}"), **evidence)
-            )
-        elif ex.ok:
-            self.results.append(
-                BAD_CREDENTIAL.failed(
-                    self._say(
-                        f"an event sent with a wrong credential was accepted ({ex.status}): anyone who knows the "
-                        "endpoint could write into a customer's account"
-                    ),
-                    **evidence,
-                )
-            )
-        else:
-            self.results.append(
-                BAD_CREDENTIAL.failed(
-                    self._say(f"a wrong credential got {ex.error or ex.status} instead of 401 or 403"), **evidence
-                )
-            )
-
-    def _invalid(self, ex: Exchange) -> None:
-        evidence = self._evidence(ex, defect="no userId and no anonymousId (SPEC-003)")
-        if ex.error is None and ex.status == 400:
-            self.results.append(
-                INVALID_EVENT.passed(
-                    self._say("an event without userId or anonymousId was refused with 400"), **evidence
-                )
-            )
-        elif ex.ok:
-            self.results.append(
-                INVALID_EVENT.failed(
-                    self._say(
-                        f"an event without userId or anonymousId was accepted ({ex.status}) instead of refused with 400"
-                    ),
-                    **evidence,
-                )
-            )
-        else:
-            self.results.append(
-                INVALID_EVENT.failed(
-                    self._say(f"an event without userId or anonymousId got {ex.error or ex.status} instead of 400"),
-                    **evidence,
-                )
-            )
-
-    def _oversized(self, ex: Exchange) -> None:
-        evidence = self._evidence(ex)
-        if ex.error is None and not ex.too_large and ex.status in (400, 413):
-            self.results.append(
-                OVERSIZED_EVENT.passed(self._say(f"an event over 32 KB was refused with {ex.status}"), **evidence)
-            )
-        elif ex.ok:
-            self.results.append(
-                OVERSIZED_EVENT.failed(
-                    self._say(
-                        f"an event of {evidence['request']['bytes']:,} bytes (over 32 KB) was accepted silently ({ex.status})"
-                    ),
-                    **evidence,
-                )
-            )
-        else:
-            self.results.append(
-                OVERSIZED_EVENT.failed(
-                    self._say(f"an event over 32 KB got {ex.error or ex.status} instead of 400 or 413"), **evidence
-                )
-            )
-
-    def _repeated(self, ex: Exchange, call: str) -> None:
-        colour, why = grade(ex, call, self.declared, self.limit)
-        evidence = self._evidence(ex, grade=colour)
-        if colour == "red":
-            self.results.append(
-                REPEATED_MESSAGE.failed(self._say(f"re-sending a {call} with the same messageId: {why}"), **evidence)
-            )
-        else:
-            self.results.append(
-                REPEATED_MESSAGE.passed(self._say(f"re-sending a {call} with the same messageId {why}"), **evidence)
-            )
-
-    def _batch(self, ex: Exchange, events: list[dict[str, Any]]) -> None:
-        colour, why = grade(ex, "batch", set(), self.limit)
-        evidence = self._evidence(ex, events_in_batch=len(events))
-        if colour == "yellow":  # a 501 declines a call type; a declared batch endpoint has none to decline
-            why = "answered 501 (not implemented), but a declared batch_endpoint must take batches; fix it or remove it"
-        if colour == "green":
-            self.results.append(BATCH.passed(self._say(f"a batch of {len(events)} events: {why}"), **evidence))
-            self.delivered.extend(events)
-        else:
-            self.results.append(BATCH.failed(self._say(f"a batch of {len(events)} events: {why}"), **evidence))
-
-    async def read_back(self) -> str | None:
-        """Compare stored events with those sent; the read-back URL when the partner offers one."""
+    async def read_back(self, delivered: list[dict[str, Any]]) -> list[Exchange]:
+        """The stored copy of each delivered event (only the first when there is no read-back endpoint)."""
+        if not delivered:
+            return []
         url = read_back_url(self.destination.endpoint)
-        component = self.destination.name
-        if not self.delivered:
-            self.results.append(
-                READ_BACK.skipped(self._say("no event was accepted, so none can be read back"), component=component)
-            )
-            return None
-        first = await self.endpoint.get(url, {"messageId": str(self.delivered[0].get("messageId"))})
-        if not _reads_back(first):
-            reason = first.error or (f"answered {first.status}" if first.status else "no answer")
-            self.results.append(
-                READ_BACK.skipped(
-                    self._say(
-                        f"no read-back endpoint at {url} ({reason}); compare stored fields by hand in the partner's tool"
-                    ),
-                    component=component,
-                    read_back_url=url,
-                    status=first.status,
-                )
-            )
-            return None
-        rest = await _gather(self.endpoint.get(url, {"messageId": str(e.get("messageId"))}) for e in self.delivered[1:])
-        problems = []
-        for event, ex in zip(self.delivered, [first, *rest]):
-            found = (ex.json() or {}).get("events") if _reads_back(ex) else None
-            name = event.get("event") or event["type"]
-            if not found:
-                problems.append({"messageId": event.get("messageId"), "event": name, "lost": ["(not stored)"]})
-                continue
-            lost = lost_fields(event, found[0])
-            if lost:
-                problems.append({"messageId": event.get("messageId"), "event": name, "lost": lost[:20]})
-        if problems:
-            summary = "; ".join(f"{p['event']}: {', '.join(p['lost'][:4])}" for p in problems[:5])
-            self.results.append(
-                READ_BACK.failed(
-                    self._say(
-                        f"{len(problems)} of {len(self.delivered)} events came back without fields they were sent with: {summary}"
-                    ),
-                    component=component,
-                    read_back_url=url,
-                    events=problems[:10],
-                )
-            )
-        else:
-            self.results.append(
-                READ_BACK.passed(
-                    self._say(f"{len(self.delivered)} events read back with every field sent"),
-                    component=component,
-                    read_back_url=url,
-                )
-            )
-        return url
+        first = await self.endpoint.get(url, {"messageId": str(delivered[0].get("messageId"))})
+        if not reads_back(first):
+            return [first]
+        rest = await _gather(self.endpoint.get(url, {"messageId": str(e.get("messageId"))}) for e in delivered[1:])
+        return [first, *rest]
 
-    async def delete(self, reader: str | None) -> None:
-        event = {
+    def delete_event(self) -> dict[str, Any]:
+        return {
             "type": "delete",
             "userId": self.user_id,
             "messageId": str(uuid.UUID(int=self.factory.rng.getrandbits(128))),
             "timestamp": self.factory.timestamp(),
             "context": {"library": {"name": "partner-review", "version": "0.1.0"}},
         }
-        ex = await self.endpoint.post(self.destination.endpoint, event)
-        colour, why = grade(ex, "delete", set(), self.limit)
-        evidence = self._evidence(ex)
-        if colour == "yellow":
-            why = "answered 501, but partners must honour delete (GDPR/CCPA) requests"
-        if colour != "green":
-            self.results.append(DELETE.failed(self._say(f"a delete for userId {self.user_id}: {why}"), **evidence))
-            return
-        if reader is None:
-            self.results.append(
-                DELETE.passed(
-                    self._say(
-                        f"a delete for userId {self.user_id} was accepted ({ex.status}); erasure not verified (no read-back)"
-                    ),
-                    **evidence,
-                )
-            )
-            return
-        check = await self.endpoint.get(reader, {"userId": self.user_id})
-        left = (check.json() or {}).get("events") if _reads_back(check) else None
-        if left:
-            self.results.append(
-                DELETE.failed(
-                    self._say(
-                        f"a delete for userId {self.user_id} was accepted but {len(left)} of its events are still stored"
-                    ),
-                    **evidence,
-                    read_back=check.evidence(self.endpoint.redact),
-                )
-            )
-        else:
-            self.results.append(
-                DELETE.passed(
-                    self._say(f"a delete for userId {self.user_id} was accepted and its events are gone"), **evidence
-                )
-            )
-
-
-def _reads_back(ex: Exchange) -> bool:
-    data = ex.json() if ex.ok and not ex.html else None
-    return isinstance(data, dict) and isinstance(data.get("events"), list)
 
 
 async def _gather(jobs: Iterable[Awaitable[Exchange]]) -> list[Exchange]:
@@ -419,8 +188,10 @@ async def run_end_to_end(
     label: str = "",
     seed: int | None = None,
     settings: Settings | None = None,
+    scope: Scope | None = None,
 ) -> tuple[list[Result], set[str]]:
-    """The suite for one destination: its results and the call types it accepted (green)."""
+    """The suite for one destination: its results and the call types it accepted (green). The
+    requests are sent first; the checks judge the answers afterwards, off the timed path."""
     settings = given_or_current(settings)
     seed = random.SystemRandom().getrandbits(32) if seed is None else seed
     user_id = f"partner-review-{seed:08x}"
@@ -433,8 +204,9 @@ async def run_end_to_end(
         settings=settings,
         user_id=user_id,
     )
-    await suite.run()
-    return suite.results, suite.accepted
+    trial = await suite.run()
+    scope = scope or Scope(components=frozenset({"app", "destination"}))
+    return run_objects(CHECKS, trial, None, scope), trial.accepted
 
 
 @stage(CHECKS, network_use="sends events to the partner's endpoint", nothing=set)
@@ -454,7 +226,13 @@ async def run_e2e_suite(
     ) as http:
         outcomes = await asyncio.gather(
             *(
-                run_end_to_end(d, http, label=f"{d.name}: " if len(destinations) > 1 else "", settings=settings)
+                run_end_to_end(
+                    d,
+                    http,
+                    label=f"{d.name}: " if len(destinations) > 1 else "",
+                    settings=settings,
+                    scope=Scope.of(submission, offline=offline),
+                )
                 for d in destinations
             )
         )

@@ -2,80 +2,125 @@
 
 `check_links` is the stage's one entry point. Links are checked concurrently (asyncio), politely
 (per host: `link_host_concurrency` at once, `link_request_interval_ms` apart), each URL once, with
-one result per link: status, final URL, redirects and time.
+one result per link: status, final URL, redirects and time. The pages and links are fetched first,
+all at once, into a `Linked` (tasks/links/subject.py); the check objects judge it afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Set
-from dataclasses import dataclass, field
+from dataclasses import replace
 from urllib.parse import unquote, urljoin, urlsplit
 
 from partner_review.models.addresses import email_problem
-from partner_review.models.checks import Check, Result, register
+from partner_review.models.checks import Check, Result, declare
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
+from partner_review.tasks.context import Context
 from partner_review.tasks.links import pages
 from partner_review.tasks.links.documents import on_domain
+from partner_review.tasks.links.subject import Link, Linked
 from partner_review.tasks.net.fetcher import Fetched, Fetcher
-from partner_review.tasks.runner import stage
+from partner_review.tasks.runner import Scope, run_objects, stage
 
-CATALOG_LINK = register(
-    "LNK-009",
-    "Catalog links work",
-    stage="links",
-    requirement="catalog",
-    severity="blocker",
-    network=True,
-    remedy="Fix or replace the URL in the submission (website, docs, logo, mark, screenshots) so that it "
-    "answers 200 to an anonymous visitor.",
-)
-PLATFORM_PAGE = register(
-    "LNK-010",
-    "Platform pages named in the submission answer",
-    stage="links",
-    severity="info",
-    network=True,
-    remedy="Nothing to do before launch: the catalog listing and the platform's docs page go live when "
-    "the integration is published. After launch, check the URLs in docs.*.",
-)
-DOC_LINK = register(
-    "LNK-011",
-    "Documentation links work",
-    stage="links",
-    severity="warning",
-    network=True,
-    remedy="Fix or remove the broken link in the documentation; use https URLs that answer 200.",
-)
-DOC_ANCHOR = register(
-    "LNK-012",
-    "Same-page links point to a heading",
-    stage="links",
-    severity="warning",
-    remedy="Point `#...` links at a heading of the same page (its anchor is the heading in lowercase "
-    "with hyphens), or remove them.",
-)
-MAILTO = register(
-    "LNK-013",
-    "mailto links are well-formed",
-    stage="links",
-    severity="warning",
-    remedy="Write mail links as `mailto:name@example.com`.",
-)
+__all__ = ["CHECKS", "Link", "Linked", "catalog_urls", "check_anchor", "check_links", "check_mailto", "collect"]
+NETWORK_USE = "fetches the partner page, launch post or links"
 
-CHECKS = (*pages.CHECKS, CATALOG_LINK, PLATFORM_PAGE, DOC_LINK, DOC_ANCHOR, MAILTO)
 _NOT_WEB = ("tel:", "sms:", "callto:", "data:")
 
 
-@dataclass
-class Link:
-    """One distinct URL to check and every place it appears."""
+class LinkWorks(Check[Linked]):
+    """LNK-009, LNK-010, LNK-011: one result per link this check reports, in the links' order."""
 
-    url: str
-    check: Check  # the Check that reports it
-    places: list[str] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)
+    def run(self, subject: Linked, ctx: object = None) -> list[Result]:
+        return [
+            judge_link(link, subject.answer(i), subject)
+            for i, link in enumerate(subject.links)
+            if reporter(link) is self
+        ]
+
+
+CATALOG_LINK = declare(
+    LinkWorks(
+        "LNK-009",
+        "Catalog links work",
+        stage="links",
+        requirement=("catalog",),
+        severity="blocker",
+        network=True,
+        remedy="Fix or replace the URL in the submission (website, docs, logo, mark, screenshots) so that it "
+        "answers 200 to an anonymous visitor.",
+    )
+)
+PLATFORM_PAGE = declare(
+    LinkWorks(
+        "LNK-010",
+        "Platform pages named in the submission answer",
+        stage="links",
+        severity="info",
+        network=True,
+        remedy="Nothing to do before launch: the catalog listing and the platform's docs page go live when "
+        "the integration is published. After launch, check the URLs in docs.*.",
+    )
+)
+DOC_LINK = declare(
+    LinkWorks(
+        "LNK-011",
+        "Documentation links work",
+        stage="links",
+        severity="warning",
+        network=True,
+        remedy="Fix or remove the broken link in the documentation; use https URLs that answer 200.",
+    )
+)
+
+
+class DocAnchor(Check[Linked]):
+    """LNK-012: one result per same-page link; one saying so when there is none."""
+
+    def run(self, subject: Linked, ctx: object = None) -> list[Result]:
+        found = [check_anchor(link, set(subject.anchors)) for link in subject.links if _kind(link.url) == "anchor"]
+        return found or [none_found(self, subject.submission, "same-page (#) links")]
+
+
+DOC_ANCHOR = declare(
+    DocAnchor(
+        "LNK-012",
+        "Same-page links point to a heading",
+        stage="links",
+        severity="warning",
+        remedy="Point `#...` links at a heading of the same page (its anchor is the heading in lowercase "
+        "with hyphens), or remove them.",
+    )
+)
+
+
+class Mailto(Check[Linked]):
+    """LNK-013: one result per mailto link; one saying so when there is none."""
+
+    def run(self, subject: Linked, ctx: object = None) -> list[Result]:
+        found = [check_mailto(link) for link in subject.links if _kind(link.url) == "mailto"]
+        return found or [none_found(self, subject.submission, "mailto: links")]
+
+
+MAILTO = declare(
+    Mailto(
+        "LNK-013",
+        "mailto links are well-formed",
+        stage="links",
+        severity="warning",
+        remedy="Write mail links as `mailto:name@example.com`.",
+    )
+)
+
+CHECKS: tuple[Check[Linked], ...] = (*pages.CHECKS, CATALOG_LINK, PLATFORM_PAGE, DOC_LINK, DOC_ANCHOR, MAILTO)
+
+
+def reporter(link: Link) -> Check[Linked]:
+    """The check that reports `link`: LNK-012 for a same-page link, LNK-013 for a mailto link, else its own."""
+    kind = _kind(link.url)
+    return DOC_ANCHOR if kind == "anchor" else MAILTO if kind == "mailto" else link.check
 
 
 def catalog_urls(submission: Submission) -> list[tuple[str, str]]:
@@ -185,15 +230,11 @@ def _judge(link: Link, fetched: Fetched, accepted) -> Result:
     return check.failed(f"{link.url}{where} answered {fetched.status}{at}", **evidence)
 
 
-async def check_link(link: Link, fetcher: Fetcher, *, anchors: set[str], base_url: str | None) -> Result:
-    """One result for one link, whatever kind it is."""
+def judge_link(link: Link, fetched: Fetched | None, subject: Linked) -> Result:
+    """The result of a catalog, platform or documentation link (anchors and mailto have their own)."""
     kind = _kind(link.url)
     check = link.check
     evidence = dict(url=link.url, found_in=link.places)
-    if kind == "anchor":
-        return check_anchor(link, anchors)
-    if kind == "mailto":
-        return check_mailto(link)
     if kind == "template":
         return check.not_applicable(
             f"{link.url} is a template (Liquid) link, resolved when the docs are built", **evidence
@@ -208,24 +249,33 @@ async def check_link(link: Link, fetcher: Fetcher, *, anchors: set[str], base_ur
             **evidence,
             error_kind="SchemeNotAllowed",
         )
-    url = link.url
-    if kind == "relative":
-        if not base_url:
-            return check.skipped(
-                f"{link.url} is relative and the docs have no base URL (docs.segment_url)",
-                because="not-verified",
-                **evidence,
-            )
-        url = urljoin(base_url, link.url)
-        evidence["resolved"] = url
-    fetched = await fetcher.link(url.split("#", 1)[0])
-    result = _judge(link, fetched, fetcher.accepted)
+    url = fetch_url(link, subject.submission.app.docs.segment_url)
+    if url is None:
+        return check.skipped(
+            f"{link.url} is relative and the docs have no base URL (docs.segment_url)",
+            because="not-verified",
+            **evidence,
+        )
+    if fetched is None:
+        return check.errored(f"{link.url} was not fetched", **evidence)
+    result = _judge(link, fetched, subject.accepted)
     if url != link.url:
         result.evidence["resolved"] = url
     return result
 
 
-@stage(CHECKS, network_use="fetches the partner page, launch post or links")
+def fetch_url(link: Link, base_url: str | None) -> str | None:
+    """The URL a web or relative link is checked at (relative: joined to the docs' base URL), None
+    when it is not fetched (an anchor, mailto, template, other scheme, or relative without a base)."""
+    kind = _kind(link.url)
+    if kind == "web":
+        return link.url
+    if kind == "relative" and base_url:
+        return urljoin(base_url, link.url)
+    return None
+
+
+@stage(CHECKS, network_use=NETWORK_USE)
 async def check_links(
     submission: Submission,
     *,
@@ -235,47 +285,60 @@ async def check_links(
     settings: Settings | None = None,
 ) -> list[Result]:
     """Partner page, launch post and every link; offline only the anchors and mailto links (the
-    runner skips the rest, saying why)."""
+    runner skips the rest, saying why). Everything is fetched first, at once; then the checks judge."""
     settings = given_or_current(settings)
     links = collect(submission, doc_links, settings)
-    if offline:
-        local = [link for link in links if _kind(link.url) in ("anchor", "mailto")]
-        return [
-            check_anchor(link, set(doc_anchors)) if _kind(link.url) == "anchor" else check_mailto(link)
-            for link in local
-        ] + none_found(submission, links)
+    subject = Linked(submission, links=tuple(links), anchors=frozenset(doc_anchors))
+    if not offline:
+        subject = await fetch(subject, settings)
+    scope = Scope.of(submission, offline=offline)
+    results = run_objects(CHECKS, subject, Context.of(settings), scope, network_use=NETWORK_USE)
+    return in_link_order(results, links)
+
+
+async def fetch(subject: Linked, settings: Settings) -> Linked:
+    """The partner page, the launch post and every web link, fetched once and all at once."""
+    app = subject.submission.app
+    base_url = app.docs.segment_url
+
+    async def nothing() -> None:
+        return None
+
     async with Fetcher.from_settings(settings) as fetcher:
-        (partner, launch), per_link = await asyncio.gather(  # all at once, pages and links alike
-            asyncio.gather(
-                pages.check_partner_page(submission, fetcher, settings),
-                pages.check_launch_post(submission, fetcher, settings),
-            ),
-            asyncio.gather(
-                *(
-                    check_link(link, fetcher, anchors=set(doc_anchors), base_url=submission.app.docs.segment_url)
-                    for link in links
-                )
-            ),
+
+        async def link(item: Link) -> Fetched | None:
+            url = fetch_url(item, base_url)
+            return await fetcher.link(url.split("#", 1)[0]) if url else None
+
+        partner, launch, *answers = await asyncio.gather(
+            fetcher.page(app.partner_page_url) if app.partner_page_url else nothing(),
+            fetcher.page(app.launch_post_url) if app.launch_post_url else nothing(),
+            *(link(item) for item in subject.links),
         )
-    return [*partner, *launch, *per_link, *none_found(submission, links)]
+    return replace(subject, accepted=fetcher.accepted, partner_page=partner, launch_post=launch, answers=tuple(answers))
 
 
-def none_found(submission: Submission, links: list[Link]) -> list[Result]:
-    """A result for LNK-012 and LNK-013 when no link of their kind was there to check: a pass when
-    the inline doc page was read, a skip saying why when it was not."""
-    kinds = {_kind(link.url) for link in links}
+def in_link_order(results: list[Result], links: list[Link]) -> list[Result]:
+    """The partner page's and launch post's results, then one per link in the order the links first
+    appear (whichever check reports it), then what LNK-012 and LNK-013 say when no link was theirs."""
+    position: dict[tuple[str, object], int] = {(reporter(link).id, link.url): i for i, link in enumerate(links)}
+    page_checks = {c.id for c in pages.CHECKS}
+
+    def place(result: Result) -> tuple[int, int]:
+        if result.check in page_checks:
+            return 0, 0
+        at = position.get((result.check, result.evidence.get("url")))
+        return (1, at) if at is not None else (2, 0)
+
+    return sorted(results, key=place)
+
+
+def none_found(check: Check[Linked], submission: Submission, what: str) -> Result:
+    """LNK-012 or LNK-013 when no link of its kind was there to check: a pass when the inline doc
+    page was read, a skip saying why when it was not."""
     page = submission.app.docs.segment_markdown
-    read = page is not None and bool(page.strip())
-    results = []
-    for check, kind, what in ((DOC_ANCHOR, "anchor", "same-page (#) links"), (MAILTO, "mailto", "mailto: links")):
-        if kind in kinds:
-            continue
-        if read:
-            results.append(check.passed(f"The documentation has no {what} to check", count=0))
-        else:
-            results.append(
-                check.skipped(
-                    f"No inline documentation (app.docs.segment_markdown) was read, so its {what} were not checked"
-                )
-            )
-    return results
+    if page is not None and bool(page.strip()):
+        return check.passed(f"The documentation has no {what} to check", count=0)
+    return check.skipped(
+        f"No inline documentation (app.docs.segment_markdown) was read, so its {what} were not checked"
+    )

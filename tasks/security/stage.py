@@ -1,5 +1,6 @@
 """Stage `security`: the partner's hosts, answers and settings against the platform's security
-guidance (SEC-001 to SEC-009, declared in `tasks/security/checks.py`).
+guidance (SEC-001 to SEC-009, check objects in `tasks/security/checks.py`). The hosts are probed
+once, the answers gathered into a `Probed`, then the checks judge it (nothing judged mid-probe).
 
     SEC-001 https only, SEC-009 secret settings      pure: run offline too
     SEC-002..004 per https host: TLS versions and certificate   (tasks/security/tls.py)
@@ -14,68 +15,39 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import re
+from dataclasses import replace
 
-from partner_review.models.checks import Result
+from partner_review.models.checks import Component, Result
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Submission
 from partner_review.tasks.net.client import client
 from partner_review.tasks.net.transport import guarded_transport
-from partner_review.tasks.runner import stage
+from partner_review.tasks.runner import Scope, run_objects, stage
 from partner_review.tasks.security import tls, web
-from partner_review.tasks.security.checks import CHECKS, HTTPS_ONLY, SECRET_SETTINGS
+from partner_review.tasks.security.checks import (
+    CHECKS,
+    HTTPS_ONLY,
+    IN_ORDER,
+    SECRET_SETTINGS,
+    Probed,
+    names_credential,
+)
 from partner_review.tasks.security.hosts import Target, hosts, page_targets, targets
 
 HOSTS_AT_ONCE = 8
-# Words that name a credential in a setting's key or label (camelCase, snake_case and spaces split).
-CREDENTIAL_WORDS = frozenset(
-    {"key", "apikey", "token", "secret", "password", "passwd", "pwd", "credential", "credentials"}
-)
-_CREDENTIAL_SUFFIX = re.compile(r"(?:key|token|secret|password)s?$")
-_NOT_CREDENTIALS = frozenset({"monkey", "turkey", "hockey", "jockey", "whiskey"})
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+# Every component: the runner's `@stage` has already skipped (and lists) the checks a submission
+# without destinations or offline does not reach; run_objects judges the rest.
+EVERY_COMPONENT: frozenset[Component] = frozenset({"app", "destination", "source"})
 
-
-def names_credential(text: str) -> bool:
-    words = [w.lower() for w in _WORD.findall(text)]
-    return any(
-        w in CREDENTIAL_WORDS or (len(w) > 3 and _CREDENTIAL_SUFFIX.search(w) and w not in _NOT_CREDENTIALS)
-        for w in words
-    )
+__all__ = ["CHECKS", "check_https_only", "check_secret_settings", "check_security", "names_credential"]
 
 
 def check_https_only(found: list[Target]) -> Result:
-    plain = [t for t in found if t.scheme != "https"]
-    evidence = {"urls": [{"role": t.role, "url": t.url[:300]} for t in found]}
-    if not found:
-        return HTTPS_ONLY.not_applicable("the submission names no partner URL")
-    if plain:
-        listed = "; ".join(f"{t.role} {t.url[:120]}" for t in plain[:10])
-        return HTTPS_ONLY.failed(f"not https: {listed}", **evidence)
-    return HTTPS_ONLY.passed(f"{len(found)} partner URL(s), all https", **evidence)
+    return HTTPS_ONLY.run(Probed(found=tuple(found)))
 
 
 def check_secret_settings(submission: Submission) -> Result:
-    seen, exposed = [], []
-    for destination in submission.destinations:
-        for setting in destination.settings:
-            if names_credential(setting.key) or names_credential(setting.label):
-                entry = {
-                    "component": destination.name,
-                    "key": setting.key,
-                    "label": setting.label,
-                    "secret": setting.secret,
-                }
-                seen.append(entry)
-                if not setting.secret:
-                    exposed.append(f"{destination.name}: {setting.key!r} ({setting.label})")
-    if exposed:
-        return SECRET_SETTINGS.failed(
-            f"credential setting(s) not declared secret: {'; '.join(exposed[:10])}", settings=seen
-        )
-    if not seen:
-        return SECRET_SETTINGS.passed("no setting names a credential", settings=seen)
-    return SECRET_SETTINGS.passed(f"{len(seen)} credential setting(s), all secret", settings=seen)
+    return SECRET_SETTINGS.run(Probed(destinations=tuple(submission.destinations)))
 
 
 @stage(CHECKS, network_use="connects to the partner's hosts (TLS handshakes and https requests)")
@@ -83,10 +55,20 @@ async def check_security(
     submission: Submission, *, offline: bool = False, settings: Settings | None = None
 ) -> list[Result]:
     found = targets(submission)
-    results = [check_https_only(found), check_secret_settings(submission)]
-    if offline:
-        return results  # the runner adds the network checks' offline skips
-    settings = given_or_current(settings)
+    subject = Probed(found=tuple(found), destinations=tuple(submission.destinations))
+    if not offline:
+        subject = await probe(subject, given_or_current(settings))
+    scope = Scope(offline=offline, components=EVERY_COMPONENT)
+    return run_objects(IN_ORDER, subject, None, scope, network_use=NETWORK_USE)
+
+
+NETWORK_USE = "connects to the partner's hosts (TLS handshakes and https requests)"
+
+
+async def probe(subject: Probed, settings: Settings) -> Probed:
+    """Every network question, asked once: the TLS scans, then the https requests (HSTS,
+    security.txt, credentials, error bodies). A host whose TLS failed is not asked again."""
+    found = list(subject.found)
     now = datetime.datetime.now(datetime.UTC)
     gate = asyncio.Semaphore(HOSTS_AT_ONCE)
     transport = guarded_transport()
@@ -110,20 +92,21 @@ async def check_security(
             return f"no verified TLS 1.2+ connection to {scan.host.label} (SEC-002 and SEC-003 say why)"
         return None
 
-    if scans:
-        results += [tls.judge_versions(scans), tls.judge_certificates(scans), tls.judge_expiry(scans, now)]
-    else:
-        results += [
-            check.not_applicable("the submission names no https host")
-            for check in CHECKS
-            if check.id in ("SEC-002", "SEC-003", "SEC-004")
-        ]
-    website = next((t for t in found if t.role == "website"), None)
+    website = subject.website
+    destinations = list(subject.destinations)
     async with client() as http:
-        results += await asyncio.gather(
-            web.check_hsts(http, page_targets(found), unreachable),
-            web.check_security_txt(http, website, unreachable, now),
-            web.check_authentication(http, submission.destinations, settings, unreachable),
-            web.check_error_bodies(http, submission.destinations, website, settings, unreachable),
+        pages, security_txt, credentials, errors = await asyncio.gather(
+            web.fetch_hsts(http, page_targets(found), unreachable),
+            web.fetch_security_txt(http, website, unreachable),
+            web.fetch_authentication(http, destinations, settings, unreachable),
+            web.fetch_error_bodies(http, destinations, website, unreachable),
         )
-    return results
+    return replace(
+        subject,
+        now=now,
+        scans=tuple(scans),
+        pages=pages,
+        security_txt=security_txt,
+        credentials=credentials,
+        errors=errors,
+    )

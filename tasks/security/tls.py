@@ -1,4 +1,5 @@
-"""SEC-002, SEC-003, SEC-004: the protocol versions each https host accepts and its certificate.
+"""SEC-002, SEC-003, SEC-004: the protocol versions each https host accepts and its certificate,
+probed here (judged in tasks/security/checks.py).
 
 The client is Python's `ssl` (OpenSSL 3 beneath): a context per version, `minimum_version` =
 `maximum_version` = that version and `@SECLEVEL=0` so OpenSSL still offers TLS 1.0 and 1.1 (it
@@ -17,10 +18,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from partner_review.models.checks import Result
 from partner_review.tasks.net.tls import Handshake, handshake
 from partner_review.tasks.net.transport import GuardedTransport, default_ssl_context
-from partner_review.tasks.security.checks import CERTIFICATE_EXPIRY, CERTIFICATE_VALID, TLS_VERSION
 from partner_review.tasks.security.hosts import Host
 
 with warnings.catch_warnings():
@@ -168,80 +167,3 @@ def leaf_of(scan: HostScan) -> bytes | None:
     if scan.verified is not None and scan.verified.certificate:
         return scan.verified.certificate
     return next((p.certificate for p in scan.probes.values() if p.certificate), None)
-
-
-# Judging --------------------------------------------------------------------------------------
-
-
-def judge_versions(scans: list[HostScan]) -> Result:
-    failing, unknown = [], []
-    for s in scans:
-        accepted = s.accepted
-        legacy = [v for v in accepted if v in LEGACY]
-        untested = [v for v in LEGACY if s.status(v).startswith("untested")]
-        if s.blocked:
-            unknown.append(f"{s.host.label}: {s.blocked}")
-        elif legacy:
-            failing.append(f"{s.host.label} accepts {' and '.join(legacy)}")
-        elif not accepted:
-            reasons = sorted({p.error or "" for p in s.probes.values()} - {""})
-            unknown.append(f"{s.host.label}: no TLS handshake completed ({'; '.join(reasons)[:300]})")
-        elif not any(v in MODERN for v in accepted):
-            failing.append(f"{s.host.label} accepts neither TLS 1.2 nor 1.3")
-        elif untested:
-            unknown.append(f"{s.host.label}: {' and '.join(untested)} could not be offered by this machine")
-    evidence = {"hosts": [s.evidence() for s in scans]}
-    if failing:
-        return TLS_VERSION.failed("; ".join(failing), **evidence)
-    if unknown:
-        return TLS_VERSION.errored("; ".join(unknown), **evidence)
-    return TLS_VERSION.passed(f"{len(scans)} host(s) accept TLS 1.2+ only", **evidence)
-
-
-def judge_certificates(scans: list[HostScan]) -> Result:
-    failing, unknown, gaps, seen = [], [], [], []
-    for s in scans:
-        verified = s.verified
-        entry: dict[str, Any] = {"host": s.host.label, "roles": s.host.roles, **describe(leaf_of(s))}
-        if s.blocked:
-            unknown.append(f"{s.host.label}: {s.blocked}")
-        elif verified is not None and verified.ok:
-            entry["verified"] = True
-        elif verified is not None and verified.verify_error:
-            entry["verified"] = False
-            entry["error"] = verified.verify_error
-            failing.append(f"{s.host.label}: {verified.verify_error}")
-        elif not any(v in MODERN for v in s.accepted) and s.accepted:
-            gaps.append(f"{s.host.label}: no TLS 1.2+ handshake to verify the certificate with (SEC-002 reports it)")
-        else:
-            error = verified.error if verified is not None else "no handshake"
-            entry["error"] = error
-            unknown.append(f"{s.host.label}: {error}")
-        seen.append(entry)
-    if failing:
-        return CERTIFICATE_VALID.failed("; ".join(failing), hosts=seen)
-    if unknown:
-        return CERTIFICATE_VALID.errored("; ".join(unknown), hosts=seen)
-    if gaps and len(gaps) == len(scans):
-        return CERTIFICATE_VALID.not_applicable("; ".join(gaps), hosts=seen)
-    shown = f"{len(scans) - len(gaps)} host(s) show a valid certificate for their name"
-    return CERTIFICATE_VALID.passed(shown + (f"; {'; '.join(gaps)}" if gaps else ""), hosts=seen)
-
-
-def judge_expiry(scans: list[HostScan], now: datetime.datetime) -> Result:
-    short, seen = [], []
-    for s in scans:
-        if s.verified is None or not s.verified.ok:
-            continue
-        left = days_left(s.verified.certificate, now)
-        if left is None:
-            continue
-        seen.append({"host": s.host.label, "days_left": round(left, 1), **describe(s.verified.certificate)})
-        if left < MIN_DAYS:
-            short.append(f"{s.host.label}'s certificate expires in {max(left, 0):.0f} day(s)")
-    if not seen:
-        return CERTIFICATE_EXPIRY.not_applicable("no host showed a valid certificate (SEC-003 reports why)")
-    if short:
-        return CERTIFICATE_EXPIRY.failed("; ".join(short) + f" (under {MIN_DAYS})", hosts=seen)
-    soonest = min(h["days_left"] for h in seen)
-    return CERTIFICATE_EXPIRY.passed(f"every certificate is valid for {soonest:.0f} more days or longer", hosts=seen)

@@ -5,6 +5,10 @@ array, a `{"batch": [...]}` body, or JSON lines; fetched with the one outbound c
 size-bounded). Each event is checked with `models.spec.validate(..., source=True)`; the stage
 reports one Result per rule (SPEC-001 ... SPEC-017) with the count of offending events and the
 first few of them, plus SPEC-018 for fetching `events_url`.
+
+Each check is an object (`SpecRule`, one per rule of `models.spec.RULES`, and `EventsUrlServes`)
+judging a source's `SourceEvents`: what checking its events found (the tally, gathered in worker
+processes) and what fetching its events_url gave, gathered once by `check_source`.
 """
 
 from __future__ import annotations
@@ -16,27 +20,15 @@ from typing import Any
 
 import httpx
 
-from partner_review.models.checks import Check, NotRun, Result, register
+from partner_review.models.checks import Check, NotRun, Result, declare
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.spec import RULES, Limits, Violation, validate
 from partner_review.models.submission import Source, Submission
 from partner_review.tasks import offload
+from partner_review.tasks.context import Context
 from partner_review.tasks.net.client import OutboundError, TooLarge, TooSlow, client, read_capped
-from partner_review.tasks.runner import offline_reason, stage
+from partner_review.tasks.runner import Scope, offline_reason, run_objects, stage
 
-RULE_CHECKS: dict[str, Check] = {
-    rule.id: register(rule.id, rule.title, stage="spec", severity=rule.severity, remedy=rule.remedy)
-    for rule in RULES.values()
-}
-EVENTS_URL = register(
-    "SPEC-018",
-    "events_url serves the source's events",
-    stage="spec",
-    severity="blocker",
-    network=True,
-    remedy="Serve sample events at events_url with 200: a JSON array of events, or one JSON event per line.",
-)
-CHECKS: tuple[Check, ...] = (*RULE_CHECKS.values(), EVENTS_URL)
 EXCERPT = 300
 
 
@@ -54,18 +46,20 @@ class Item:
     problem: Violation | None = None  # set when the item could not even be parsed
 
 
+@dataclass(frozen=True)
 class EventsFetched:
-    """What fetching a source's events_url gave: a failed SPEC-018 result saying why there are no
-    events, or the text it served (decoded; parsed and checked in a worker process)."""
+    """What fetching a source's events_url gave: why there are no events (`problem`, with its
+    evidence: SPEC-018 fails with it), or the text it served (decoded; parsed and checked in a worker
+    process)."""
 
-    def __init__(self, result: Result | None, text: str = "", size: int = 0) -> None:
-        self.result = result
-        self.text = text
-        self.size = size
+    problem: str | None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    size: int = 0
 
 
 async def fetch_events(url: str, settings: Settings) -> EventsFetched:
-    """The text served at `url`, or a failed SPEC-018 result saying why there are no events."""
+    """The text served at `url`, or why there are no events."""
     cap = settings.spec_events_url_max_bytes
     try:
         async with client(max_response_bytes=cap, settings=settings) as http:
@@ -76,33 +70,26 @@ async def fetch_events(url: str, settings: Settings) -> EventsFetched:
                 if status != 200:
                     where = f" to {response.headers.get('location')}" if 300 <= status < 400 else ""
                     return EventsFetched(
-                        EVENTS_URL.failed(
-                            f"events_url answered {status}{where}; it must answer 200 with the events",
-                            url=url,
-                            status=status,
-                        )
+                        f"events_url answered {status}{where}; it must answer 200 with the events",
+                        {"url": url, "status": status},
                     )
                 body = await read_capped(response, cap)
     except TooLarge:
         return EventsFetched(
-            EVENTS_URL.failed(
-                f"events_url serves more than {cap / 1024 / 1024:g} MiB; serve a sample of events, not a full export",
-                url=url,
-            )
+            f"events_url serves more than {cap / 1024 / 1024:g} MiB; serve a sample of events, not a full export",
+            {"url": url},
         )
     except (httpx.TimeoutException, TooSlow):
-        return EventsFetched(EVENTS_URL.failed("events_url did not answer in time", url=url))
+        return EventsFetched("events_url did not answer in time", {"url": url})
     except OutboundError as exc:
-        return EventsFetched(EVENTS_URL.failed(f"events_url could not be fetched: {exc}", url=url))
+        return EventsFetched(f"events_url could not be fetched: {exc}", {"url": url})
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-        return EventsFetched(
-            EVENTS_URL.failed(f"events_url could not be fetched: {type(exc).__name__}: {exc}", url=url)
-        )
+        return EventsFetched(f"events_url could not be fetched: {type(exc).__name__}: {exc}", {"url": url})
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return EventsFetched(EVENTS_URL.failed("events_url does not serve UTF-8 text (JSON is UTF-8)", url=url))
-    return EventsFetched(None, text, len(body))
+        return EventsFetched("events_url does not serve UTF-8 text (JSON is UTF-8)", {"url": url})
+    return EventsFetched(None, text=text, size=len(body))
 
 
 def parse_events(text: str) -> list[Item]:
@@ -194,28 +181,102 @@ def tally_served(text: str, budget: int, *, slug: str, settings: Settings) -> tu
     return len(items), tally(items[:budget], slug=slug, settings=settings)
 
 
+@dataclass(frozen=True)
+class SourceEvents:
+    """The subject of the Spec checks for one source component: what checking its events found
+    (`found`, over `checked` events, `not_checked` more left out by the budget), whether it had no
+    events at all, and what became of its events_url: not given (`url` None), left unfetched
+    (`offline`), or fetched (`fetched`, and the number of events it served)."""
+
+    component: str
+    found: Tally
+    not_checked: int = 0
+    no_events: bool = False
+    url: str | None = None
+    offline: bool = False
+    fetched: EventsFetched | None = None
+    served: int = 0
+
+
+class SpecRule(Check[SourceEvents]):
+    """SPEC-001..017: how many of the source's events break the rule (`models.spec.RULES`) of this id."""
+
+    def run(self, subject: SourceEvents, ctx: object = None) -> Result:
+        component = subject.component
+        if subject.no_events:
+            served = EVENTS_URL.run(subject)
+            because: NotRun = "offline" if served.not_run == "offline" else "not-verified"
+            return self.skipped(
+                f"{component}: no events to check ({served.message})", because=because, component=component
+            )
+        found = subject.found
+        total = found.checked
+        extra: dict[str, Any] = {"component": component, "events_checked": total}
+        if subject.not_checked:
+            extra["events_not_checked"] = subject.not_checked
+        count = found.offending[self.id]
+        if not count:
+            return self.passed(f"{component}: all {total} events follow this rule", **extra)
+        first = found.found[self.id][0]
+        return self.failed(
+            f"{component}: {count} of {total} events break this rule; first, {first['origin']}: {first['message']}",
+            **extra,
+            offending_events=count,
+            examples=found.found[self.id],
+        )
+
+
+RULE_CHECKS: dict[str, Check[SourceEvents]] = {
+    rule.id: declare(SpecRule(rule.id, rule.title, stage="spec", severity=rule.severity, remedy=rule.remedy))
+    for rule in RULES.values()
+}
+
+
+class EventsUrlServes(Check[SourceEvents]):
+    """SPEC-018: the source's events_url answered with its events (left unfetched offline, saying so)."""
+
+    def run(self, subject: SourceEvents, ctx: object = None) -> Result:
+        name, url = subject.component, subject.url
+        if not url:
+            return self.not_applicable(f"{name}: no events_url given", component=name)
+        if subject.offline or subject.fetched is None:
+            return self.skipped(
+                f"{name}: {offline_reason('fetches events_url')}", because="offline", component=name, url=url
+            )
+        fetched = subject.fetched
+        if fetched.problem is not None:
+            return self.failed(f"{name}: {fetched.problem}", component=name, **fetched.evidence)
+        if subject.served:
+            return self.passed(
+                f"{name}: events_url served {subject.served} events",
+                component=name,
+                url=url,
+                bytes=fetched.size,
+                events=subject.served,
+            )
+        return self.failed(f"{name}: events_url serves no events", component=name, url=url, bytes=fetched.size)
+
+
+EVENTS_URL = declare(
+    EventsUrlServes(
+        "SPEC-018",
+        "events_url serves the source's events",
+        stage="spec",
+        severity="blocker",
+        network=True,
+        remedy="Serve sample events at events_url with 200: a JSON array of events, or one JSON event per line.",
+    )
+)
+CHECKS: tuple[Check[SourceEvents], ...] = (*RULE_CHECKS.values(), EVENTS_URL)
+# The stage's runner (`@stage` on check_sources) has applied the run's scope: a source is there, and
+# offline its events_url is left unfetched, which SPEC-018 says per source (in its own words).
+SOURCE_SCOPE = Scope(components=frozenset({"app", "source"}))
+
+
 def results_of(found: Tally, *, component: str, not_checked: int = 0) -> list[Result]:
     """One Result per Spec rule: counts and the first offending events."""
-    total = found.checked
-    extra: dict[str, Any] = {"component": component, "events_checked": total}
-    if not_checked:
-        extra["events_not_checked"] = not_checked
-    results = []
-    for rule, check in RULE_CHECKS.items():
-        count = found.offending[rule]
-        if not count:
-            results.append(check.passed(f"{component}: all {total} events follow this rule", **extra))
-            continue
-        first = found.found[rule][0]
-        results.append(
-            check.failed(
-                f"{component}: {count} of {total} events break this rule; first, {first['origin']}: {first['message']}",
-                **extra,
-                offending_events=count,
-                examples=found.found[rule],
-            )
-        )
-    return results
+    subject = SourceEvents(component, found, not_checked)
+    return run_objects(tuple(RULE_CHECKS.values()), subject, None, SOURCE_SCOPE)
 
 
 def rule_results(items: list[Item], *, slug: str, component: str, settings: Settings) -> list[Result]:
@@ -251,46 +312,31 @@ async def check_source(source: Source, slug: str, *, offline: bool, settings: Se
         for i in range(0, checked, CHUNK)
     ]
     served, served_tally = 0, Tally()
+    fetched: EventsFetched | None = None
     try:
-        if not source.events_url:
-            result = EVENTS_URL.not_applicable(f"{source.name}: no events_url given", component=source.name)
-        elif offline:
-            result = EVENTS_URL.skipped(
-                f"{source.name}: {offline_reason('fetches events_url')}",
-                because="offline",
-                component=source.name,
-                url=source.events_url,
-            )
-        else:
-            url = source.events_url
-            fetched = await fetch_events(url, settings)
-            if fetched.result is None:
+        if source.events_url and not offline:
+            fetched = await fetch_events(source.events_url, settings)
+            if fetched.problem is None:
                 left = max(0, budget - checked)
                 served, served_tally = await offload.run(tally_served, fetched.text, left, slug=slug, settings=settings)
-            result = fetched.result or (
-                EVENTS_URL.passed(f"events_url served {served} events", url=url, bytes=fetched.size, events=served)
-                if served
-                else EVENTS_URL.failed("events_url serves no events", url=url, bytes=fetched.size)
-            )
-            result = result.model_copy(
-                update={
-                    "message": f"{source.name}: {result.message}",
-                    "evidence": {"component": source.name, **result.evidence},
-                }
-            )
         found = Tally()
         for counted in await asyncio.gather(*parts):
             found.merge(counted, settings.spec_examples_per_rule)
     finally:
         for part in parts:  # an error or a cancellation above: stop waiting for the rest
             part.cancel()
-    if not sample and not served:
-        reason = f"{source.name}: no events to check ({result.message})"
-        because: NotRun = "offline" if result.not_run == "offline" else "not-verified"
-        return [c.skipped(reason, because=because, component=source.name) for c in RULE_CHECKS.values()] + [result]
     found.merge(served_tally, settings.spec_examples_per_rule)
-    not_checked = len(sample) - checked + served - served_tally.checked
-    return results_of(found, component=source.name, not_checked=not_checked) + [result]
+    subject = SourceEvents(
+        source.name,
+        found,
+        not_checked=len(sample) - checked + served - served_tally.checked,
+        no_events=not sample and not served,
+        url=source.events_url,
+        offline=offline,
+        fetched=fetched,
+        served=served,
+    )
+    return run_objects(CHECKS, subject, Context.of(settings), SOURCE_SCOPE)
 
 
 @stage(CHECKS, network_use="fetches events_url")

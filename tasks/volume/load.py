@@ -19,9 +19,10 @@ from partner_review.models.checks import Result
 from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import Destination, Submission
 from partner_review.tasks import collector
-from partner_review.tasks.runner import stage
+from partner_review.tasks.context import Context
+from partner_review.tasks.runner import Scope, run_objects, stage
 from partner_review.tasks.volume.engine import Run, snapshot
-from partner_review.tasks.volume.judge import CHECKS, ERRORS, LATENCY, RATE, THROTTLING, judge
+from partner_review.tasks.volume.judge import CHECKS, ERRORS, LATENCY, RATE, THROTTLING, Load
 from partner_review.tasks.volume.payloads import BODY_VARIANTS, build_bodies, sample_events
 from partner_review.tasks.volume.plan import (
     LoadProcessFailed,
@@ -140,12 +141,21 @@ async def load_test(
             if on_progress is not None:
                 return on_progress(k * per + done, per * len(destinations), {**data, "component": name})
 
-        results += await _load_destination(destination, chosen, settings, shifted if on_progress else None, label)
+        scope = Scope.of(submission, offline=offline)
+        results += await _load_destination(
+            destination, chosen, settings, shifted if on_progress else None, label, scope=scope
+        )
     return results
 
 
 async def _load_destination(
-    destination: Destination, chosen: Target, settings: Settings, on_progress: Progress | None, label: str
+    destination: Destination,
+    chosen: Target,
+    settings: Settings,
+    on_progress: Progress | None,
+    label: str,
+    *,
+    scope: Scope,
 ) -> list[Result]:
     import httpx
 
@@ -186,8 +196,6 @@ async def _load_destination(
         measurement = await generate_load(plan, on_progress)
     except LoadProcessFailed as exc:
         return [c.errored(f"{label}the load test could not finish: {exc}", endpoint=url) for c in checks]
-    results = judge(measurement, plan, mode, settings, label=label, shown=url)
-    if chosen.batch:
-        for r in results:
-            r.evidence["events_per_batch"] = max(counts)
-    return results
+    # The load is over: the checks judge what it measured (tasks/volume/judge.py).
+    load = Load(measurement, plan, mode, label=label, shown=url, events_per_batch=max(counts) if chosen.batch else None)
+    return run_objects(CHECKS, load, Context.of(settings), scope)

@@ -209,9 +209,10 @@ async def test_a_replayed_attempt_reports_nothing_again(prefect_harness, store, 
     """What a suspended run does on resume: it runs again from the top and meets attempt 1 again."""
     from prefect import flow
 
-    from partner_review.flows.review import announce_wait, report_refusal
+    from partner_review.flows.keys import review_key
+    from partner_review.flows.skeleton import announce_wait, report_refusal
 
-    stored = store.get_submission(submit(store, example))
+    key = review_key(store.get_submission(submit(store, example)).slug, "decision")
 
     @flow
     async def replay() -> str:
@@ -219,7 +220,7 @@ async def test_a_replayed_attempt_reports_nothing_again(prefect_harness, store, 
 
         for _ in range(3):
             await announce_wait(1, "the report")
-            await report_refusal(stored, 1, ["cannot approve while blockers fail: CAT-005"])
+            await report_refusal(key, 1, ["cannot approve while blockers fail: CAT-005"])
         return runtime.flow_run.id
 
     flow_run_id = await replay()

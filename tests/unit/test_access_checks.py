@@ -161,3 +161,56 @@ async def test_the_guard_refuses_a_private_address_without_the_allowance(data, m
     results = by_id(await checks.check_access(parse_access_request(data)))
     assert results["ACC-002"].outcome == "fail" and results["ACC-002"].evidence["error_kind"] == "BlockedAddress"
     assert os.environ.get("PARTNER_REVIEW_ALLOWED_NETWORKS") == ""
+
+
+# -- check objects on hand-built subjects ----------------------------------------------------------
+
+
+def subject_of(data, **facts):
+    from partner_review.tasks.access.subject import Access
+
+    return Access(parse_access_request(data), **facts)
+
+
+def test_website_objects_judge_the_page_they_are_given(data):
+    from partner_review.tasks.net.fetcher import Fetched
+
+    url = data["company"]["website"]
+    page = Fetched(url=url, method="GET", status=200, final_url=url, content_type="text/html", text="<h1>Other Co</h1>")
+    subject = subject_of(data, website=page)
+    assert checks.WEBSITE_LIVE.run(subject).message == "The website answered 200"
+    named = checks.WEBSITE_NAMES_COMPANY.run(subject)
+    assert named.outcome == "fail" and named.message.startswith(f"The website {url} does not name ")
+    gone = subject_of(data, website=Fetched(url=url, method="GET", status=410, final_url=url, text=""))
+    assert checks.WEBSITE_LIVE.run(gone).message == f"The website {url} answered 410"
+    assert checks.WEBSITE_NAMES_COMPANY.run(gone).message == "Not verified: The website could not be read (see ACC-002)"
+    offline = checks.WEBSITE_LIVE.run(subject_of(data))
+    assert offline.not_run == "offline" and offline.message == "Offline: the website was not fetched (--offline)"
+
+
+def test_not_already_approved_compares_the_approved_partners_of_its_subject(data):
+    domain = domains.website_domain(data["company"]["website"])
+    taken = (checks.Approved(id="r-9", company="Acme", domain=domain),)
+    found = checks.NOT_ALREADY_APPROVED.run(subject_of(data, approved=taken))
+    assert found.outcome == "fail" and found.evidence == {"domain": domain, "approved": ["r-9"]}
+    assert checks.NOT_ALREADY_APPROVED.run(subject_of(data, approved=())).outcome == "pass"
+    assert checks.NOT_ALREADY_APPROVED.run(subject_of(data)).not_run == "offline"
+
+
+def test_survey_and_marks_read_their_settings_from_the_context(data):
+    from partner_review.models.settings import Settings
+    from partner_review.tasks.access import ownership
+    from partner_review.tasks.access.subject import Proof
+    from partner_review.tasks.context import Context
+
+    strict = Context.of(Settings(access_answer_min_chars=1000))
+    survey = checks.SURVEY_SPECIFIC.run(subject_of(data), strict)
+    assert survey.outcome == "fail" and survey.evidence["min_chars"] == 1000
+    data["company"]["name"] = "Segment Tools Inc."
+    marks = ownership.PLATFORM_MARKS.run(subject_of(data), Context.of(Settings(platform_name="Segment")))
+    assert marks.outcome == "warn" and "uses the platform's name 'Segment'" in marks.message
+    proof = Proof("acme.example", "https://acme.example/.well-known/x", "t0k", by_https=False, by_dns=True)
+    by_dns = ownership.OWNERSHIP.run(subject_of(data, proof=proof))
+    assert by_dns.outcome == "pass" and by_dns.evidence == {"method": "dns", "dns": {}}
+    pending = ownership.OWNERSHIP.run(subject_of(data, proof=Proof("acme.example", "https://u", "t0k", by_https=False)))
+    assert pending.not_run == "not-verified" and pending.evidence["txt_record"] == "partner-review-verification=t0k"

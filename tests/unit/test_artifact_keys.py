@@ -47,3 +47,19 @@ def test_random_subjects_never_collide(a, b, kind_a, kind_b):
     if (a, kind_a) != (b, kind_b):
         assert review_key(a, kind_a) != review_key(b, kind_b)
     assert PREFECT_KEY.match(review_key(a, kind_a))
+
+
+def test_one_scheme_for_every_kind_of_subject():
+    from partner_review.flows.keys import subject_key
+
+    # An access request is named by its company: a company's requests share one key (the UI keeps
+    # its history together), whatever the case and punctuation of its name.
+    assert subject_key("access", "Acme Analytics, Inc.") == "access-acme-analytics-inc"
+    assert subject_key("access", "ACME analytics inc") == subject_key("access", "Acme Analytics, Inc.")
+    assert subject_key("access", "Acme Analytics, Inc.", "decision") == "access-acme-analytics-inc--decision"
+    # A name with no Latin letter or digit is its hash; kinds never share a key.
+    assert PREFECT_KEY.match(subject_key("access", "株式会社"))
+    assert subject_key("access", "株式会社") != subject_key("access", "有限会社")
+    for name in ("acme-analytics", "acme", "株式会社", ""):
+        keys = {subject_key(kind, name) for kind in ("submission", "access", "checklist")}
+        assert len(keys) == 3 and all(PREFECT_KEY.match(k) for k in keys), keys

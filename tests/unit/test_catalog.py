@@ -707,3 +707,57 @@ def test_catalog_problems_example_fails_the_expected_checks():
     failed = {r.check for r in found if r.outcome == "fail"}
     assert failed == {"CAT-002", "CAT-004", "CAT-005", "CAT-009", "CAT-010"}
     assert verdict(found) == "fail"
+
+
+# -- check objects on hand-built subjects ----------------------------------------------------------
+
+
+def test_the_catalog_runs_its_check_objects_in_order():
+    from partner_review.tasks.catalog import fields
+
+    found = verify_catalog_fields(submission(), Settings())
+    assert [r.check for r in found] == [c.id for c in fields.CHECKS]
+
+
+def test_slug_format_object_judges_the_slug_of_its_subject():
+    from partner_review.tasks.catalog.fields import SLUG_FORMAT, Catalog
+
+    found = SLUG_FORMAT.run(Catalog(submission(slug="Acme--Analytics")))
+    assert found.outcome == "fail" and found.evidence == {"field": "app.slug", "value": "Acme--Analytics"}
+    assert found.message.endswith("has uppercase letters, has a double hyphen; try 'acme-analytics'")
+    assert SLUG_FORMAT.run(Catalog(submission(slug=" "))).not_run == "not-applicable"
+
+
+def test_description_size_object_reads_its_limits_from_the_context():
+    from partner_review.tasks.catalog.fields import DESCRIPTION_SIZE, Catalog
+    from partner_review.tasks.context import Context
+
+    subject = Catalog(submission(description="Twelve chars"))
+    assert DESCRIPTION_SIZE.run(subject, Context.of(Settings())).outcome == "pass"
+    found = DESCRIPTION_SIZE.run(subject, Context.of(Settings(description_max_chars=5)))
+    assert found.outcome == "fail" and found.message == "app.description has 12 characters of text, more than 5"
+
+
+def test_svg_objects_judge_hand_built_assets():
+    from partner_review.tasks.catalog import assets, svg
+    from partner_review.tasks.catalog.fields import Catalog
+    from partner_review.tasks.context import Context
+
+    offline = assets.Asset(
+        "app.logo_url", assets.Unverified("app.logo_url: offline", "offline"), "https://a.example/l.svg"
+    )
+    gone = assets.Asset(
+        "app.mark_url", svg.SvgError("unreachable", "app.mark_url answered 404"), "https://a.example/m.svg"
+    )
+    wide = svg.SvgInfo(width=None, height=None, view_box=(0, 0, 64, 60), dangers=(), text="", namespaced=True)
+    subject = Catalog(submission(), logo=(offline,), mark=(gone, assets.Asset("app.mark_svg", wide)))
+
+    logo = assets.LOGO_SVG.run(subject)
+    assert logo.not_run == "offline" and logo.message == "app.logo_url: offline"
+    mark = assets.MARK_SVG.run(subject)
+    assert mark.outcome == "fail" and mark.message == "app.mark_url answered 404"
+    assert mark.evidence == {"field": "app.mark_url", "reason": "unreachable", "url": "https://a.example/m.svg"}
+    square = assets.MARK_SQUARE.run(subject, Context.of(Settings(mark_square_tolerance=0.01)))
+    assert square.outcome == "fail" and square.message == "app.mark_svg is 64×60 (viewBox), not square"
+    assert assets.MARK_SQUARE.run(subject, Context.of(Settings(mark_square_tolerance=0.1))).not_run == "not-verified"
+    assert assets.NO_ACTIVE_CONTENT.run(Catalog(submission())).not_run == "not-applicable"

@@ -197,3 +197,45 @@ def test_the_resubmission_diff_names_the_upd_checks_that_flipped(example):
     assert "UPD-003" in diff.now_passing
     first = compare({}, [], fixed.public_dict(), gate.check_compat(fixed, None), previous_id="s-1", previous_version=1)
     assert not any("UPD" in line for line in first.lines())  # no gate ran: no line about it
+
+
+# The behaviour checks (CMP-*) as objects, on hand-built answers: nothing sent -------------------
+
+
+def _said(verdict: str, status: int | None, shape: str = "empty") -> dict:
+    klass = f"{status // 100}xx" if status else "none"
+    return {"answer": verdict, "status": status, "class": klass, "shape": shape, "detail": ""}
+
+
+def _compared(live: list[dict], new: list[dict]):
+    from partner_review.tasks.compat.behaviour import Compared, Probe
+
+    probes = (Probe("track", {}), Probe("no credential", {}, credential="none"))
+    return Compared(probes, tuple(live), tuple(new), versions={"live_version": 1, "new_version": 2})
+
+
+def test_cmp_a_request_the_new_version_refuses_blocks_and_names_it():
+    from partner_review.tasks.compat import behaviour
+
+    subject = _compared([_said("accepted", 200), _said("refused", 401)], [_said("refused", 400), _said("refused", 401)])
+    kept = behaviour.KEPT.run(subject)
+    assert kept.outcome == "fail"
+    assert kept.message == (
+        "requests the live version accepts are refused by the new one: track: the live version accepts it (200), "
+        "the new one refused it (400)"
+    )
+    assert kept.evidence["requests"][0]["finding"] == "CMP-001" and kept.evidence["live_version"] == 1
+    assert behaviour.AUTH_KEPT.run(subject).outcome == "pass"
+
+
+def test_cmp_credentials_no_longer_required_and_an_unanswered_live_side():
+    from partner_review.tasks.compat import behaviour
+
+    open_door = _compared(
+        [_said("accepted", 200), _said("refused", 401)], [_said("accepted", 200), _said("accepted", 200)]
+    )
+    assert behaviour.AUTH_KEPT.run(open_door).message.startswith("credentials are no longer required: no credential")
+    silent = {**_said("no answer", None), "detail": "timed out"}
+    unmade = _compared([silent, _said("refused", 401)], [_said("accepted", 200), _said("refused", 401)])
+    result = behaviour.KEPT.run(unmade)
+    assert result.outcome == "error" and result.message == "no comparison, not a pass: track: timed out"

@@ -8,10 +8,12 @@ import datetime
 import pytest
 
 from partner_review.models.submission import parse_submission
-from partner_review.tasks.security import leaks, securitytxt
-from partner_review.tasks.security.hosts import hosts, targets
+from partner_review.tasks.security import checks, leaks, securitytxt
+from partner_review.tasks.security.checks import Probed
+from partner_review.tasks.security.hosts import Host, Target, hosts, targets
 from partner_review.tasks.security.stage import check_https_only, check_secret_settings, names_credential
-from partner_review.tasks.security.web import max_age
+from partner_review.tasks.security.tls import HostScan
+from partner_review.tasks.security.web import ErrorAnswer, PageAnswer, TextAnswer, max_age
 
 NOW = datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)
 
@@ -120,3 +122,65 @@ def test_hosts_are_distinct_with_their_roles(example):
         ("acme.example", ["website", "docs", "OAuth button page", "OAuth redirect URI"]),
         ("api.acme.example", ["destination endpoint (Acme Analytics)", "batch endpoint (Acme Analytics)"]),
     ]
+
+
+# The checks as objects, on hand-built probe answers (nothing fetched) --------------------------
+
+WEBSITE = Target("website", "https://acme.example/")
+
+
+def scan_of(name: str, *accepted: str, verified: bool = True) -> HostScan:
+    from partner_review.tasks.net.tls import Handshake
+
+    probes = {
+        v: Handshake(name, 443, version=v if v in accepted else None, error=None if v in accepted else "alert")
+        for v in ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+    }
+    good = (
+        Handshake(name, 443, version="TLSv1.3") if verified else Handshake(name, 443, error="x", verify_error="expired")
+    )
+    return HostScan(Host(name, 443, ["website"]), probes, good)
+
+
+def test_tls_version_fails_a_host_accepting_tls_1_0_and_passes_a_modern_one():
+    old = checks.TLS_VERSION.run(Probed(scans=(scan_of("old.acme.example", "TLSv1", "TLSv1.2"),)))
+    assert old.outcome == "fail" and old.message == "old.acme.example accepts TLSv1"
+    good = checks.TLS_VERSION.run(Probed(scans=(scan_of("acme.example", "TLSv1.2", "TLSv1.3"),)))
+    assert good.outcome == "pass" and good.message == "1 host(s) accept TLS 1.2+ only"
+    assert checks.TLS_VERSION.run(Probed()).not_run == "not-applicable"
+
+
+def test_certificate_verification_error_fails_sec_003():
+    result = checks.CERTIFICATE_VALID.run(Probed(scans=(scan_of("acme.example", "TLSv1.3", verified=False),)))
+    assert result.outcome == "fail" and result.message == "acme.example: expired"
+    assert result.evidence["hosts"][0]["verified"] is False
+
+
+def test_hsts_under_a_year_and_an_unreachable_page():
+    short = PageAnswer(WEBSITE, status=200, hsts="max-age=600")
+    result = checks.HSTS.run(Probed(found=(WEBSITE,), pages=(short,)))
+    assert result.outcome == "warn"
+    assert result.message == "https://acme.example/ sends max-age=600, under a year (31536000)"
+    gone = PageAnswer(WEBSITE, unreachable="no verified TLS 1.2+ connection to acme.example")
+    skipped = checks.HSTS.run(Probed(found=(WEBSITE,), pages=(gone,)))
+    assert skipped.not_run == "not-applicable" and skipped.evidence["pages"][0]["skipped"].startswith("no verified")
+
+
+def test_security_txt_answer_is_judged_by_status_type_and_fields():
+    url = "https://acme.example/.well-known/security.txt"
+    missing = checks.SECURITY_TXT.run(Probed(found=(WEBSITE,), security_txt=TextAnswer(url, status=404)))
+    assert missing.outcome == "warn" and missing.message == f"{url} answered 404: no security.txt"
+    body = b"Contact: mailto:security@acme.example\nExpires: 2027-06-01T00:00:00Z\n"
+    good = TextAnswer(url, status=200, content_type="text/plain; charset=utf-8", body=body)
+    result = checks.SECURITY_TXT.run(Probed(found=(WEBSITE,), now=NOW, security_txt=good))
+    assert result.outcome == "pass" and result.message == f"{url} names 1 contact(s), expires 2027-06-01T00:00:00Z"
+
+
+def test_error_bodies_with_a_stack_trace_warn_and_redact_the_credential(example):
+    secret = parse_submission(example).destinations[0].auth.secret.get_secret_value()
+    trace = f'Traceback (most recent call last):\n  File "/srv/app/api.py", line 3\nkey={secret}'
+    answer = ErrorAnswer("https://api.acme.example/v1/events", status=500, headers={}, body=trace)
+    result = checks.ERROR_BODIES.run(
+        Probed(errors=(answer,), destinations=tuple(parse_submission(example).destinations))
+    )
+    assert result.outcome == "warn" and secret not in str(result.evidence)

@@ -147,3 +147,20 @@ def test_hostile_drawings_never_crash(shapes, view_box, colour):
 def test_rendering_imports_no_prefect():
     code = "import sys, partner_review.tasks.catalog.render; assert 'prefect' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_tile_check_objects_judge_a_hand_built_rendering():
+    from PIL import Image
+
+    failed = render.Rendering(problems={"mark": "app.mark_svg: the renderer could not draw it (boom)"})
+    drawn = render.LOGO_MARK_DRAW.run(failed)
+    assert drawn.outcome == "error" and drawn.evidence == {"fields": ["app.mark_svg"]}
+    assert render.LEGIBLE.run(failed).message == (
+        "Not verified: nothing drawn to measure (app.mark_svg: the renderer could not draw it (boom))"
+    )
+
+    image = Image.new("RGBA", (100, 100))
+    small = render.Rendering(drawings={"mark": render.Drawing(image=image, drawn=0.1, bbox=(40, 40, 60, 50))})
+    fills = render.MARK_FILLS.run(small)
+    assert fills.outcome == "warn" and fills.evidence["fill"] == 0.2
+    assert render.MARK_FILLS.run(render.Rendering(skipped={"mark": "not inline"})).message == "Not verified: not inline"
