@@ -1,24 +1,24 @@
 """The check registry and check results.
 
 A check is an object holding its declaration and its logic (Airbyte connectors_qa style): a
-subclass of `Check` whose `run(subject, ctx)` returns its result, declared with `declare(...)`
-(tasks/compat/gate.py; README, "Adding a check"). The stage runs its check objects through
-`tasks/runner.py:run_objects`. Most stages still compute their checks' results in one stage
-function and declare their checks with `register(...)`:
+subclass of `Check[Subject]` whose `run(subject, ctx)` returns its result (or one per thing it
+judges), declared once with `declare(...)` next to its logic (README, "Adding a check"):
 
-    SLUG_FORMAT = register(
-        "CAT-002", "Slug uses lowercase letters, digits and hyphens",
-        stage="catalog", severity="blocker",
-        remedy="Use a slug such as `acme-analytics`.",
-    )
-    ...
-    return [SLUG_FORMAT.passed()] or [SLUG_FORMAT.failed("slug 'Acme' has uppercase letters", slug="Acme")]
+    class SlugFormat(Check[Catalog]):
+        def run(self, subject: Catalog, ctx: Any) -> Result:
+            slug = subject.submission.app.slug
+            return self.passed() if SLUG.match(slug) else self.failed(f"slug {slug!r} ...", slug=slug)
 
-A check also says where it applies: `needs_network` (skipped offline), `applies_to` (the component
-it needs: `app`, `destination` or `source`; by default its stage's) and `phase` (`pre-launch`, or
-`post-launch` for graduation), and which checklist `requirement`s it feeds beside its stage's.
-Stages are declared in models/stages.py. `tasks/runner.py` is the one place that turns these into
-`skip` results with a reason; `tasks/registry.py` imports every stage's check modules.
+    SLUG_FORMAT = declare(SlugFormat("CAT-002", "Slug uses lowercase letters, digits and hyphens",
+                                     stage="catalog", severity="blocker", remedy="Use a slug such as `acme-analytics`."))
+
+A stage gathers what its checks judge (the fetches, the measurements, the parse) once into its
+subject, then hands it to `tasks/runner.py:run_objects`, the one place that skips a check that
+does not apply and says why. A check also says where it applies: `needs_network` (skipped
+offline), `applies_to` (the component it needs: `app`, `destination` or `source`; by default its
+stage's) and `phase` (`pre-launch`, or `post-launch` for graduation), and which checklist
+`requirement`s it feeds beside its stage's. Stages are declared in models/stages.py;
+`tasks/registry.py` imports every stage's check modules.
 
 `partner-review checks` prints the reference and `docs/checks.md` is generated from this registry.
 """
@@ -74,8 +74,7 @@ class Result(BaseModel):
 
 @dataclass(frozen=True)
 class Check(Generic[S]):
-    """A check: its declaration and, in a subclass, its logic (`run`). Stages whose checks are not
-    objects yet compute their results in a stage function and call `passed`/`failed` on the check."""
+    """A check: its declaration and, in its subclass, its logic (`run`)."""
 
     id: str
     title: str
@@ -104,9 +103,8 @@ class Check(Generic[S]):
         )
 
     def run(self, subject: S, ctx: Any) -> Result | list[Result]:
-        """This check's logic on `subject` (its stage's subject). Checks still judged by a stage function
-        do not override it."""
-        raise NotImplementedError(f"{self.id} is judged by its stage function, not as an object")
+        """This check's logic on `subject` (its stage's subject); every subclass holds its own."""
+        raise NotImplementedError(f"{self.id}: a check holds its logic in its own run()")
 
     def declaration(self) -> dict[str, Any]:
         """What `partner-review checks --format json` prints for this check."""
@@ -162,42 +160,16 @@ C = TypeVar("C", bound=Check[Any])
 
 
 def declare(check: C) -> C:
-    """Add a check object to the registry (DuplicateCheck for an id declared before)."""
+    """Add a check object to the registry (DuplicateCheck for an id declared before; TypeError for
+    a check with no logic of its own, a bare `Check`)."""
+    if type(check).run is Check.run:
+        raise TypeError(f"check {check.id}: declare a subclass of Check with its own run(), not a bare Check")
     if check.id in REGISTRY:
         raise DuplicateCheck(f"check id {check.id} is declared twice")
     if check.stage not in names():
         raise ValueError(f"check {check.id}: stage {check.stage!r} is not declared in models/stages.py")
     REGISTRY[check.id] = check
     return check
-
-
-def register(
-    id: str,
-    title: str,
-    *,
-    stage: Stage,
-    severity: Severity,
-    remedy: str,
-    network: bool = False,
-    applies_to: Component | None = None,
-    phase: Phase | None = None,
-    requirement: str | tuple[str, ...] = (),
-) -> Check[Any]:
-    """Declare a check whose results its stage function computes. `applies_to` and `phase` default
-    to its stage's (models/stages.py); `requirement` names checklist requirements it feeds."""
-    return declare(
-        Check(
-            id=id,
-            title=title,
-            stage=stage,
-            severity=severity,
-            remedy=remedy,
-            network=network,
-            applies_to=applies_to,  # type: ignore[arg-type]
-            phase=phase,  # type: ignore[arg-type]
-            requirement=(requirement,) if isinstance(requirement, str) else requirement,
-        )
-    )
 
 
 def blocking(results: Iterable[Result], *, offline: bool = False) -> list[Result]:
