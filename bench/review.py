@@ -421,6 +421,9 @@ def main() -> int:
 
 if __name__ == "__main__":
     code = main()
+    from partner_review.tasks import offload
+
+    offload.shutdown()  # before os._exit: else the resource tracker reports the pool's semaphores as leaked
     # Every server this script started is stopped by now. A review whose decision never got
     # through may still be paused in a worker thread of the receiver's dispatcher, and the
     # interpreter would wait for it at exit: leave without waiting.

@@ -81,6 +81,17 @@ def _replace(broken: ProcessPoolExecutor) -> None:
     broken.shutdown(wait=False, cancel_futures=True)
 
 
+def shutdown() -> None:
+    """Stop the workers and release the pool's queues, for a process about to leave with
+    `os._exit` (which skips the interpreter's own clean-up: the resource tracker would then report
+    the pool's semaphores as leaked)."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def warm() -> list[Future[None]]:
     """Start every worker now, so that neither their start (on the caller's thread) nor their
     imports fall in the middle of a measurement. Returns the futures of the no-op calls."""
