@@ -199,9 +199,7 @@ class SubmissionReview(Review[Decision]):
         self.stored: StoredSubmission | None = None
         self.waivers: list[Waiver] = []
         self.diff: Diff | None = None
-        self.decided = False
         self.published = False  # this run has just checked and published (nothing to read again)
-        self.released: Submission | None = None
         self.drawing: asyncio.Future[tile.Tile] | None = None
 
     @property
@@ -285,9 +283,7 @@ class SubmissionReview(Review[Decision]):
         if self.published:  # first ask after this run's checks: what it has just read and recorded
             self.published = False
         else:
-            self.stored, self.waivers, self.decided = await read_decision_context(
-                self.ctx, self.subject_id, self.run_id
-            )
+            self.stored, self.waivers, _ = await read_decision_context(self.ctx, self.subject_id, self.run_id)
         stored, now = self.submission, self.ctx.now()
         shown, _ = apply_waivers(results, self.waivers, now=now)
         active = in_force(self.waivers, now=now)
@@ -306,8 +302,8 @@ class SubmissionReview(Review[Decision]):
         )
 
     async def problems(self, decision: Decision, results: list[Result]) -> list[str]:
-        self.stored, self.waivers, self.decided = await read_decision_context(self.ctx, self.subject_id, self.run_id)
-        if self.decided:  # this run's decision was applied before (a resumed run replays its answer)
+        self.stored, self.waivers, decided = await read_decision_context(self.ctx, self.subject_id, self.run_id)
+        if decided:  # this run's decision was applied before (a resumed run replays its answer)
             return []
         return decisions.problems(decision, self.submission, results, self.waivers, now=self.ctx.now())
 
