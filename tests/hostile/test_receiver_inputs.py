@@ -80,6 +80,19 @@ def test_a_slug_outside_the_catalog_rule_is_refused_with_the_rule_in_words(clien
     assert not engine_store.dispatches()
 
 
+@pytest.mark.parametrize("slug", ["acme-analytics\n", "ab\n", "ab\r\n", "ab\x00"])
+def test_a_slug_with_a_trailing_line_break_is_refused(client, engine_store, example, slug):
+    """`$` matches before a final newline: the slug rule ends at `\\Z`, so neither the receiver nor
+    CAT-002 nor an artifact key takes `ab\\n` for the slug `ab`."""
+    assert slug_problem(slug) is not None
+    example["app"]["slug"] = slug
+    body = raw(example)
+    answer = client.post("/webhooks/submissions", content=body, headers=signed(body))
+    assert answer.status_code == 422, answer.text
+    assert [f for f in answer.json()["fields"] if f.startswith("app.slug:")]
+    assert not engine_store.dispatches()
+
+
 @pytest.mark.parametrize("slug", ["ab", "acme-analytics", "a1-b2-c3", "x" * 64, "0-9"])
 def test_a_catalog_slug_is_accepted(client, engine_store, example, slug):
     example["app"]["slug"] = slug
