@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from partner_review.models.checks import Check, NotRun, Result
-from partner_review.models.settings import Settings, get_settings
+from partner_review.models.settings import Settings, given_or_current
 from partner_review.models.submission import CallType, Submission
 from partner_review.tasks.docs.document import Document
 
@@ -95,7 +95,7 @@ class Page:
     kind: Kind = "destination"
     submission: Submission | None = None
     accepted_calls: frozenset[str] | None = None  # None: the e2e stage did not run
-    settings: Settings = field(default_factory=get_settings)
+    settings: Settings | None = None  # the stage passes the run's; a hand-built page in a test may not
     missing: str | None = None
     problems: tuple[Problem, ...] = ()
     not_linted: NotLinted | None = None
@@ -136,7 +136,7 @@ def listed(found: list[RuleOutput], check: Check, page: Page) -> list[Result]:
     summed up in one more finding (a page cannot flood the report)."""
     skipped = [r for r in found if isinstance(r, Result)]
     findings = [f for f in found if isinstance(f, Finding)]
-    limit = page.settings.docs_max_findings_per_check
+    limit = given_or_current(page.settings).docs_max_findings_per_check
     results = skipped + [f.result(page.document) for f in findings[:limit]]
     if len(findings) > limit:
         rest = findings[limit]

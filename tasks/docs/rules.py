@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from markdown_it.token import Token
 
 from partner_review.models.checks import Result, declare
+from partner_review.models.settings import given_or_current
 from partner_review.tasks.docs.context import CALLS, KIND_NAMES, Finding, Kind, Page, PageCheck, RuleOutput
 from partner_review.tasks.docs.document import Document, Heading, normalize
 from partner_review.tasks.docs.steps import GETTING_STARTED, GETTING_STARTED_STEPS
@@ -127,7 +128,7 @@ class IntroLink(PageCheck):
     """DOC-004: the intro links the partner's website with the UTM string unchanged."""
 
     def findings(self, page: Page) -> list[RuleOutput]:
-        utm = page.settings.utm_query
+        utm = given_or_current(page.settings).utm_query
         links = [
             (href, block)
             for href, _, block in page.document.links(0, _intro_end(page.document))
